@@ -1,0 +1,50 @@
+#include "encoders/external_drive.h"
+
+#include <algorithm>
+
+namespace snnsim {
+
+PoissonDrive::PoissonDrive(std::size_t population, int receptor, double rate_hz, float weight,
+                           double dt_ms, RandomStream random)
+    : ExternalDrive(population, receptor),
+      mean_per_step_(rate_hz * dt_ms * 1e-3),
+      weight_(weight),
+      random_(random) {}
+
+void PoissonDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
+  // Each (neuron, step) owns a range of 2^16 Philox blocks, more than a Poisson draw ever uses.
+  for (NeuronIndex i = begin; i < end; ++i) {
+    RandomSequence draws(random_, i, step << 16);
+    input[i] += weight_ * static_cast<float>(draws.poisson(mean_per_step_));
+  }
+}
+
+SpikeTimesDrive::SpikeTimesDrive(std::size_t population, int receptor, std::vector<Step> steps,
+                                 float weight)
+    : ExternalDrive(population, receptor), steps_(std::move(steps)), weight_(weight) {
+  std::sort(steps_.begin(), steps_.end());
+}
+
+void SpikeTimesDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
+  const auto [first, last] = std::equal_range(steps_.begin(), steps_.end(), step);
+  const float total = weight_ * static_cast<float>(last - first);
+  if (total == 0.0f) return;
+  for (NeuronIndex i = begin; i < end; ++i)
+    input[i] += total;
+}
+
+CurrentDrive::CurrentDrive(std::size_t population, std::vector<Step> change_steps,
+                           std::vector<float> amplitudes)
+    : ExternalDrive(population, kCurrent),
+      change_steps_(std::move(change_steps)),
+      amplitudes_(std::move(amplitudes)) {}
+
+void CurrentDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
+  const auto after = std::upper_bound(change_steps_.begin(), change_steps_.end(), step);
+  if (after == change_steps_.begin()) return;
+  const float amplitude = amplitudes_[after - change_steps_.begin() - 1];
+  for (NeuronIndex i = begin; i < end; ++i)
+    input[i] += amplitude;
+}
+
+}  // namespace snnsim

@@ -1,0 +1,53 @@
+#pragma once
+// External drives of population networks: input that does not come from a population.
+//
+// - PoissonDrive: every target neuron receives its own Poisson train of `rate` (the count per
+//   step is Poisson-distributed with mean rate * dt), each event adding `weight` to a receptor.
+//   This is NEST's poisson_generator connected to a population: statistically independent input
+//   per neuron without a population of generators and their synapses.
+// - SpikeTimesDrive: every target neuron receives `weight` at the given steps (NEST's
+//   spike_generator connected all-to-all).
+// - CurrentDrive: a piecewise-constant current (NEST's dc_generator and step_current_generator).
+#include <vector>
+
+#include "sim/network.h"
+#include "sim/random.h"
+
+namespace snnsim {
+
+class PoissonDrive final : public ExternalDrive {
+ public:
+  PoissonDrive(std::size_t population, int receptor, double rate_hz, float weight, double dt_ms,
+               RandomStream random);
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+
+ private:
+  double mean_per_step_;
+  float weight_;
+  RandomStream random_;
+};
+
+class SpikeTimesDrive final : public ExternalDrive {
+ public:
+  SpikeTimesDrive(std::size_t population, int receptor, std::vector<Step> steps, float weight);
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+
+ private:
+  std::vector<Step> steps_;  ///< sorted; a step listed twice delivers twice
+  float weight_;
+};
+
+class CurrentDrive final : public ExternalDrive {
+ public:
+  /// The current is amplitudes[k] (pA) from step change_steps[k] until the next change; zero
+  /// before the first. change_steps ascending.
+  CurrentDrive(std::size_t population, std::vector<Step> change_steps,
+               std::vector<float> amplitudes);
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+
+ private:
+  std::vector<Step> change_steps_;
+  std::vector<float> amplitudes_;
+};
+
+}  // namespace snnsim

@@ -1,0 +1,103 @@
+#include "networks/builder.h"
+
+#include <cmath>
+
+#include "encoders/external_drive.h"
+#include "networks/connectivity_rules.h"
+#include "networks/network_file.h"
+
+namespace snnsim {
+namespace {
+
+Step to_step(double t_ms, double dt_ms) {
+  return static_cast<Step>(std::llround(t_ms / dt_ms));
+}
+
+void draw_initial_values(const PopulationSpec& spec, std::uint64_t seed,
+                         const std::filesystem::path& base_directory, Population& population) {
+  for (const auto& [variable, value] : spec.initial) {
+    const std::span<float> state = population.dynamics->state(variable);
+    if (value.kind == ValueSpec::Kind::list || value.kind == ValueSpec::Kind::file) {
+      const std::vector<double> values = read_listed_values(value, state.size(), base_directory);
+      std::copy(values.begin(), values.end(), state.begin());
+      continue;
+    }
+    // One stream per (population, variable), indexed by neuron: a neuron's initial value does not
+    // depend on the population's size or on other variables.
+    const RandomStream stream = RandomStream::make(
+        seed, "initial:" + spec.name + ":" + std::string(spec.model->state[variable].name));
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      RandomSequence draws(stream, static_cast<NeuronIndex>(i));
+      state[i] = static_cast<float>(draw_value(value, draws));
+    }
+  }
+}
+
+std::unique_ptr<ExternalDrive> make_drive(const DriveSpec& d, const NetworkSpec& spec) {
+  switch (d.kind) {
+    case DriveSpec::Kind::poisson:
+      return std::make_unique<PoissonDrive>(d.population, d.receptor, d.rate_hz,
+                                            static_cast<float>(d.weight), spec.dt_ms,
+                                            RandomStream::make(spec.seed, d.name));
+    case DriveSpec::Kind::spike_times: {
+      std::vector<Step> steps;
+      for (double t : d.times_ms)
+        steps.push_back(to_step(t, spec.dt_ms));
+      return std::make_unique<SpikeTimesDrive>(d.population, d.receptor, std::move(steps),
+                                               static_cast<float>(d.weight));
+    }
+    case DriveSpec::Kind::current: {
+      std::vector<Step> steps;
+      for (double t : d.times_ms)
+        steps.push_back(to_step(t, spec.dt_ms));
+      return std::make_unique<CurrentDrive>(
+          d.population, std::move(steps),
+          std::vector<float>(d.amplitudes_pa.begin(), d.amplitudes_pa.end()));
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Network build_network(const NetworkSpec& spec) {
+  Network network;
+  network.dt_ms = spec.dt_ms;
+  network.duration_ms = spec.duration_ms;
+  network.seed = spec.seed;
+  network.source_path = spec.path;
+  network.source_text = spec.text;
+  const std::filesystem::path base_directory = std::filesystem::path(spec.path).parent_path();
+
+  for (const PopulationSpec& p : spec.populations) {
+    const PopulationSetup setup{p.name,
+                                p.size,
+                                p.parameters,
+                                spec.dt_ms,
+                                RandomStream::make(spec.seed, "population:" + p.name),
+                                p.data};
+    Population population{p.name, p.model, p.model->create(setup)};
+    draw_initial_values(p, spec.seed, base_directory, population);
+    network.populations.push_back(std::move(population));
+  }
+  for (const ProjectionSpec& p : spec.projections) {
+    const SynapseBuildContext context{spec.populations[p.source].size,
+                                      spec.populations[p.target].size,
+                                      p.source == p.target,
+                                      spec.seed,
+                                      spec.dt_ms,
+                                      base_directory};
+    network.projections.push_back(
+        {p.name, p.source, p.target, p.receptor, build_synapses(p, context)});
+  }
+  for (const DriveSpec& d : spec.drives)
+    network.drives.push_back(make_drive(d, spec));
+  network.record_spikes = spec.record_spikes;
+  for (const ProbeSpec& p : spec.probes) {
+    network.probes.push_back({p.population, p.variable, p.neurons, p.interval_steps});
+  }
+  return network;
+}
+
+}  // namespace snnsim

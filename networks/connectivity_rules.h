@@ -1,0 +1,39 @@
+#pragma once
+// Connection rules: turn a projection's description into its synapses (CSR), weights and delays.
+//
+// Random rules draw from counter-based streams keyed by the seed and the projection's name, one
+// sequence per generated row (the presynaptic neuron for all_to_all, fixed_probability and
+// fixed_outdegree; the postsynaptic neuron for fixed_indegree). Rows are generated in parallel
+// and the result does not depend on the thread count.
+#include <cstdint>
+#include <filesystem>
+
+#include "networks/network_spec.h"
+#include "sim/connectivity.h"
+#include "sim/random.h"
+
+namespace snnsim {
+
+struct SynapseBuildContext {
+  NeuronIndex source_size = 0;
+  NeuronIndex target_size = 0;
+  bool same_population = false;  ///< autapses are only possible then
+  std::uint64_t seed = 0;
+  double dt_ms = 0.1;
+  std::filesystem::path base_directory;  ///< relative HDF5 paths are relative to this
+};
+
+/// Builds a projection's synapses. Throws NetworkFileError (naming the projection's place in the
+/// file) for problems only visible now: unreadable or mis-shaped HDF5 datasets, value lists of
+/// the wrong length.
+Connectivity build_synapses(const ProjectionSpec& projection, const SynapseBuildContext& context);
+
+/// The values of a list or file ValueSpec; throws NetworkFileError unless there are exactly
+/// `count` of them.
+std::vector<double> read_listed_values(const ValueSpec& spec, std::size_t count,
+                                       const std::filesystem::path& base_directory);
+
+/// One draw of a constant or distribution.
+double draw_value(const ValueSpec& spec, RandomSequence& draws);
+
+}  // namespace snnsim

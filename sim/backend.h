@@ -1,0 +1,50 @@
+#pragma once
+// The backend interface: what runs a Network. The CPU backend (sim/cpu_backend.h) is the
+// reference; the CUDA backend implements the same interface. A backend owns the network's
+// dynamic state while it runs and reports each step's spikes, in step order, to a RunObserver.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "sim/network.h"
+
+namespace snnsim {
+
+/// Receives what a run produces. Called from one thread, in step order.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  /// The spikes of every population at `step` (indices ascending), indexed like
+  /// Network::populations.
+  virtual void on_step(Step step, std::span<const std::span<const NeuronIndex>> spikes) = 0;
+  /// A sample of Network::probes[probe] taken after `step`'s update, in the probe's neuron order.
+  virtual void on_state(Step step, std::size_t probe, std::span<const float> values) = 0;
+  /// Polled once per step; returning true ends the run after the current step (Ctrl-C).
+  virtual bool stop_requested() { return false; }
+};
+
+/// Work counters of a run, for throughput figures.
+struct BackendCounters {
+  std::uint64_t neuron_updates = 0;
+  std::uint64_t synaptic_events = 0;  ///< synapses touched by delivered spikes
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual int threads() const = 0;
+  /// Advances the network over steps [first, last), or fewer if the observer asks to stop.
+  /// Returns the number of steps completed.
+  virtual Step run(Step first, Step last, RunObserver& observer) = 0;
+  virtual BackendCounters counters() const = 0;
+};
+
+enum class BackendKind { cpu, cuda };
+
+/// Creates a backend for `network` (which must outlive it). `threads` <= 0 means all cores.
+/// Throws std::runtime_error with a one-line reason when the backend cannot run here.
+std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads);
+
+}  // namespace snnsim

@@ -1,0 +1,39 @@
+#include "sim/network.h"
+
+#include <cmath>
+
+namespace snnsim {
+
+Step Network::steps() const {
+  return static_cast<Step>(std::llround(duration_ms / dt_ms));
+}
+
+NeuronIndex Network::neuron_count() const {
+  NeuronIndex total = 0;
+  for (const Population& p : populations)
+    total += p.size();
+  return total;
+}
+
+std::uint64_t Network::synapse_count() const {
+  std::uint64_t total = 0;
+  for (const Projection& p : projections)
+    total += p.synapses.synapse_count();
+  return total;
+}
+
+std::uint64_t Network::synapse_bytes() const {
+  std::uint64_t total = 0;
+  for (const Projection& p : projections)
+    total += p.synapses.bytes();
+  return total;
+}
+
+int Network::population_index(const std::string& name) const {
+  for (std::size_t i = 0; i < populations.size(); ++i) {
+    if (populations[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace snnsim

@@ -1,0 +1,165 @@
+#include "sim/simulation.h"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "sim/trace_writer.h"
+
+namespace snnsim {
+
+std::uint64_t RunSummary::spikes() const {
+  std::uint64_t total = 0;
+  for (const PopulationSummary& p : populations)
+    total += p.spikes;
+  return total;
+}
+
+namespace {
+
+/// Per-neuron running sums of inter-spike intervals, for the CV of ISI without storing spikes.
+struct IntervalStatistics {
+  std::vector<std::int64_t> last_spike;
+  std::vector<std::uint32_t> intervals;
+  std::vector<double> sum, sum_squares;
+
+  explicit IntervalStatistics(NeuronIndex size)
+      : last_spike(size, -1), intervals(size, 0), sum(size, 0.0), sum_squares(size, 0.0) {}
+
+  void add(NeuronIndex neuron, Step step) {
+    if (last_spike[neuron] >= 0) {
+      const double isi = static_cast<double>(static_cast<std::int64_t>(step) - last_spike[neuron]);
+      ++intervals[neuron];
+      sum[neuron] += isi;
+      sum_squares[neuron] += isi * isi;
+    }
+    last_spike[neuron] = static_cast<std::int64_t>(step);
+  }
+
+  double mean_cv() const {
+    double total = 0.0;
+    std::size_t counted = 0;
+    for (std::size_t i = 0; i < intervals.size(); ++i) {
+      if (intervals[i] < 2) continue;
+      const double mean = sum[i] / intervals[i];
+      const double variance = std::max(0.0, sum_squares[i] / intervals[i] - mean * mean);
+      total += std::sqrt(variance) / mean;
+      ++counted;
+    }
+    return counted > 0 ? total / counted : 0.0;
+  }
+};
+
+class RunRecorder final : public RunObserver {
+ public:
+  RunRecorder(const Network& network, const RunOptions& options, TraceWriter* trace)
+      : network_(network),
+        options_(options),
+        trace_(trace),
+        spikes_(network.populations.size(), 0) {
+    for (const Population& p : network.populations)
+      intervals_.emplace_back(p.size());
+    // Map each probe to its (population, probe within population) slot in the trace.
+    std::vector<std::size_t> per_population(network.populations.size(), 0);
+    for (const StateProbe& probe : network.probes) {
+      probe_slots_.push_back(per_population[probe.population]++);
+    }
+  }
+
+  void on_step(Step step, std::span<const std::span<const NeuronIndex>> spikes) override {
+    for (std::size_t p = 0; p < spikes.size(); ++p) {
+      spikes_[p] += spikes[p].size();
+      for (NeuronIndex neuron : spikes[p])
+        intervals_[p].add(neuron, step);
+      if (trace_ && network_.record_spikes[p] && !spikes[p].empty()) {
+        trace_->append_spikes(p, step, spikes[p]);
+      }
+    }
+    if (options_.progress) options_.progress(step + 1, network_.steps());
+  }
+
+  void on_state(Step step, std::size_t probe, std::span<const float> values) override {
+    if (trace_)
+      trace_->append_state(network_.probes[probe].population, probe_slots_[probe], step, values);
+  }
+
+  bool stop_requested() override {
+    return options_.stop != nullptr && options_.stop->load(std::memory_order_relaxed);
+  }
+
+  std::vector<PopulationSummary> summaries(Step steps) const {
+    std::vector<PopulationSummary> out;
+    const double seconds = static_cast<double>(steps) * network_.dt_ms * 1e-3;
+    for (std::size_t p = 0; p < network_.populations.size(); ++p) {
+      const Population& population = network_.populations[p];
+      out.push_back(
+          {population.name, population.size(), spikes_[p],
+           seconds > 0 ? static_cast<double>(spikes_[p]) / population.size() / seconds : 0.0,
+           intervals_[p].mean_cv()});
+    }
+    return out;
+  }
+
+ private:
+  const Network& network_;
+  const RunOptions& options_;
+  TraceWriter* trace_;
+  std::vector<std::uint64_t> spikes_;
+  std::vector<IntervalStatistics> intervals_;
+  std::vector<std::size_t> probe_slots_;
+};
+
+std::unique_ptr<TraceWriter> open_trace(const Network& network, const std::filesystem::path& path,
+                                        const Backend& backend) {
+  TraceMetadata metadata;
+  metadata.dt_s = network.dt_ms * 1e-3;
+  metadata.duration_s = network.duration_ms * 1e-3;
+  metadata.seed = network.seed;
+  metadata.network_json = network.source_text;
+  metadata.network_path = network.source_path;
+  metadata.backend = std::string(backend.name());
+  metadata.threads = backend.threads();
+  std::vector<TracePopulationSpec> populations;
+  for (std::size_t p = 0; p < network.populations.size(); ++p) {
+    populations.push_back({network.populations[p].name,
+                           network.populations[p].size(),
+                           static_cast<bool>(network.record_spikes[p]),
+                           {}});
+  }
+  for (const StateProbe& probe : network.probes) {
+    const StateSpec& state = network.populations[probe.population].model->state[probe.variable];
+    populations[probe.population].probes.push_back({std::string(state.name),
+                                                    std::string(canonical_unit(state.dimension)),
+                                                    probe.neurons, probe.interval_steps});
+  }
+  return std::make_unique<TraceWriter>(path, metadata, std::move(populations));
+}
+
+}  // namespace
+
+RunSummary run_network(Network& network, const RunOptions& options) {
+  std::unique_ptr<Backend> backend = make_backend(options.backend, network, options.threads);
+  std::unique_ptr<TraceWriter> trace;
+  if (options.trace_path) trace = open_trace(network, *options.trace_path, *backend);
+  RunRecorder recorder(network, options, trace.get());
+
+  const Step steps = network.steps();
+  const auto start = std::chrono::steady_clock::now();
+  const Step completed = backend->run(0, steps, recorder);
+  const auto stop = std::chrono::steady_clock::now();
+
+  RunSummary summary;
+  summary.backend = std::string(backend->name());
+  summary.threads = backend->threads();
+  summary.steps_requested = steps;
+  summary.steps_completed = completed;
+  summary.simulated_ms = static_cast<double>(completed) * network.dt_ms;
+  summary.wall_s = std::chrono::duration<double>(stop - start).count();
+  summary.counters = backend->counters();
+  summary.populations = recorder.summaries(completed);
+  summary.complete = completed == steps;
+  if (trace) trace->finish(summary.complete, completed);
+  return summary;
+}
+
+}  // namespace snnsim

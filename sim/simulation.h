@@ -1,0 +1,55 @@
+#pragma once
+// Running a network: picks the backend, streams spikes and samples to the trace, keeps per-
+// population statistics, reports progress, honours a stop request (Ctrl-C), and summarises.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/backend.h"
+#include "sim/network.h"
+
+namespace snnsim {
+
+struct RunOptions {
+  BackendKind backend = BackendKind::cpu;
+  int threads = 0;  ///< <= 0: all cores
+  std::optional<std::filesystem::path> trace_path;
+  /// Called after each step with (steps done, steps total); keep it cheap.
+  std::function<void(Step, Step)> progress;
+  /// When it becomes true the run stops after the current step and the trace is kept, marked
+  /// incomplete.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct PopulationSummary {
+  std::string name;
+  NeuronIndex size = 0;
+  std::uint64_t spikes = 0;
+  double rate_hz = 0.0;  ///< mean over neurons and over the simulated time
+  double cv_isi = 0.0;   ///< mean coefficient of variation of inter-spike intervals, over neurons
+                         ///< with at least 3 spikes (0 when none has)
+};
+
+struct RunSummary {
+  std::string backend;
+  int threads = 1;
+  Step steps_requested = 0;
+  Step steps_completed = 0;
+  double simulated_ms = 0.0;
+  double wall_s = 0.0;  ///< the simulation loop alone
+  BackendCounters counters;
+  std::vector<PopulationSummary> populations;
+  bool complete = true;
+
+  std::uint64_t spikes() const;
+  double real_time_factor() const { return simulated_ms > 0 ? wall_s / (simulated_ms * 1e-3) : 0; }
+};
+
+/// Runs `network` for its duration. Throws std::runtime_error (one line) on failure; a failed run
+/// leaves no trace file behind.
+RunSummary run_network(Network& network, const RunOptions& options);
+
+}  // namespace snnsim

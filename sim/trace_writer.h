@@ -1,0 +1,77 @@
+#pragma once
+// The HDF5 trace of a run, written as the run goes (layout: docs/trace-format.md).
+//
+// The file is created under a temporary name (FINAL + ".partial") and renamed to FINAL by
+// finish(), so a run that fails never leaves a file that looks complete. Spikes and state samples
+// are buffered in memory up to a fixed bound and appended to chunked, deflate-compressed,
+// extendible datasets, so memory stays bounded whatever the duration. finish(false, ...) is the
+// path of an interrupted run: what was recorded is flushed and kept, with `complete = false`.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sim/types.h"
+
+namespace snnsim {
+
+/// Root attributes of a trace.
+struct TraceMetadata {
+  double dt_s = 1e-4;       ///< time step, seconds
+  double duration_s = 0.0;  ///< requested biological duration, seconds
+  std::uint64_t seed = 0;
+  std::string network_json;  ///< the network file as given (after parameter overrides)
+  std::string network_path;  ///< where it was read from
+  std::string backend;       ///< "cpu", "cuda"
+  int threads = 1;
+};
+
+/// One sampled state variable of one population.
+struct StateProbeSpec {
+  std::string variable;              ///< e.g. "v"
+  std::string unit;                  ///< e.g. "mV"
+  std::vector<NeuronIndex> neurons;  ///< which neurons, in the column order of the dataset
+  std::uint64_t interval_steps = 1;  ///< one sample every this many steps, from step 0
+};
+
+struct TracePopulationSpec {
+  std::string name;
+  NeuronIndex size = 0;
+  bool record_spikes = true;
+  std::vector<StateProbeSpec> probes;
+};
+
+class TraceWriter {
+ public:
+  /// Creates FINAL.partial with the root attributes and every group and dataset. Throws
+  /// std::runtime_error naming the file when it cannot be created.
+  TraceWriter(std::filesystem::path final_path, const TraceMetadata& metadata,
+              std::vector<TracePopulationSpec> populations);
+  /// Without finish(): closes and deletes the temporary file (the failure path).
+  ~TraceWriter();
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  /// Spikes of population `population` at `step` (indices ascending). Steps arrive in order.
+  void append_spikes(std::size_t population, Step step, std::span<const NeuronIndex> indices);
+  /// One sample row of probe `probe` of population `population` (values in the probe's neuron
+  /// order). Called at the steps that are multiples of the probe's interval, in order.
+  void append_state(std::size_t population, std::size_t probe, Step step,
+                    std::span<const float> values);
+  /// Writes the buffers to the file and flushes HDF5, so that the file on disk is readable.
+  void flush();
+  /// Flushes, writes `complete`, `steps_completed` and the per-population spike counts, closes the
+  /// file and renames it to its final name.
+  void finish(bool complete, Step steps_completed);
+
+  const std::filesystem::path& final_path() const;
+  const std::filesystem::path& temporary_path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace snnsim

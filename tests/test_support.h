@@ -1,0 +1,75 @@
+#pragma once
+// Helpers for tests that assemble small networks by hand and capture what a run produces.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/backend.h"
+#include "sim/cpu_backend.h"
+#include "sim/network.h"
+
+namespace snnsim::testing {
+
+/// Adds a population of `model` with its default parameters changed by `parameters`.
+inline std::size_t add_population(Network& network, const std::string& name,
+                                  const std::string& model_name, NeuronIndex size,
+                                  const std::map<std::string, double>& parameters = {},
+                                  PopulationData data = {}) {
+  const NeuronModelInfo* model = find_neuron_model(model_name);
+  PopulationSetup setup{
+      name, size, {}, network.dt_ms, RandomStream::make(network.seed, name), std::move(data)};
+  for (const ParameterSpec& p : model->parameters)
+    setup.parameters.push_back(p.default_value);
+  for (const auto& [key, value] : parameters)
+    setup.parameters.at(model->parameter_index(key)) = value;
+  network.populations.push_back({name, model, model->create(setup)});
+  network.record_spikes.push_back(true);
+  return network.populations.size() - 1;
+}
+
+/// A projection with explicit synapses, all of weight `weight` and delay `delay_steps`.
+inline void add_projection(Network& network, std::size_t source, std::size_t target,
+                           const std::string& receptor, std::vector<NeuronIndex> sources,
+                           std::vector<NeuronIndex> targets, float weight,
+                           std::uint16_t delay_steps) {
+  SynapseList list{std::move(sources), std::move(targets), {}, {}};
+  Connectivity c = connectivity_from_list(std::move(list), network.populations[source].size(),
+                                          network.populations[target].size());
+  c.weight = weight;
+  c.delay = delay_steps;
+  const int r = network.populations[target].model->receptor_index(receptor);
+  network.projections.push_back(
+      {"p" + std::to_string(network.projections.size()), source, target, r, std::move(c)});
+}
+
+/// Everything a run reports, kept in memory.
+struct Recording final : RunObserver {
+  /// spikes[population] = (step, neuron) in report order.
+  std::vector<std::vector<std::pair<Step, NeuronIndex>>> spikes;
+  /// samples[probe] = rows in step order.
+  std::vector<std::vector<std::vector<float>>> samples;
+
+  void on_step(Step step, std::span<const std::span<const NeuronIndex>> per_population) override {
+    spikes.resize(per_population.size());
+    for (std::size_t p = 0; p < per_population.size(); ++p) {
+      for (NeuronIndex i : per_population[p])
+        spikes[p].emplace_back(step, i);
+    }
+  }
+  void on_state(Step, std::size_t probe, std::span<const float> values) override {
+    if (samples.size() <= probe) samples.resize(probe + 1);
+    samples[probe].emplace_back(values.begin(), values.end());
+  }
+};
+
+/// Runs `network` for `steps` steps on the CPU backend with `threads` threads.
+inline Recording run_steps(Network& network, Step steps, int threads = 1) {
+  Recording recording;
+  CpuBackend backend(network, threads);
+  backend.run(0, steps, recording);
+  recording.spikes.resize(network.populations.size());
+  return recording;
+}
+
+}  // namespace snnsim::testing

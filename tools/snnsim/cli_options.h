@@ -1,0 +1,49 @@
+#pragma once
+// The command-line options of every snnsim command, declared once (options_for) and shared:
+// a command picks the groups it takes, so the same option means the same thing everywhere.
+#include <boost/program_options.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "networks/network_file.h"
+#include "sim/units.h"
+
+namespace snnsim::cli {
+
+/// Values of all options; each command reads the ones of its groups.
+struct Arguments {
+  std::string network;                  ///< positional NET.json
+  std::vector<std::string> parameters;  ///< --param NAME=VALUE
+  std::string duration, dt;             ///< --duration 1s, --dt 0.1ms
+  std::optional<std::uint64_t> seed;
+  int threads = 0;
+  std::string backend = "cpu";
+  std::string output;  ///< -o trace.h5
+  std::string summary_json;
+  bool quiet = false;
+  bool help = false;
+};
+
+enum class OptionGroup {
+  network,  ///< NET.json and --param
+  run,      ///< --duration, --dt, --seed, --threads, --backend
+  output,   ///< -o, --summary-json, --quiet
+};
+
+/// The options of `group`, storing into `arguments`.
+boost::program_options::options_description options_for(OptionGroup group, Arguments& arguments);
+
+/// Parses a command's arguments; returns false (after printing usage) when --help was asked.
+/// Throws std::runtime_error with a one-line message for a bad command line.
+bool parse_command_line(int argc, const char* const* argv, const std::string& usage,
+                        std::initializer_list<OptionGroup> groups, Arguments& arguments);
+
+/// The network-file overrides given on the command line (--param, --duration, --dt, --seed).
+LoadOptions load_options(const Arguments& arguments);
+
+/// "1s", "0.1ms", "250 ms" as a quantity in the dimension's canonical unit.
+double parse_command_line_quantity(const std::string& option, const std::string& text,
+                                   Dimension dimension);
+
+}  // namespace snnsim::cli

@@ -1,0 +1,48 @@
+// snnsim: the command-line entry point. `snnsim COMMAND --help` documents each command.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "sim/version.h"
+#include "tools/snnsim/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "snnsim: simulate spiking neural networks\n"
+    "\n"
+    "usage: snnsim COMMAND [ARGS...]\n"
+    "\n"
+    "commands:\n"
+    "  run NET.json [-o trace.h5]   simulate a network file and summarise the run\n"
+    "  validate NET.json            check a network file without running it\n"
+    "\n"
+    "  snnsim COMMAND --help        options of a command\n"
+    "  snnsim --version             version\n"
+    "\n"
+    "Network files: docs/network-format.md. Traces: docs/trace-format.md.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace snnsim::cli;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::printf("snnsim %s\n", snnsim::kVersion);
+    return 0;
+  }
+  if (command == "run") return command_run(argc - 1, argv + 1);
+  if (command == "validate") return command_validate(argc - 1, argv + 1);
+  std::fprintf(stderr,
+               "snnsim: unknown command '%s'; expected run or validate (see snnsim --help)\n",
+               argv[1]);
+  return kExitUsage;
+}
