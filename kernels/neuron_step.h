@@ -1,9 +1,11 @@
 #pragma once
 // The per-neuron interface of a model's update, shared by the CPU backend and the CUDA kernels:
-// a model's `update` takes a NeuronState (this neuron's view of the population's state arrays),
-// the SynapticInput that arrived for it this step, and a NeuronClock (step, index and the
-// population's random stream, for models with random dynamics). It returns true when the neuron
-// spikes.
+// a model's `update` takes a NeuronState (this neuron's entries of the population's
+// structure-of-arrays state), the SynapticInput
+// that arrived for it this step, and a NeuronClock (step, index and the population's random
+// stream, for models with random dynamics). It returns true when the neuron spikes.
+// Updates touch nothing but their own neuron's state, so neurons update in any order or in
+// parallel: one thread per neuron on the GPU.
 #include <cstddef>
 
 #include "sim/hd.h"
@@ -13,8 +15,8 @@
 
 namespace snnsim {
 
-/// One neuron's view of a structure-of-arrays state: state[var] is variable `var` of neuron
-/// `index`.
+/// One neuron's view of its population's structure-of-arrays state: state[var] is variable
+/// `var` of neuron `index`.
 struct NeuronState {
   float* const* variables;
   NeuronIndex index;
@@ -31,9 +33,9 @@ struct SynapticInput {
 struct NeuronClock {
   Step step;
   NeuronIndex index;
-  RandomStream random;
+  const RandomStream* random;
   /// Four random words that belong to this neuron at this step (and to no other draw).
-  SNN_HD PhiloxBlock random_block() const { return random.block(index, step); }
+  SNN_HD PhiloxBlock random_block() const { return random->block(index, step); }
 };
 
 }  // namespace snnsim

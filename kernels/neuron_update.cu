@@ -21,10 +21,14 @@ __global__ void kernel_update_neurons(typename Model::Constants constants,
   SynapticInput input{};
   for (int r = 0; r < static_cast<int>(Model::kReceptors.size()); ++r) {
     input.receptor[r] = arguments.d_receptors[r][i];
+    arguments.d_receptors[r][i] = 0.0f;
   }
-  input.current = arguments.d_current != nullptr ? arguments.d_current[i] : 0.0f;
+  if (arguments.d_current != nullptr) {
+    input.current = arguments.d_current[i];
+    arguments.d_current[i] = 0.0f;
+  }
   const bool spiked = Model::update(constants, NeuronState{arguments.d_state, i}, input,
-                                    NeuronClock{arguments.step, i, arguments.random});
+                                    NeuronClock{arguments.step, i, &arguments.random});
   arguments.d_spiked[i] = spiked ? 1 : 0;
 }
 

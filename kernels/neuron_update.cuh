@@ -11,10 +11,10 @@ namespace snnsim {
 
 /// Device pointers and scalars of one population's update (d_ prefix: device memory).
 struct NeuronUpdateArguments {
-  float* const* d_state;            ///< one device array per state variable
-  const float* const* d_receptors;  ///< this step's input, one device array per receptor
-  const float* d_current;           ///< external current (pA) or null
-  std::uint8_t* d_spiked;           ///< out: 1 where the neuron spiked this step
+  float* const* d_state;      ///< one device array per state variable
+  float* const* d_receptors;  ///< this step's input, one device array per receptor (consumed)
+  float* d_current;           ///< external current (pA, consumed) or null
+  std::uint8_t* d_spiked;     ///< out: 1 where the neuron spiked this step
   NeuronIndex size;
   Step step;
   RandomStream random;

@@ -83,13 +83,6 @@ void CpuBackend::update_neurons(Step step, int thread) {
     spikes[p].clear();
     population.dynamics->update(begin, end, step, inputs, spikes[p]);
     thread_counters_[thread].neuron_updates += end - begin;
-    // This step's inputs are consumed: clear them for the step that reuses the slot.
-    for (std::size_t r = 0; r < rings_[p].size(); ++r) {
-      float* slot = ring(p, static_cast<int>(r)).slot(step);
-      std::fill(slot + begin, slot + end, 0.0f);
-    }
-    if (!currents_[p].empty())
-      std::fill(currents_[p].begin() + begin, currents_[p].begin() + end, 0.0f);
   }
   // Each thread samples the probed neurons it owns, into this step's parity of the buffers.
   for (std::size_t i = 0; i < network_.probes.size(); ++i) {

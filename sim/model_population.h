@@ -43,19 +43,32 @@ class ModelPopulation final : public PopulationDynamics {
 
   void update(NeuronIndex begin, NeuronIndex end, Step step, const StepInputs& inputs,
               std::vector<NeuronIndex>& spikes) override {
+    // Local copies: the compiler can then keep constants and pointers in registers instead of
+    // reloading them after every store to a state array.
+    const typename Model::Constants constants = constants_;
+    const RandomStream random = random_;
     float* variables[kStateCount > 0 ? kStateCount : 1];
     for (std::size_t var = 0; var < kStateCount; ++var)
       variables[var] = state_[var].data();
+    float* receptors[kReceptorCount > 0 ? kReceptorCount : 1];
+    for (std::size_t r = 0; r < kReceptorCount; ++r)
+      receptors[r] = inputs.receptor[r];
+    float* const current = inputs.current;
     for (NeuronIndex i = begin; i < end; ++i) {
       SynapticInput input{};
       for (std::size_t r = 0; r < kReceptorCount; ++r)
-        input.receptor[r] = inputs.receptor[r][i];
-      input.current = inputs.current ? inputs.current[i] : 0.0f;
-      if (Model::update(constants_, NeuronState{variables, i}, input,
-                        NeuronClock{step, i, random_})) {
+        input.receptor[r] = receptors[r][i];
+      if (current != nullptr) input.current = current[i];
+      if (Model::update(constants, NeuronState{variables, i}, input,
+                        NeuronClock{step, i, &random})) {
         spikes.push_back(i);
       }
     }
+    // Inputs are consumed: cleared for the step that reuses the ring slot (a separate pass, as
+    // a memset, is faster than clearing inside the loop).
+    for (std::size_t r = 0; r < kReceptorCount; ++r)
+      std::fill(receptors[r] + begin, receptors[r] + end, 0.0f);
+    if (current != nullptr) std::fill(current + begin, current + end, 0.0f);
   }
 
   static std::unique_ptr<PopulationDynamics> create(const PopulationSetup& setup) {

@@ -79,11 +79,12 @@ struct PopulationSetup {
 class PopulationDynamics {
  public:
   /// This step's input to every neuron of the population: one array per receptor (summed weights
-  /// of the spikes and drives that arrived) and the external current in pA. Arrays are indexed by
-  /// neuron; a receptor the model does not have is null.
+  /// of the spikes and drives that arrived) and the external current in pA (null when there is
+  /// none). Arrays are indexed by neuron; update() consumes them: it zeroes what it has read, so
+  /// the slot is clean when the delay ring comes round to it again.
   struct StepInputs {
-    const float* receptor[kMaxReceptors] = {};
-    const float* current = nullptr;
+    float* receptor[kMaxReceptors] = {};
+    float* current = nullptr;
   };
 
   virtual ~PopulationDynamics() = default;

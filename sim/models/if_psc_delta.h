@@ -19,7 +19,7 @@
 #include <cmath>
 
 #include "kernels/neuron_step.h"
-#include "sim/models/reset.h"
+#include "sim/models/threshold.h"
 
 namespace snnsim {
 
@@ -49,36 +49,22 @@ struct IfPscDelta {
   };
 
   struct Constants {
-    float dt_over_c, i_e, v_th, v_reset, refractory_steps;
-    ResetMode reset;
+    float dt_over_c, i_e;
+    ThresholdRule threshold;
   };
 
   static Constants derive(ParameterChecker& p, double dt_ms) {
     p.require_positive(C_M);
     p.require_non_negative(T_REF);
     p.require(p[V_RESET] < p[V_TH], V_RESET, "must be below V_th");
-    return {static_cast<float>(dt_ms / p[C_M]),
-            static_cast<float>(p[I_E]),
-            static_cast<float>(p[V_TH]),
-            static_cast<float>(p[V_RESET]),
-            static_cast<float>(std::round(p[T_REF] / dt_ms)),
-            static_cast<ResetMode>(p[RESET])};
+    return {static_cast<float>(dt_ms / p[C_M]), static_cast<float>(p[I_E]),
+            threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
   SNN_HD static bool update(const Constants& c, NeuronState s, const SynapticInput& in,
                             const NeuronClock&) {
-    if (s[REFRACTORY] > 0.0f) {
-      s[REFRACTORY] -= 1.0f;
-      return false;
-    }
-    float v = s[V] + (c.i_e + in.current) * c.dt_over_c + in.receptor[0];
-    const bool spiked = v >= c.v_th;
-    if (spiked) {
-      v = reset_potential(c.reset, v, c.v_th, c.v_reset);
-      s[REFRACTORY] = c.refractory_steps;
-    }
-    s[V] = v;
-    return spiked;
+    const float v = s[V] + (c.i_e + in.current) * c.dt_over_c + in.receptor[0];
+    return fire_and_reset(c.threshold, v, s[V], s[REFRACTORY]);
   }
 };
 

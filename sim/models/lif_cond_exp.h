@@ -33,7 +33,7 @@
 #include <cmath>
 
 #include "kernels/neuron_step.h"
-#include "sim/models/reset.h"
+#include "sim/models/threshold.h"
 
 namespace snnsim {
 
@@ -85,8 +85,8 @@ struct LifCondExp {
   };
 
   struct Constants {
-    float e_l, dt_over_c, g_l, e_ex, e_in, decay_ex, decay_in, i_e, v_th, v_reset, refractory_steps;
-    ResetMode reset;
+    float e_l, dt_over_c, g_l, e_ex, e_in, decay_ex, decay_in, i_e;
+    ThresholdRule threshold;
   };
 
   static Constants derive(ParameterChecker& p, double dt_ms) {
@@ -104,33 +104,19 @@ struct LifCondExp {
             f(std::exp(-dt_ms / p[TAU_SYN_EX])),
             f(std::exp(-dt_ms / p[TAU_SYN_IN])),
             f(p[I_E]),
-            f(p[V_TH]),
-            f(p[V_RESET]),
-            f(std::round(p[T_REF] / dt_ms)),
-            static_cast<ResetMode>(p[RESET])};
+            threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
   SNN_HD static bool update(const Constants& c, NeuronState s, const SynapticInput& in,
                             const NeuronClock&) {
     const float g_ex = s[G_EX] + in.receptor[0];
     const float g_in = s[G_IN] + in.receptor[1];
-    float v = s[V];
-    const bool refractory = s[REFRACTORY] > 0.0f;
-    if (refractory) {
-      s[REFRACTORY] -= 1.0f;
-    } else {
-      v += c.dt_over_c *
-           (c.g_l * (c.e_l - v) + g_ex * (c.e_ex - v) + g_in * (c.e_in - v) + c.i_e + in.current);
-    }
+    const float v = s[V];
+    const float v_next = v + c.dt_over_c * (c.g_l * (c.e_l - v) + g_ex * (c.e_ex - v) +
+                                            g_in * (c.e_in - v) + c.i_e + in.current);
     s[G_EX] = g_ex * c.decay_ex;
     s[G_IN] = g_in * c.decay_in;
-    const bool spiked = !refractory && v >= c.v_th;
-    if (spiked) {
-      v = reset_potential(c.reset, v, c.v_th, c.v_reset);
-      s[REFRACTORY] = c.refractory_steps;
-    }
-    s[V] = v;
-    return spiked;
+    return fire_and_reset(c.threshold, v_next, s[V], s[REFRACTORY]);
   }
 };
 

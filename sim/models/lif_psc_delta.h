@@ -26,7 +26,7 @@
 #include <cmath>
 
 #include "kernels/neuron_step.h"
-#include "sim/models/reset.h"
+#include "sim/models/threshold.h"
 
 namespace snnsim {
 
@@ -58,8 +58,8 @@ struct LifPscDelta {
   };
 
   struct Constants {
-    float e_l, p33, p30, i_e, v_th, v_reset, refractory_steps;
-    ResetMode reset;
+    float e_l, p33, p30, i_e;
+    ThresholdRule threshold;
   };
 
   static Constants derive(ParameterChecker& p, double dt_ms) {
@@ -68,30 +68,15 @@ struct LifPscDelta {
     p.require_non_negative(T_REF);
     p.require(p[V_RESET] < p[V_TH], V_RESET, "must be below V_th");
     const double p33 = std::exp(-dt_ms / p[TAU_M]);
-    return {static_cast<float>(p[E_L]),
-            static_cast<float>(p33),
-            static_cast<float>(p[TAU_M] / p[C_M] * (1.0 - p33)),
-            static_cast<float>(p[I_E]),
-            static_cast<float>(p[V_TH]),
-            static_cast<float>(p[V_RESET]),
-            static_cast<float>(std::round(p[T_REF] / dt_ms)),
-            static_cast<ResetMode>(p[RESET])};
+    return {static_cast<float>(p[E_L]), static_cast<float>(p33),
+            static_cast<float>(p[TAU_M] / p[C_M] * (1.0 - p33)), static_cast<float>(p[I_E]),
+            threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
   SNN_HD static bool update(const Constants& c, NeuronState s, const SynapticInput& in,
                             const NeuronClock&) {
-    if (s[REFRACTORY] > 0.0f) {
-      s[REFRACTORY] -= 1.0f;
-      return false;
-    }
-    float v = c.e_l + (s[V] - c.e_l) * c.p33 + (c.i_e + in.current) * c.p30 + in.receptor[0];
-    const bool spiked = v >= c.v_th;
-    if (spiked) {
-      v = reset_potential(c.reset, v, c.v_th, c.v_reset);
-      s[REFRACTORY] = c.refractory_steps;
-    }
-    s[V] = v;
-    return spiked;
+    const float v = c.e_l + (s[V] - c.e_l) * c.p33 + (c.i_e + in.current) * c.p30 + in.receptor[0];
+    return fire_and_reset(c.threshold, v, s[V], s[REFRACTORY]);
   }
 };
 

@@ -33,7 +33,7 @@
 #include <cmath>
 
 #include "kernels/neuron_step.h"
-#include "sim/models/reset.h"
+#include "sim/models/threshold.h"
 
 namespace snnsim {
 
@@ -70,8 +70,8 @@ struct LifPscExp {
   };
 
   struct Constants {
-    float e_l, p22, p20, p11_ex, p11_in, p21_ex, p21_in, i_e, v_th, v_reset, refractory_steps;
-    ResetMode reset;
+    float e_l, p22, p20, p11_ex, p11_in, p21_ex, p21_in, i_e;
+    ThresholdRule threshold;
   };
 
   /// Propagator from a synaptic current to the membrane over one step, in mV/pA.
@@ -96,31 +96,16 @@ struct LifPscExp {
             f(current_to_voltage(p[TAU_SYN_EX], p[TAU_M], p[C_M], dt_ms)),
             f(current_to_voltage(p[TAU_SYN_IN], p[TAU_M], p[C_M], dt_ms)),
             f(p[I_E]),
-            f(p[V_TH]),
-            f(p[V_RESET]),
-            f(std::round(p[T_REF] / dt_ms)),
-            static_cast<ResetMode>(p[RESET])};
+            threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
   SNN_HD static bool update(const Constants& c, NeuronState s, const SynapticInput& in,
                             const NeuronClock&) {
-    float v = s[V];
-    const bool refractory = s[REFRACTORY] > 0.0f;
-    if (refractory) {
-      s[REFRACTORY] -= 1.0f;
-    } else {
-      v = c.e_l + (v - c.e_l) * c.p22 + s[I_EX] * c.p21_ex + s[I_IN] * c.p21_in +
-          (c.i_e + in.current) * c.p20;
-    }
+    const float v = c.e_l + (s[V] - c.e_l) * c.p22 + s[I_EX] * c.p21_ex + s[I_IN] * c.p21_in +
+                    (c.i_e + in.current) * c.p20;
     s[I_EX] = s[I_EX] * c.p11_ex + in.receptor[0];
     s[I_IN] = s[I_IN] * c.p11_in + in.receptor[1];
-    const bool spiked = !refractory && v >= c.v_th;
-    if (spiked) {
-      v = reset_potential(c.reset, v, c.v_th, c.v_reset);
-      s[REFRACTORY] = c.refractory_steps;
-    }
-    s[V] = v;
-    return spiked;
+    return fire_and_reset(c.threshold, v, s[V], s[REFRACTORY]);
   }
 };
 
