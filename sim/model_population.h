@@ -7,8 +7,7 @@
 //   static constexpr std::array<ReceptorSpec, R> kReceptors;
 //   struct Constants;                                            // derived once per run
 //   static Constants derive(ParameterChecker& parameters, double dt_ms);   // validates too
-//   SNN_HD static bool update(const Constants&, NeuronState, const SynapticInput&, const
-//   NeuronClock&);
+//   SNN_HD static bool update(const Constants&, NeuronState, SynapticInput, NeuronClock);
 //
 // The loop below is the CPU's per-neuron launch; kernels/neuron_update.cu is the CUDA one.
 #include <algorithm>

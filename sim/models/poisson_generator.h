@@ -36,8 +36,8 @@ struct PoissonGenerator {
     return {static_cast<float>(p[RATE] * dt_ms * 1e-3)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState, const SynapticInput&,
-                            const NeuronClock& clock) {
+  SNN_HD static bool update(const Constants& c, NeuronState, SynapticInput,
+                            NeuronClock clock) {
     return uniform_float(clock.random_block().v[0]) < c.spike_probability;
   }
 };
