@@ -20,12 +20,14 @@ def main():
     parser.add_argument("--duration", type=float, default=1.0, help="seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64",
+                        help="Brian2's float type (its default: float64; snnsim computes in float32)")
     args = parser.parse_args()
 
     directory = tempfile.mkdtemp(prefix="brian2-coba-")
     b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = args.threads if args.threads > 1 else 0
-    b2.prefs.core.default_float_dtype = b2.float32  # snnsim computes in float32 too
+    b2.prefs.core.default_float_dtype = getattr(b2, args.dtype)
     b2.seed(args.seed)
 
     from brian2 import ms, mV, nS, pF
@@ -62,6 +64,7 @@ def main():
         "neurons": args.N,
         "synapses": int(len(excitatory) + len(inhibitory)),
         "threads": args.threads,
+        "dtype": args.dtype,
         "wall_s": wall_s,
         "brian2_run_s": float(b2.device._last_run_time),
         "build_s": build_s,
