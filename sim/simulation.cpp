@@ -76,6 +76,12 @@ class RunRecorder final : public RunObserver {
       }
     }
     if (options_.progress) options_.progress(step + 1, network_.steps());
+    // Flush the trace now and then, so that a killed run loses at most the last interval.
+    if (trace_ && (step + 1) % kFlushCheckSteps == 0 &&
+        std::chrono::steady_clock::now() - last_flush_ > kFlushInterval) {
+      trace_->flush();
+      last_flush_ = std::chrono::steady_clock::now();
+    }
   }
 
   void on_state(Step step, std::size_t probe, std::span<const float> values) override {
@@ -107,6 +113,9 @@ class RunRecorder final : public RunObserver {
   std::vector<std::uint64_t> spikes_;
   std::vector<IntervalStatistics> intervals_;
   std::vector<std::size_t> probe_slots_;
+  static constexpr Step kFlushCheckSteps = 1000;
+  static constexpr std::chrono::seconds kFlushInterval{30};
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 std::unique_ptr<TraceWriter> open_trace(const Network& network, const std::filesystem::path& path,
