@@ -94,9 +94,7 @@ Network build_network(const NetworkSpec& spec) {
   for (const DriveSpec& d : spec.drives)
     network.drives.push_back(make_drive(d, spec));
   network.record_spikes = spec.record_spikes;
-  for (const ProbeSpec& p : spec.probes) {
-    network.probes.push_back({p.population, p.variable, p.neurons, p.interval_steps});
-  }
+  network.probes = spec.probes;
   return network;
 }
 

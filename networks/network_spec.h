@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/network.h"
 #include "sim/neuron_model.h"
 #include "sim/types.h"
 
@@ -78,13 +79,6 @@ struct DriveSpec {
   std::string name;                   ///< keys the drive's random stream
 };
 
-struct ProbeSpec {
-  std::size_t population = 0;
-  int variable = 0;
-  std::vector<NeuronIndex> neurons;
-  std::uint64_t interval_steps = 1;
-};
-
 struct NetworkSpec {
   std::string path;  ///< where the file was read from
   std::string text;  ///< its contents
@@ -96,7 +90,7 @@ struct NetworkSpec {
   std::vector<ProjectionSpec> projections;
   std::vector<DriveSpec> drives;
   std::vector<bool> record_spikes;  ///< per population
-  std::vector<ProbeSpec> probes;
+  std::vector<StateProbe> probes;
 };
 
 }  // namespace snnsim

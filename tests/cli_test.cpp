@@ -39,21 +39,14 @@ CommandResult run_snnsim(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-class Cli : public ::testing::Test {
+class Cli : public testing::TemporaryFolderTest {
  protected:
-  void SetUp() override {
-    directory_ = fs::temp_directory_path() /
-                 ("snnsim-cli-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(directory_);
+  std::string path(const std::string& name) const {
+    return TemporaryFolderTest::path(name).string();
   }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
   void write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name)) << text;
   }
-
-  fs::path directory_;
 };
 
 const char* kSmallNetwork = R"({

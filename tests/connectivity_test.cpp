@@ -10,6 +10,7 @@
 
 #include "networks/builder.h"
 #include "networks/network_file.h"
+#include "tests/test_support.h"
 
 namespace snnsim {
 namespace {
@@ -153,11 +154,10 @@ TEST(ConnectionRules, HomogeneousProjectionsStoreNoPerSynapseValues) {
   EXPECT_EQ(c.bytes(), c.synapse_count() * 4 + (c.source_size + 1) * 8);
 }
 
-TEST(ConnectionRules, FromHdf5Datasets) {
-  const auto directory =
-      std::filesystem::temp_directory_path() / ("snnsim-conn-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(directory);
-  const auto file = directory / "synapses.h5";
+class ConnectionRulesFromFiles : public testing::TemporaryFolderTest {};
+
+TEST_F(ConnectionRulesFromFiles, ReadSourcesTargetsAndWeightsFromHdf5) {
+  const auto file = path("synapses.h5");
   {
     const hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     auto write = [&](const char* name, hid_t type, const void* data) {
@@ -180,7 +180,7 @@ TEST(ConnectionRules, FromHdf5Datasets) {
       "A", "B",
       R"("connectivity": {"rule": "file", "file": "synapses.h5", "sources": "src", "targets": "tgt"},
       "weight": {"file": "synapses.h5", "dataset": "w", "unit": "V"})",
-      10, 10, (directory / "net.json").string());
+      10, 10, path("net.json").string());
   const Connectivity& c = n.projections[0].synapses;
   EXPECT_EQ(c.targets, (std::vector<NeuronIndex>{9, 2, 7}));
   EXPECT_EQ(c.weights, (std::vector<float>{2500, 1500, 500}));  // V -> mV
@@ -188,9 +188,8 @@ TEST(ConnectionRules, FromHdf5Datasets) {
       build(
           "A", "B",
           R"("connectivity": {"rule": "file", "file": "synapses.h5", "sources": "nope", "targets": "tgt"}, "weight": "1 mV")",
-          10, 10, (directory / "net.json").string()),
+          10, 10, path("net.json").string()),
       NetworkFileError);
-  std::filesystem::remove_all(directory);
 }
 
 }  // namespace

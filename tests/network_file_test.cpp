@@ -88,7 +88,9 @@ struct BadCase {
   const char* expected;  ///< a substring of the error
 };
 
-void PrintTo(const BadCase& bad, std::ostream* out) { *out << bad.name; }
+void PrintTo(const BadCase& bad, std::ostream* out) {
+  *out << bad.name;
+}
 
 class NetworkFileErrors : public ::testing::TestWithParam<BadCase> {};
 

@@ -1,5 +1,9 @@
 #pragma once
 // Helpers for tests that assemble small networks by hand and capture what a run produces.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +14,23 @@
 #include "sim/network.h"
 
 namespace snnsim::testing {
+
+/// A fixture with a fresh temporary folder per test, removed afterwards.
+class TemporaryFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = std::filesystem::temp_directory_path() /
+              ("snnsim-test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(folder_);
+  }
+  void TearDown() override { std::filesystem::remove_all(folder_); }
+  /// `name` inside the folder.
+  std::filesystem::path path(const std::string& name) const { return folder_ / name; }
+
+ private:
+  std::filesystem::path folder_;
+};
 
 /// Adds a population of `model` with its default parameters changed by `parameters`.
 inline std::size_t add_population(Network& network, const std::string& name,

@@ -10,23 +10,15 @@
 
 #include "sim/trace_reader.h"
 #include "sim/trace_writer.h"
+#include "tests/test_support.h"
 
 namespace snnsim {
 namespace {
 
 namespace fs = std::filesystem;
 
-class Trace : public ::testing::Test {
+class Trace : public testing::TemporaryFolderTest {
  protected:
-  void SetUp() override {
-    directory_ = fs::temp_directory_path() /
-                 ("snnsim-trace-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(directory_);
-  }
-  void TearDown() override { fs::remove_all(directory_); }
-  fs::path path(const std::string& name) const { return directory_ / name; }
-
   static TraceMetadata metadata() {
     TraceMetadata m;
     m.dt_s = 1e-4;
@@ -53,8 +45,6 @@ class Trace : public ::testing::Test {
     ADD_FAILURE() << "expected an error reading " << file;
     return "";
   }
-
-  fs::path directory_;
 };
 
 TEST_F(Trace, SpikesAndSamplesRoundTripAcrossBufferFlushes) {

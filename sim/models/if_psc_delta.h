@@ -61,8 +61,7 @@ struct IfPscDelta {
             threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in,
-                            NeuronClock) {
+  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in, NeuronClock) {
     const float v = s[V] + (c.i_e + in.current) * c.dt_over_c + in.receptor[0];
     return fire_and_reset(c.threshold, v, s[V], s[REFRACTORY]);
   }

@@ -107,8 +107,7 @@ struct LifCondExp {
             threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in,
-                            NeuronClock) {
+  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in, NeuronClock) {
     const float g_ex = s[G_EX] + in.receptor[0];
     const float g_in = s[G_IN] + in.receptor[1];
     const float v = s[V];

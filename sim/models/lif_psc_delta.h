@@ -73,8 +73,7 @@ struct LifPscDelta {
             threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in,
-                            NeuronClock) {
+  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in, NeuronClock) {
     const float v = c.e_l + (s[V] - c.e_l) * c.p33 + (c.i_e + in.current) * c.p30 + in.receptor[0];
     return fire_and_reset(c.threshold, v, s[V], s[REFRACTORY]);
   }

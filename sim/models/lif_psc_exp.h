@@ -99,8 +99,7 @@ struct LifPscExp {
             threshold_rule(p, V_TH, V_RESET, T_REF, RESET, dt_ms)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in,
-                            NeuronClock) {
+  SNN_HD static bool update(const Constants& c, NeuronState s, SynapticInput in, NeuronClock) {
     const float v = c.e_l + (s[V] - c.e_l) * c.p22 + s[I_EX] * c.p21_ex + s[I_IN] * c.p21_in +
                     (c.i_e + in.current) * c.p20;
     s[I_EX] = s[I_EX] * c.p11_ex + in.receptor[0];

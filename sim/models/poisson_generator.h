@@ -36,8 +36,7 @@ struct PoissonGenerator {
     return {static_cast<float>(p[RATE] * dt_ms * 1e-3)};
   }
 
-  SNN_HD static bool update(const Constants& c, NeuronState, SynapticInput,
-                            NeuronClock clock) {
+  SNN_HD static bool update(const Constants& c, NeuronState, SynapticInput, NeuronClock clock) {
     return uniform_float(clock.random_block().v[0]) < c.spike_probability;
   }
 };
