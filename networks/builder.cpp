@@ -1,6 +1,9 @@
 #include "networks/builder.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <sstream>
 
 #include "encoders/external_drive.h"
 #include "networks/connectivity_rules.h"
@@ -59,9 +62,90 @@ std::unique_ptr<ExternalDrive> make_drive(const DriveSpec& d, const NetworkSpec&
   return nullptr;
 }
 
+bool per_element(const ValueSpec& value) {
+  return value.kind != ValueSpec::Kind::constant;
+}
+
+double expected_synapses(const ProjectionSpec& p, double sources, double targets) {
+  const ConnectivitySpec& c = p.connectivity;
+  switch (c.rule) {
+    case ConnectionRule::all_to_all:
+      return sources * targets;
+    case ConnectionRule::one_to_one:
+      return sources;
+    case ConnectionRule::fixed_probability:
+      return c.probability * sources * targets;
+    case ConnectionRule::fixed_indegree:
+      return static_cast<double>(c.degree) * targets;
+    case ConnectionRule::fixed_outdegree:
+      return static_cast<double>(c.degree) * sources;
+    case ConnectionRule::explicit_list:
+      return static_cast<double>(c.sources.size());
+    case ConnectionRule::file:
+      return 0;
+  }
+  return 0;
+}
+
+double synapse_bytes(const ProjectionSpec& p) {
+  // Target index, plus weight and delay when they differ between synapses; rules that generate
+  // rows hold a second copy of the targets while assembling them.
+  const bool generated = p.connectivity.rule != ConnectionRule::explicit_list &&
+                         p.connectivity.rule != ConnectionRule::file;
+  return 4.0 * (generated ? 2 : 1) + (per_element(p.weight) ? 4 : 0) +
+         (per_element(p.delay) ? 2 : 0);
+}
+
+std::string gigabytes(double bytes) {
+  std::ostringstream out;
+  out.precision(3);
+  out << bytes / 1e9 << " GB";
+  return out.str();
+}
+
 }  // namespace
 
+MemoryEstimate estimate_memory(const NetworkSpec& spec) {
+  MemoryEstimate estimate;
+  for (const PopulationSpec& p : spec.populations) {
+    // State variables, and two ring slots per receptor (more with longer delays).
+    estimate.bytes +=
+        4.0 * p.size * (p.model->state.size() + 2 * p.model->receptors.size()) + p.size;
+  }
+  for (const ProjectionSpec& p : spec.projections) {
+    const double synapses =
+        expected_synapses(p, spec.populations[p.source].size, spec.populations[p.target].size);
+    estimate.synapses += synapses;
+    estimate.bytes += synapses * synapse_bytes(p) + 8.0 * spec.populations[p.source].size;
+  }
+  return estimate;
+}
+
+void check_memory(const NetworkSpec& spec) {
+  const double available = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  const MemoryEstimate estimate = estimate_memory(spec);
+  if (estimate.bytes <= 0.9 * available) return;
+  const ProjectionSpec* largest = nullptr;
+  double largest_synapses = 0;
+  for (const ProjectionSpec& p : spec.projections) {
+    const double synapses =
+        expected_synapses(p, spec.populations[p.source].size, spec.populations[p.target].size);
+    if (synapses >= largest_synapses) {
+      largest = &p;
+      largest_synapses = synapses;
+    }
+  }
+  std::ostringstream message;
+  message << (largest ? largest->where : spec.path) << ": the network needs about "
+          << gigabytes(estimate.bytes) << " (" << estimate.synapses << " synapses";
+  if (largest)
+    message << ", " << largest_synapses << " of them in projection '" << largest->name << "'";
+  message << ") but this machine has " << gigabytes(available) << " of memory";
+  throw NetworkFileError(message.str());
+}
+
 Network build_network(const NetworkSpec& spec) {
+  check_memory(spec);
   Network network;
   network.dt_ms = spec.dt_ms;
   network.duration_ms = spec.duration_ms;

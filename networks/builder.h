@@ -7,7 +7,20 @@
 
 namespace snnsim {
 
-/// Throws NetworkFileError for problems found only while building (HDF5 datasets).
+/// What building a network will take, estimated from its description (synapses drawn at random
+/// counted by their expected number; synapses read from files not counted).
+struct MemoryEstimate {
+  double synapses = 0;
+  double bytes = 0;
+};
+MemoryEstimate estimate_memory(const NetworkSpec& spec);
+
+/// Throws NetworkFileError, naming the largest projection, when the network would not fit in this
+/// machine's memory.
+void check_memory(const NetworkSpec& spec);
+
+/// Throws NetworkFileError for problems found only while building (HDF5 datasets) and, before
+/// building anything, when the network would not fit in memory.
 Network build_network(const NetworkSpec& spec);
 
 }  // namespace snnsim

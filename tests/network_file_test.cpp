@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "networks/builder.h"
 #include "networks/network_file.h"
 
 namespace snnsim {
@@ -219,6 +220,24 @@ TEST(NetworkFile, UnknownOverrideIsAnError) {
 
 TEST(NetworkFile, MissingFileIsAnError) {
   EXPECT_THROW(load_network_file("/nonexistent/net.json"), NetworkFileError);
+}
+
+TEST(NetworkFile, NetworksTooLargeForThisMachineAreRefusedBeforeBuilding) {
+  json j = valid_network();
+  j["parameters"]["N"] = 4000000000.0;
+  j["projections"][0]["connectivity"] = {{"rule", "all_to_all"}};
+  const NetworkSpec spec = parse(j);
+  try {
+    check_memory(spec);
+    FAIL() << "expected an error";
+  } catch (const NetworkFileError& error) {
+    EXPECT_THAT(error.what(),
+                ::testing::StartsWith("net.json: /projections/0: the network needs about"));
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("in projection 'E->I:ex'"));
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("of memory"));
+  }
+  EXPECT_NO_THROW(check_memory(parse(valid_network())));
+  EXPECT_NEAR(estimate_memory(parse(valid_network())).synapses, 80 * 20 * 0.1 + 2 * 80, 1e-9);
 }
 
 TEST(NetworkFile, ShippedExamplesAreValid) {

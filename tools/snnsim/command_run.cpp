@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "networks/builder.h"
@@ -195,6 +196,12 @@ int command_run(int argc, const char* const* argv) {
       return kExitInterrupted;
     }
     return 0;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "snnsim run: %s: out of memory while building or running the network "
+                 "(snnsim validate estimates what it needs)\n",
+                 a.network.c_str());
+    return kExitFailure;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "snnsim run: %s\n", error.what());
     return kExitFailure;

@@ -1,6 +1,7 @@
 // snnsim validate NET.json: every check `run` makes before building, and nothing else.
 #include <cstdio>
 
+#include "networks/builder.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 
@@ -11,8 +12,9 @@ constexpr const char* kUsage =
     "usage: snnsim validate NET.json [options]\n"
     "\n"
     "Checks a network file (docs/network-format.md) without running it: format, unknown keys,\n"
-    "units, names, sizes, model parameters. Prints one line per network element on success, or\n"
-    "the first error with its place in the file, and exits non-zero.\n";
+    "units, names, sizes, model parameters, and whether the network fits in this machine's\n"
+    "memory. Prints one line per network element and an estimate of the memory needed on\n"
+    "success, or the first error with its place in the file, and exits non-zero.\n";
 }  // namespace
 
 int command_validate(int argc, const char* const* argv) {
@@ -27,14 +29,19 @@ int command_validate(int argc, const char* const* argv) {
   }
   try {
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
+    check_memory(spec);
+    const MemoryEstimate estimate = estimate_memory(spec);
     std::uint64_t neurons = 0;
     for (const PopulationSpec& p : spec.populations) {
       neurons += p.size;
       std::printf("  population %-16s %-18s %u neurons\n", p.name.c_str(),
                   std::string(p.model->name).c_str(), p.size);
     }
-    for (const ProjectionSpec& p : spec.projections)
+    for (const ProjectionSpec& p : spec.projections) {
       std::printf("  projection %s\n", p.name.c_str());
+    }
+    std::printf("  about %.3g synapses and %.3g MB to build\n", estimate.synapses,
+                estimate.bytes / 1e6);
     std::printf(
         "%s: valid (%zu populations, %llu neurons, %zu projections, %zu inputs; dt %.3g ms, "
         "duration %.6g ms, seed %llu)\n",
