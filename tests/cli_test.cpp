@@ -149,9 +149,19 @@ TEST_F(Cli, InterruptKeepsAReadableTraceMarkedIncomplete) {
           path("t.h5").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The temporary file appears when the run starts (after the signal handlers are in place);
+  // then let it run a little.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(path("t.h5.partial")) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!fs::exists(path("t.h5.partial"))) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    FAIL() << "the run did not start within 30 s";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_FALSE(fs::exists(path("t.h5"))) << "the final name appears only at the end";
-  EXPECT_TRUE(fs::exists(path("t.h5.partial")));
   kill(child, SIGINT);
   int status = 0;
   waitpid(child, &status, 0);
