@@ -1,6 +1,7 @@
 #include "encoders/external_drive.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace snnsim {
 
@@ -9,13 +10,32 @@ PoissonDrive::PoissonDrive(std::size_t population, int receptor, double rate_hz,
     : ExternalDrive(population, receptor),
       mean_per_step_(rate_hz * dt_ms * 1e-3),
       weight_(weight),
-      random_(random) {}
+      random_(random) {
+  if (mean_per_step_ > 0 && mean_per_step_ <= 100) {
+    double p = std::exp(-mean_per_step_), total = p;
+    cumulative_.push_back(total);
+    for (std::uint32_t k = 1; 1.0 - total > 1e-15 && k < 1000; ++k) {
+      p *= mean_per_step_ / k;
+      total += p;
+      cumulative_.push_back(total);
+    }
+  }
+}
+
+std::uint32_t PoissonDrive::draw(RandomSequence& draws) const {
+  if (cumulative_.empty()) return draws.poisson(mean_per_step_);
+  const double u = draws.uniform_open();
+  std::uint32_t k = 0;
+  while (k < cumulative_.size() && u > cumulative_[k])
+    ++k;
+  return k < cumulative_.size() ? k : draws.poisson(mean_per_step_);
+}
 
 void PoissonDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
   // Each (neuron, step) owns a range of 2^16 Philox blocks, more than a Poisson draw ever uses.
   for (NeuronIndex i = begin; i < end; ++i) {
     RandomSequence draws(random_, i, step << 16);
-    input[i] += weight_ * static_cast<float>(draws.poisson(mean_per_step_));
+    input[i] += weight_ * static_cast<float>(draw(draws));
   }
 }
 

@@ -113,7 +113,11 @@ class RowGenerator {
           if (!c_.allow_multapses && !chosen.insert(j).second) continue;
           out.push_back(j);
         }
-        std::sort(out.begin() + static_cast<std::ptrdiff_t>(begin), out.end());
+        // Outgoing rows are kept sorted by target; incoming rows need not be, since the
+        // transposition to outgoing rows walks targets in order.
+        if (c_.rule == ConnectionRule::fixed_outdegree) {
+          std::sort(out.begin() + static_cast<std::ptrdiff_t>(begin), out.end());
+        }
         break;
       }
       case ConnectionRule::explicit_list:
