@@ -3,10 +3,9 @@
 //   - refractory neuron (steps left > 0): v held, one step less left, no spike
 //   - otherwise v <- the integrated value; if v >= V_th: spike, reset, t_ref of refractoriness
 // Resets:
-//   hard: v <- V_reset                 (NEST, Brian2 default)
-//   soft: v <- v - (V_th - V_reset)    (reset by subtraction; keeps the overshoot, as
-//   spikingjelly's
-//                                       v_reset=None and rate-coded ANN-SNN conversions expect)
+//   hard: v <- V_reset (NEST and Brian2's default)
+//   soft: v <- v - (V_th - V_reset), reset by subtraction: keeps the overshoot, as spikingjelly's
+//         v_reset=None and rate-coded ANN-to-SNN conversions expect
 // Written with bitwise selects rather than branches or ?:, so that GCC vectorises the CPU neuron
 // loop (it turns `v = c ? v : x` into a conditional store, which it cannot vectorise).
 #include <bit>
