@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "networks/builder.h"
 #include "networks/network_file.h"
@@ -238,6 +239,40 @@ TEST(NetworkFile, NetworksTooLargeForThisMachineAreRefusedBeforeBuilding) {
   }
   EXPECT_NO_THROW(check_memory(parse(valid_network())));
   EXPECT_NEAR(estimate_memory(parse(valid_network())).synapses, 80 * 20 * 0.1 + 2 * 80, 1e-9);
+}
+
+TEST(NetworkFile, MutatedFilesFailOnlyWithNetworkFileErrors) {
+  // Random byte edits of a valid file (fixed seed): every outcome is a valid network or a
+  // NetworkFileError with one line, never another exception.
+  const std::string original = valid_network().dump(1);
+  std::mt19937 random(5);
+  const std::string alphabet = "{}[]\",:0123456789-eE. abNx";
+  int rejected = 0;
+  for (int trial = 0; trial < 500; ++trial) {
+    std::string text = original;
+    for (int edit = 0; edit < 1 + trial % 4; ++edit) {
+      const std::size_t at = random() % text.size();
+      switch (random() % 3) {
+        case 0:
+          text[at] = alphabet[random() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(at, 1);
+          break;
+        default:
+          text.insert(at, 1, alphabet[random() % alphabet.size()]);
+      }
+    }
+    try {
+      parse_network(text, "mutated.json");
+    } catch (const NetworkFileError& error) {
+      ++rejected;
+      ASSERT_EQ(std::string(error.what()).find('\n'), std::string::npos) << error.what();
+    } catch (const std::exception& error) {
+      FAIL() << "unexpected exception " << error.what() << " for:\n" << text;
+    }
+  }
+  EXPECT_GT(rejected, 250);  // most edits break something
 }
 
 TEST(NetworkFile, ShippedExamplesAreValid) {
