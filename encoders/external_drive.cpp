@@ -22,20 +22,30 @@ PoissonDrive::PoissonDrive(std::size_t population, int receptor, double rate_hz,
   }
 }
 
-std::uint32_t PoissonDrive::draw(RandomSequence& draws) const {
-  if (cumulative_.empty()) return draws.poisson(mean_per_step_);
-  const double u = draws.uniform_open();
-  std::uint32_t k = 0;
-  while (k < cumulative_.size() && u > cumulative_[k])
-    ++k;
-  return k < cumulative_.size() ? k : draws.poisson(mean_per_step_);
-}
-
 void PoissonDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
-  // Each (neuron, step) owns a range of 2^16 Philox blocks, more than a Poisson draw ever uses.
+  // Each (neuron, step) owns the 2^16 Philox counters from step * 2^16: more than a draw uses.
+  const std::uint64_t counter = step << 16;
+  if (cumulative_.empty()) {
+    for (NeuronIndex i = begin; i < end; ++i) {
+      RandomSequence draws(random_, i, counter);
+      input[i] += weight_ * static_cast<float>(draws.poisson(mean_per_step_));
+    }
+    return;
+  }
+  // With the table a count takes one uniform, so one Philox block (at index i / 4) serves four
+  // neighbouring neurons; the rare count beyond the table continues at counter + 1.
+  PhiloxBlock block{};
   for (NeuronIndex i = begin; i < end; ++i) {
-    RandomSequence draws(random_, i, step << 16);
-    input[i] += weight_ * static_cast<float>(draw(draws));
+    if (i == begin || i % 4 == 0) block = random_.block(i / 4, counter);
+    const double u = uniform_open_double(block.v[i % 4]);
+    std::uint32_t count = 0;
+    while (count < cumulative_.size() && u > cumulative_[count])
+      ++count;
+    if (count == cumulative_.size()) {
+      RandomSequence tail(random_, i, counter + 1);
+      count = tail.poisson(mean_per_step_);
+    }
+    input[i] += weight_ * static_cast<float>(count);
   }
 }
 

@@ -22,13 +22,10 @@ class PoissonDrive final : public ExternalDrive {
   void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
 
  private:
-  /// Poisson count by inversion against the precomputed cumulative distribution (exact, and
-  /// without the divisions and exp() of sequential search); counts beyond the table, at a
-  /// probability below 1e-15, fall back to RandomSequence::poisson.
-  std::uint32_t draw(RandomSequence& draws) const;
-
   double mean_per_step_;
-  std::vector<double> cumulative_;  ///< P(count <= k), k = 0, 1, ...
+  /// P(count <= k), k = 0, 1, ... up to 1 - 1e-15, for means up to 100: counts by inversion
+  /// against it are exact and need neither exp() nor divisions per draw. Empty for larger means.
+  std::vector<double> cumulative_;
   float weight_;
   RandomStream random_;
 };
