@@ -9,18 +9,18 @@ namespace snnsim {
 using hdf5::Handle;
 
 namespace {
-/// The names of a group's members, alphabetically.
-std::vector<std::string> link_names(hid_t group) {
-  std::vector<std::string> names;
-  H5Literate(
-      group, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-      [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
-        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-        return 0;
-      },
-      &names);
-  return names;
+
+/// The names of a group's members, alphabetically; false when the group cannot be iterated.
+bool link_names(hid_t group, std::vector<std::string>& names) {
+  return H5Literate(
+             group, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+             [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+               static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+               return 0;
+             },
+             &names) >= 0;
 }
+
 }  // namespace
 
 struct TraceReader::Impl {
@@ -31,26 +31,36 @@ struct TraceReader::Impl {
     throw std::runtime_error(path + ": " + what);
   }
 
-  Handle open_attribute(hid_t object, const std::string& name) const {
-    if (H5Aexists(object, name.c_str()) <= 0) fail("missing attribute '" + name + "'");
+  /// `name` on the object at `owner` (a path inside the file, for messages).
+  Handle open_attribute(hid_t object, const std::string& owner, const std::string& name) const {
+    const std::string where = owner == "/" ? "" : " of '" + owner + "'";
+    if (H5Aexists(object, name.c_str()) <= 0) fail("missing attribute '" + name + "'" + where);
     Handle attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
-    if (!attribute.valid()) fail("cannot read attribute '" + name + "' (damaged file?)");
+    if (!attribute.valid()) fail("cannot open attribute '" + name + "'" + where + " (damaged?)");
     return attribute;
   }
 
+  /// A scalar attribute converted by HDF5 to `memory_type` (so an int32 reads as uint64 too).
   template <class T>
-  T read_scalar(hid_t object, const std::string& name, hid_t memory_type) const {
-    const Handle attribute = open_attribute(object, name);
+  T read_scalar(hid_t object, const std::string& owner, const std::string& name,
+                hid_t memory_type) const {
+    const Handle attribute = open_attribute(object, owner, name);
     T value{};
-    if (H5Aread(attribute.get(), memory_type, &value) < 0)
-      fail("cannot read attribute '" + name + "'");
+    const Handle space(H5Aget_space(attribute.get()), H5Sclose);
+    if (H5Sget_simple_extent_npoints(space.get()) != 1 ||
+        H5Aread(attribute.get(), memory_type, &value) < 0) {
+      fail("attribute '" + name + "' is not a single number of the expected type");
+    }
     return value;
   }
 
-  std::string read_string(hid_t object, const std::string& name) const {
-    const Handle attribute = open_attribute(object, name);
+  std::string read_string(hid_t object, const std::string& owner, const std::string& name) const {
+    const Handle attribute = open_attribute(object, owner, name);
     const Handle type(H5Aget_type(attribute.get()), H5Tclose);
-    if (H5Tget_class(type.get()) != H5T_STRING) fail("attribute '" + name + "' is not a string");
+    const Handle space(H5Aget_space(attribute.get()), H5Sclose);
+    if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_npoints(space.get()) != 1) {
+      fail("attribute '" + name + "' is not a string");
+    }
     if (H5Tis_variable_str(type.get()) > 0) {
       char* text = nullptr;
       if (H5Aread(attribute.get(), type.get(), &text) < 0)
@@ -60,121 +70,188 @@ struct TraceReader::Impl {
       return value;
     }
     std::string value(H5Tget_size(type.get()), '\0');
-    if (H5Aread(attribute.get(), type.get(), value.data()) < 0)
+    if (H5Aread(attribute.get(), type.get(), value.data()) < 0) {
       fail("cannot read attribute '" + name + "'");
+    }
     return value.substr(0, value.find('\0'));
   }
 
-  Handle open(const std::string& object_path, herr_t (*close)(hid_t),
-              hid_t (*opener)(hid_t, const char*, hid_t), const std::string& what) const {
-    if (H5Lexists(file.get(), object_path.c_str(), H5P_DEFAULT) <= 0) fail("no " + what);
-    Handle handle(opener(file.get(), object_path.c_str(), H5P_DEFAULT), close);
-    if (!handle.valid()) fail("cannot open " + what + " (damaged file?)");
-    return handle;
+  bool exists(const std::string& object_path) const {
+    // H5Lexists needs every intermediate link to exist, so test the path one level at a time.
+    for (std::size_t slash = object_path.find('/', 1);; slash = object_path.find('/', slash + 1)) {
+      if (H5Lexists(file.get(), object_path.substr(0, slash).c_str(), H5P_DEFAULT) <= 0) {
+        return false;
+      }
+      if (slash == std::string::npos) return true;
+    }
+  }
+
+  Handle open_group(const std::string& group_path, const std::string& what) const {
+    if (!exists(group_path)) fail("no " + what);
+    Handle group(H5Gopen2(file.get(), group_path.c_str(), H5P_DEFAULT), H5Gclose);
+    if (!group.valid()) fail("cannot open " + what + " (damaged file?)");
+    return group;
   }
 
   Handle open_population(const std::string& population) const {
-    if (H5Lexists(file.get(), "/populations", H5P_DEFAULT) <= 0 ||
-        H5Lexists(file.get(), ("/populations/" + population).c_str(), H5P_DEFAULT) <= 0) {
-      fail("no population '" + population + "'");
-    }
-    return open("/populations/" + population, H5Gclose, H5Gopen2,
-                "population '" + population + "'");
+    return open_group("/populations/" + population, "population '" + population + "'");
   }
 
+  Handle open_dataset(const std::string& dataset_path) const {
+    if (!exists(dataset_path)) fail("no dataset '" + dataset_path + "'");
+    Handle dataset(H5Dopen2(file.get(), dataset_path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.valid()) fail("cannot open dataset '" + dataset_path + "' (damaged file?)");
+    return dataset;
+  }
+
+  /// The dimensions of a dataset of rank `rank`.
+  std::vector<hsize_t> shape(hid_t dataset, const std::string& dataset_path, int rank) const {
+    const Handle space(H5Dget_space(dataset), H5Sclose);
+    std::vector<hsize_t> dims(rank);
+    if (H5Sget_simple_extent_ndims(space.get()) != rank ||
+        H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) != rank) {
+      fail("dataset '" + dataset_path + "' is not " + std::to_string(rank) + "-dimensional");
+    }
+    return dims;
+  }
+
+  /// All of a dataset of `elements` values, converted by HDF5 to `memory_type`.
   template <class T>
-  std::vector<T> read_vector(const std::string& dataset_path, hid_t memory_type) const {
-    const Handle dataset = open(dataset_path, H5Dclose, H5Dopen2, "dataset '" + dataset_path + "'");
-    const Handle space(H5Dget_space(dataset.get()), H5Sclose);
-    hsize_t dims[2] = {0, 0};
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (rank < 1 || rank > 2) fail("dataset '" + dataset_path + "' has an unexpected shape");
-    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
-    std::vector<T> values(dims[0] * (rank == 2 ? dims[1] : 1));
+  std::vector<T> read_all(hid_t dataset, const std::string& dataset_path, hid_t memory_type,
+                          std::size_t elements) const {
+    std::vector<T> values(elements);
     if (!values.empty() &&
-        H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+        H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
       fail("cannot read dataset '" + dataset_path + "' (damaged or truncated file?)");
     }
     return values;
   }
+
+  template <class T>
+  std::vector<T> read_1d(const std::string& dataset_path, hid_t memory_type) const {
+    const Handle dataset = open_dataset(dataset_path);
+    const std::vector<hsize_t> dims = shape(dataset.get(), dataset_path, 1);
+    return read_all<T>(dataset.get(), dataset_path, memory_type, dims[0]);
+  }
 };
+
+// Every public function silences HDF5's error printing first: a thread-safe HDF5 (Debian's is)
+// keeps that setting per thread, and a reader may be used from a thread other than its creator's.
 
 TraceReader::TraceReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
   hdf5::silence_errors();
   impl_->path = path.string();
   std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) impl_->fail("no such file");
+  if (!std::filesystem::exists(path, error)) impl_->fail("no such file");
+  if (!std::filesystem::is_regular_file(path, error)) impl_->fail("not a regular file");
   if (H5Fis_hdf5(path.c_str()) <= 0) impl_->fail("not an HDF5 file");
   impl_->file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!impl_->file.valid()) impl_->fail("cannot open the HDF5 file (damaged or truncated?)");
-  if (H5Aexists(impl_->file.get(), "format") <= 0 ||
-      impl_->read_string(impl_->file.get(), "format") != "snnsim-trace") {
+  if (!impl_->file.valid()) {
+    impl_->fail("cannot open the HDF5 file (damaged, truncated, or locked by a running writer?)");
+  }
+  const hid_t root = impl_->file.get();
+  if (H5Aexists(root, "format") <= 0 || impl_->read_string(root, "/", "format") != "snnsim-trace") {
     impl_->fail("not a snnsim trace (no root attribute format = \"snnsim-trace\")");
   }
-  if (attribute_uint("version") != 1) impl_->fail("unsupported trace version");
+  const std::uint64_t version = attribute_uint("version");
+  if (version != 1) {
+    impl_->fail("unsupported snnsim trace version " + std::to_string(version) + " (expected 1)");
+  }
 }
 
 TraceReader::~TraceReader() = default;
 
 std::string TraceReader::attribute_string(const std::string& name) const {
-  return impl_->read_string(impl_->file.get(), name);
+  hdf5::silence_errors();
+  return impl_->read_string(impl_->file.get(), "/", name);
 }
+
 double TraceReader::attribute_double(const std::string& name) const {
-  return impl_->read_scalar<double>(impl_->file.get(), name, H5T_NATIVE_DOUBLE);
+  hdf5::silence_errors();
+  return impl_->read_scalar<double>(impl_->file.get(), "/", name, H5T_NATIVE_DOUBLE);
 }
+
 std::uint64_t TraceReader::attribute_uint(const std::string& name) const {
-  return impl_->read_scalar<std::uint64_t>(impl_->file.get(), name, H5T_NATIVE_UINT64);
+  hdf5::silence_errors();
+  return impl_->read_scalar<std::uint64_t>(impl_->file.get(), "/", name, H5T_NATIVE_UINT64);
 }
+
 bool TraceReader::complete() const {
-  return impl_->read_scalar<std::int32_t>(impl_->file.get(), "complete", H5T_NATIVE_INT32) != 0;
+  hdf5::silence_errors();
+  return impl_->read_scalar<std::int32_t>(impl_->file.get(), "/", "complete", H5T_NATIVE_INT32) !=
+         0;
 }
 
 std::vector<std::string> TraceReader::population_names() const {
-  return link_names(impl_->open("/populations", H5Gclose, H5Gopen2, "populations group").get());
+  hdf5::silence_errors();
+  std::vector<std::string> names;
+  if (!link_names(impl_->open_group("/populations", "group '/populations'").get(), names)) {
+    impl_->fail("cannot list '/populations' (damaged file?)");
+  }
+  return names;
 }
 
 NeuronIndex TraceReader::population_size(const std::string& population) const {
+  hdf5::silence_errors();
   const Handle group = impl_->open_population(population);
-  return static_cast<NeuronIndex>(
-      impl_->read_scalar<std::uint64_t>(group.get(), "size", H5T_NATIVE_UINT64));
+  return impl_->read_scalar<NeuronIndex>(group.get(), "/populations/" + population, "size",
+                                         H5T_NATIVE_UINT32);
 }
 
 TraceSpikes TraceReader::read_spikes(const std::string& population) const {
+  hdf5::silence_errors();
   impl_->open_population(population);
-  const std::string base = "/populations/" + population + "/spikes/";
-  TraceSpikes spikes{impl_->read_vector<Step>(base + "step", H5T_NATIVE_UINT64),
-                     impl_->read_vector<NeuronIndex>(base + "index", H5T_NATIVE_UINT32)};
-  if (spikes.steps.size() != spikes.indices.size())
-    impl_->fail("spike datasets of '" + population + "' differ in length");
+  const std::string base = "/populations/" + population + "/spikes";
+  if (!impl_->exists(base)) impl_->fail("population '" + population + "' has no recorded spikes");
+  TraceSpikes spikes{impl_->read_1d<Step>(base + "/step", H5T_NATIVE_UINT64),
+                     impl_->read_1d<NeuronIndex>(base + "/index", H5T_NATIVE_UINT32)};
+  if (spikes.steps.size() != spikes.indices.size()) {
+    impl_->fail("the spike datasets of '" + population + "' differ in length");
+  }
   return spikes;
 }
 
 std::vector<std::string> TraceReader::state_variables(const std::string& population) const {
+  hdf5::silence_errors();
   impl_->open_population(population);
-  const std::string path = "/populations/" + population + "/state";
-  if (H5Lexists(impl_->file.get(), path.c_str(), H5P_DEFAULT) <= 0) return {};
-  return link_names(impl_->open(path, H5Gclose, H5Gopen2, "state group").get());
+  const std::string state_path = "/populations/" + population + "/state";
+  std::vector<std::string> names;
+  if (!impl_->exists(state_path)) return names;
+  if (!link_names(impl_->open_group(state_path, "group '" + state_path + "'").get(), names)) {
+    impl_->fail("cannot list '" + state_path + "' (damaged file?)");
+  }
+  return names;
 }
 
 TraceState TraceReader::read_state(const std::string& population,
                                    const std::string& variable) const {
+  hdf5::silence_errors();
   impl_->open_population(population);
-  const std::string path = "/populations/" + population + "/state/" + variable;
+  const std::string dataset_path = "/populations/" + population + "/state/" + variable;
+  const Handle dataset = impl_->open_dataset(dataset_path);
   TraceState state;
-  state.values = impl_->read_vector<float>(path, H5T_NATIVE_FLOAT);
-  const Handle dataset = impl_->open(path, H5Dclose, H5Dopen2, "dataset '" + path + "'");
-  state.unit = impl_->read_string(dataset.get(), "unit");
-  state.interval_steps =
-      impl_->read_scalar<std::uint64_t>(dataset.get(), "interval_steps", H5T_NATIVE_UINT64);
-  const Handle attribute = impl_->open_attribute(dataset.get(), "neurons");
-  const Handle space(H5Aget_space(attribute.get()), H5Sclose);
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  state.neurons.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
+  state.unit = impl_->read_string(dataset.get(), dataset_path, "unit");
+  state.interval_steps = impl_->read_scalar<std::uint64_t>(dataset.get(), dataset_path,
+                                                           "interval_steps", H5T_NATIVE_UINT64);
+
+  const Handle neurons = impl_->open_attribute(dataset.get(), dataset_path, "neurons");
+  const Handle neurons_space(H5Aget_space(neurons.get()), H5Sclose);
+  const hssize_t neuron_count = H5Sget_simple_extent_npoints(neurons_space.get());
+  if (neuron_count < 0) impl_->fail("cannot read the neuron list of '" + dataset_path + "'");
+  state.neurons.resize(static_cast<std::size_t>(neuron_count));
   if (!state.neurons.empty() &&
-      H5Aread(attribute.get(), H5T_NATIVE_UINT32, state.neurons.data()) < 0) {
-    impl_->fail("cannot read the neuron list of '" + path + "'");
+      H5Aread(neurons.get(), H5T_NATIVE_UINT32, state.neurons.data()) < 0) {
+    impl_->fail("cannot read the neuron list of '" + dataset_path + "'");
   }
-  state.samples = state.neurons.empty() ? 0 : state.values.size() / state.neurons.size();
+
+  const std::vector<hsize_t> dims = impl_->shape(dataset.get(), dataset_path, 2);
+  if (dims[1] != state.neurons.size()) {
+    impl_->fail("dataset '" + dataset_path + "' has " + std::to_string(dims[1]) +
+                " columns but its neuron list has " + std::to_string(state.neurons.size()));
+  }
+  state.samples = dims[0];
+  state.values =
+      impl_->read_all<float>(dataset.get(), dataset_path, H5T_NATIVE_FLOAT, dims[0] * dims[1]);
   return state;
 }
 
