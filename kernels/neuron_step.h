@@ -1,11 +1,10 @@
 #pragma once
 // The per-neuron interface of a model's update, shared by the CPU backend and the CUDA kernels:
 // a model's `update` takes a NeuronState (this neuron's entries of the population's
-// structure-of-arrays state), the SynapticInput
-// that arrived for it this step, and a NeuronClock (step, index and the population's random
-// stream, for models with random dynamics). It returns true when the neuron spikes.
-// Updates touch nothing but their own neuron's state, so neurons update in any order or in
-// parallel: one thread per neuron on the GPU.
+// structure-of-arrays state), the SynapticInput that arrived for it this step, and a NeuronClock
+// (step, index and the population's random stream, for models with random dynamics). It returns
+// true when the neuron spikes. Updates touch nothing but their own neuron's state, so neurons
+// update in any order or in parallel: one thread per neuron on the GPU.
 #include <cstddef>
 
 #include "sim/hd.h"

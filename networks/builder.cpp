@@ -117,29 +117,26 @@ MemoryEstimate estimate_memory(const NetworkSpec& spec) {
         expected_synapses(p, spec.populations[p.source].size, spec.populations[p.target].size);
     estimate.synapses += synapses;
     estimate.bytes += synapses * synapse_bytes(p) + 8.0 * spec.populations[p.source].size;
+    if (estimate.largest == nullptr || synapses > estimate.largest_synapses) {
+      estimate.largest = &p;
+      estimate.largest_synapses = synapses;
+    }
   }
   return estimate;
 }
 
-void check_memory(const NetworkSpec& spec) {
+MemoryEstimate check_memory(const NetworkSpec& spec) {
   const double available = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
   const MemoryEstimate estimate = estimate_memory(spec);
-  if (estimate.bytes <= 0.9 * available) return;
-  const ProjectionSpec* largest = nullptr;
-  double largest_synapses = 0;
-  for (const ProjectionSpec& p : spec.projections) {
-    const double synapses =
-        expected_synapses(p, spec.populations[p.source].size, spec.populations[p.target].size);
-    if (synapses >= largest_synapses) {
-      largest = &p;
-      largest_synapses = synapses;
-    }
-  }
+  if (estimate.bytes <= 0.9 * available) return estimate;
   std::ostringstream message;
-  message << (largest ? largest->where : spec.path) << ": the network needs about "
-          << gigabytes(estimate.bytes) << " (" << estimate.synapses << " synapses";
-  if (largest)
-    message << ", " << largest_synapses << " of them in projection '" << largest->name << "'";
+  message << (estimate.largest ? estimate.largest->where : spec.path)
+          << ": the network needs about " << gigabytes(estimate.bytes) << " (" << estimate.synapses
+          << " synapses";
+  if (estimate.largest) {
+    message << ", " << estimate.largest_synapses << " of them in projection '"
+            << estimate.largest->name << "'";
+  }
   message << ") but this machine has " << gigabytes(available) << " of memory";
   throw NetworkFileError(message.str());
 }

@@ -12,12 +12,14 @@ namespace snnsim {
 struct MemoryEstimate {
   double synapses = 0;
   double bytes = 0;
+  const ProjectionSpec* largest = nullptr;  ///< the projection with the most synapses
+  double largest_synapses = 0;
 };
 MemoryEstimate estimate_memory(const NetworkSpec& spec);
 
-/// Throws NetworkFileError, naming the largest projection, when the network would not fit in this
-/// machine's memory.
-void check_memory(const NetworkSpec& spec);
+/// The estimate; throws NetworkFileError, naming the largest projection, when the network would
+/// not fit in this machine's memory.
+MemoryEstimate check_memory(const NetworkSpec& spec);
 
 /// Throws NetworkFileError for problems found only while building (HDF5 datasets) and, before
 /// building anything, when the network would not fit in memory.

@@ -29,8 +29,7 @@ int command_validate(int argc, const char* const* argv) {
   }
   try {
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
-    check_memory(spec);
-    const MemoryEstimate estimate = estimate_memory(spec);
+    const MemoryEstimate estimate = check_memory(spec);
     std::uint64_t neurons = 0;
     for (const PopulationSpec& p : spec.populations) {
       neurons += p.size;
