@@ -10,6 +10,7 @@
 // - CurrentDrive: a piecewise-constant current (NEST's dc_generator and step_current_generator).
 #include <vector>
 
+#include "kernels/external_input.h"
 #include "sim/network.h"
 #include "sim/random.h"
 
@@ -20,6 +21,11 @@ class PoissonDrive final : public ExternalDrive {
   PoissonDrive(std::size_t population, int receptor, double rate_hz, float weight, double dt_ms,
                RandomStream random);
   void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+  /// The kernel body's view of this drive (its table in host memory).
+  PoissonInput input() const {
+    return {mean_per_step_, cumulative_.data(), static_cast<std::uint32_t>(cumulative_.size()),
+            weight_, random_};
+  }
 
  private:
   double mean_per_step_;
@@ -30,23 +36,32 @@ class PoissonDrive final : public ExternalDrive {
   RandomStream random_;
 };
 
-class SpikeTimesDrive final : public ExternalDrive {
+/// A drive that gives every target neuron the same input at a step.
+class UniformDrive : public ExternalDrive {
+ public:
+  using ExternalDrive::ExternalDrive;
+  /// The input every target neuron receives at `step`.
+  virtual float value(Step step) const = 0;
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+};
+
+class SpikeTimesDrive final : public UniformDrive {
  public:
   SpikeTimesDrive(std::size_t population, int receptor, std::vector<Step> steps, float weight);
-  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+  float value(Step step) const override;
 
  private:
   std::vector<Step> steps_;  ///< sorted; a step listed twice delivers twice
   float weight_;
 };
 
-class CurrentDrive final : public ExternalDrive {
+class CurrentDrive final : public UniformDrive {
  public:
   /// The current is amplitudes[k] (pA) from step change_steps[k] until the next change; zero
   /// before the first. change_steps ascending.
   CurrentDrive(std::size_t population, std::vector<Step> change_steps,
                std::vector<float> amplitudes);
-  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+  float value(Step step) const override;
 
  private:
   std::vector<Step> change_steps_;

@@ -3,15 +3,32 @@
 #include <stdexcept>
 
 #include "sim/cpu_backend.h"
+#ifdef SNNSIM_WITH_CUDA
+#include "kernels/cuda_backend.h"
+#endif
 
 namespace snnsim {
+
+#ifndef SNNSIM_WITH_CUDA
+int cuda_device_count() {
+  return 0;
+}
+#endif
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads) {
   switch (kind) {
     case BackendKind::cpu:
       return std::make_unique<CpuBackend>(network, threads);
     case BackendKind::cuda:
-      throw std::runtime_error("the CUDA backend is not part of this build yet; use --backend cpu");
+#ifdef SNNSIM_WITH_CUDA
+      return make_cuda_backend(network, {});
+#else
+      throw std::runtime_error(
+          "this snnsim was built without CUDA (no nvcc, or -DSNNSIM_CUDA=OFF); use --backend cpu");
+#endif
+    case BackendKind::automatic:
+      return make_backend(cuda_device_count() > 0 ? BackendKind::cuda : BackendKind::cpu, network,
+                          threads);
   }
   throw std::logic_error("unknown backend kind");
 }

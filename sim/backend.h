@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "sim/network.h"
@@ -35,16 +36,23 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
   virtual int threads() const = 0;
+  /// What the backend runs on and how it laid the network out, for the run's header; may be
+  /// empty.
+  virtual std::string description() const { return {}; }
   /// Advances the network over steps [first, last), or fewer if the observer asks to stop.
   /// Returns the number of steps completed.
   virtual Step run(Step first, Step last, RunObserver& observer) = 0;
   virtual BackendCounters counters() const = 0;
 };
 
-enum class BackendKind { cpu, cuda };
+/// `automatic` is CUDA when this build has it and a device is present, the CPU otherwise.
+enum class BackendKind { cpu, cuda, automatic };
 
 /// Creates a backend for `network` (which must outlive it). `threads` <= 0 means all cores.
 /// Throws std::runtime_error with a one-line reason when the backend cannot run here.
 std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads);
+
+/// The number of CUDA devices this process can use: 0 without a GPU, a driver, or a CUDA build.
+int cuda_device_count();
 
 }  // namespace snnsim

@@ -28,6 +28,32 @@ void Connectivity::compact_homogeneous() {
   }
 }
 
+Connectivity transposed(const Connectivity& c) {
+  Connectivity t;
+  t.source_size = c.target_size;
+  t.target_size = c.source_size;
+  t.weight = c.weight;
+  t.delay = c.delay;
+  t.row_offsets.assign(static_cast<std::size_t>(c.target_size) + 1, 0);
+  for (NeuronIndex target : c.targets)
+    ++t.row_offsets[target + 1];
+  std::partial_sum(t.row_offsets.begin(), t.row_offsets.end(), t.row_offsets.begin());
+  std::vector<std::uint64_t> fill(t.row_offsets.begin(), t.row_offsets.end() - 1);
+  t.targets.resize(c.targets.size());
+  t.weights.resize(c.weights.size());
+  t.delays.resize(c.delays.size());
+  // Walking sources in ascending order leaves every column sorted by source.
+  for (NeuronIndex source = 0; source < c.source_size; ++source) {
+    for (std::uint64_t k = c.row_offsets[source]; k < c.row_offsets[source + 1]; ++k) {
+      const std::uint64_t at = fill[c.targets[k]]++;
+      t.targets[at] = source;
+      if (!c.weights.empty()) t.weights[at] = c.weights[k];
+      if (!c.delays.empty()) t.delays[at] = c.delays[k];
+    }
+  }
+  return t;
+}
+
 Connectivity connectivity_from_list(SynapseList list, NeuronIndex source_size,
                                     NeuronIndex target_size) {
   Connectivity c;

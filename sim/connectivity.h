@@ -29,6 +29,11 @@ struct Connectivity {
   void compact_homogeneous();
 };
 
+/// The transpose: rows by target, each listing its sources ascending (synapses with the same
+/// pair keep their order), with weights and delays alongside; `targets` then holds sources.
+/// Homogeneous weights and delays stay compact.
+Connectivity transposed(const Connectivity& c);
+
 /// A synapse list in any order, as a connection rule or a file produces it.
 struct SynapseList {
   std::vector<NeuronIndex> sources, targets;

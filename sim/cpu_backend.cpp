@@ -11,7 +11,7 @@ namespace snnsim {
 
 namespace {
 struct PlainAdd {
-  void operator()(float& into, float value) const { into += value; }
+  void operator()(float* into, float value) const { *into += value; }
 };
 }  // namespace
 
@@ -22,21 +22,12 @@ CpuBackend::CpuBackend(Network& network, int threads)
   currents_.resize(populations);
   for (std::size_t p = 0; p < populations; ++p) {
     const Population& population = network.populations[p];
-    std::uint32_t slots = 2;
-    for (const Projection& projection : network.projections) {
-      if (projection.target == p) {
-        slots = std::max<std::uint32_t>(slots, projection.synapses.max_delay() + 1u);
-      }
-    }
+    const std::uint32_t slots = network.ring_slots(p);
     for (std::size_t r = 0; r < population.model->receptors.size(); ++r) {
       rings_[p].emplace_back(static_cast<std::size_t>(slots) * population.size(), 0.0f);
     }
     ring_slots_.push_back(slots);
-    for (const auto& drive : network.drives) {
-      if (drive->population() == p && drive->receptor() == ExternalDrive::kCurrent) {
-        currents_[p].assign(population.size(), 0.0f);
-      }
-    }
+    if (network.has_current_drive(p)) currents_[p].assign(population.size(), 0.0f);
   }
   for (auto& parity : spikes_) {
     parity.assign(threads_, std::vector<std::vector<NeuronIndex>>(populations));
@@ -129,7 +120,7 @@ void CpuBackend::deliver_spikes(Step step, int thread) {
           begin = std::lower_bound(row + begin, row + end, low) - row;
           end = std::lower_bound(row + begin, row + end, high) - row;
         }
-        events += deliver_synapses(rows, begin, end, step, target_ring, PlainAdd{});
+        events += deliver_synapses(rows, begin, end, 1, step, target_ring, PlainAdd{});
       }
     }
   }

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -61,6 +63,12 @@ class ModelPopulation final : public PopulationDynamics {
     }
     collect_spikes(begin, end, spikes);
   }
+
+  std::span<const std::byte> model_constants() const override {
+    static_assert(std::is_trivially_copyable_v<typename Model::Constants>);
+    return std::as_bytes(std::span(&constants_, 1));
+  }
+  RandomStream random_stream() const override { return random_; }
 
   static std::unique_ptr<PopulationDynamics> create(const PopulationSetup& setup) {
     return std::make_unique<ModelPopulation>(setup);

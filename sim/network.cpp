@@ -1,5 +1,6 @@
 #include "sim/network.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace snnsim {
@@ -34,6 +35,22 @@ int Network::population_index(const std::string& name) const {
     if (populations[i].name == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+std::uint32_t Network::ring_slots(std::size_t population) const {
+  std::uint32_t slots = 2;
+  for (const Projection& projection : projections) {
+    if (projection.target == population) {
+      slots = std::max<std::uint32_t>(slots, projection.synapses.max_delay() + 1u);
+    }
+  }
+  return slots;
+}
+
+bool Network::has_current_drive(std::size_t population) const {
+  return std::any_of(drives.begin(), drives.end(), [population](const auto& drive) {
+    return drive->population() == population && drive->receptor() == ExternalDrive::kCurrent;
+  });
 }
 
 }  // namespace snnsim

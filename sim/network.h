@@ -77,6 +77,10 @@ struct Network {
   std::uint64_t synapse_bytes() const;
   /// Index of the population called `name`, or -1.
   int population_index(const std::string& name) const;
+  /// Slots of the delay rings of `population`: its longest incoming delay + 1, at least 2.
+  std::uint32_t ring_slots(std::size_t population) const;
+  /// Whether a drive adds an external current to `population`.
+  bool has_current_drive(std::size_t population) const;
 };
 
 }  // namespace snnsim

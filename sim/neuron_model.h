@@ -8,6 +8,7 @@
 // ModelPopulation<Model> (sim/model_population.h); models that do not fit that shape (the spike
 // generator) implement PopulationDynamics directly.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -98,6 +99,12 @@ class PopulationDynamics {
   /// ascending. Calls on disjoint ranges may run concurrently.
   virtual void update(NeuronIndex begin, NeuronIndex end, Step step, const StepInputs& inputs,
                       std::vector<NeuronIndex>& spikes) = 0;
+
+  /// For grid backends, which run a model's per-neuron update themselves: the bytes of the
+  /// model's derived constants (its trivially copyable Model::Constants) and the population's
+  /// random stream. Empty for populations without a per-neuron update (spike_generator).
+  virtual std::span<const std::byte> model_constants() const { return {}; }
+  virtual RandomStream random_stream() const { return {}; }
 
  protected:
   PopulationDynamics(NeuronIndex size, std::size_t state_variables);

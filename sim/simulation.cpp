@@ -151,6 +151,7 @@ RunSummary run_network(Network& network, const RunOptions& options) {
   std::unique_ptr<TraceWriter> trace;
   if (options.trace_path) trace = open_trace(network, *options.trace_path, *backend);
   RunRecorder recorder(network, options, trace.get());
+  if (options.announce) options.announce(*backend);
 
   const Step steps = network.steps();
   const auto start = std::chrono::steady_clock::now();

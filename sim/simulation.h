@@ -17,6 +17,8 @@ struct RunOptions {
   BackendKind backend = BackendKind::cpu;
   int threads = 0;  ///< <= 0: all cores
   std::optional<std::filesystem::path> trace_path;
+  /// Called once the backend is ready, before the first step (to print its description).
+  std::function<void(const Backend&)> announce;
   /// Called after each step with (steps done, steps total); keep it cheap.
   std::function<void(Step, Step)> progress;
   /// When it becomes true the run stops after the current step and the trace is kept, marked

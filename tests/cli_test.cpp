@@ -129,6 +129,26 @@ TEST_F(Cli, BadNetworkFailsWithOneLineAndNoOutputFile) {
   EXPECT_EQ(run_snnsim("run " + path("missing.json")).status, 1);
 }
 
+TEST_F(Cli, BackendChoice) {
+  write("net.json", kSmallNetwork);
+  const std::string run = "run " + path("net.json") + " -o " + path("t.h5") + " --backend ";
+  if (cuda_device_count() == 0) {
+    // Without a GPU: one line naming the problem and the way out, no output file.
+    const CommandResult cuda = run_snnsim(run + "cuda");
+    EXPECT_EQ(cuda.status, 1) << cuda.output;
+    EXPECT_THAT(cuda.output, ::testing::HasSubstr("use --backend cpu"));
+    EXPECT_EQ(std::count(cuda.output.begin(), cuda.output.end(), '\n'), 1) << cuda.output;
+    EXPECT_FALSE(fs::exists(path("t.h5")));
+    EXPECT_FALSE(fs::exists(path("t.h5.partial")));
+    const CommandResult automatic = run_snnsim(run + "auto");
+    EXPECT_EQ(automatic.status, 0) << automatic.output;
+    EXPECT_THAT(automatic.output, ::testing::HasSubstr("backend    cpu"));
+  }
+  const CommandResult unknown = run_snnsim(run + "tpu");
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_THAT(unknown.output, ::testing::HasSubstr("expected cpu, cuda or auto"));
+}
+
 TEST_F(Cli, UnwritableOutputFailsCleanly) {
   write("net.json", kSmallNetwork);
   const CommandResult r =

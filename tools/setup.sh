@@ -27,5 +27,5 @@ cmake --build build -j "$jobs"
 if [ "$mode" = run ]; then
   build/snnsim run examples/coba.json -o coba.h5
 else
-  ctest --test-dir build --output-on-failure -j "$jobs"
+  ctest --test-dir build --output-on-failure -j "$jobs" --label-exclude gpu
 fi

@@ -32,7 +32,9 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "random seed (default: the file's)")(
           "threads,t", po::value(&a.threads)->value_name("N"),
           "CPU threads (default: all cores); results do not depend on it")(
-          "backend", po::value(&a.backend)->value_name("cpu|cuda"), "where to run (default: cpu)");
+          "backend", po::value(&a.backend)->value_name("cpu|cuda|auto"),
+          "where to run: cpu, cuda (an NVIDIA GPU), or auto (cuda when a GPU is present); "
+          "default cpu");
       return d;
     }
     case OptionGroup::output: {

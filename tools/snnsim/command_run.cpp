@@ -142,6 +142,13 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
   std::filesystem::rename(temporary, path);
 }
 
+BackendKind parse_backend(const std::string& name) {
+  if (name == "cpu") return BackendKind::cpu;
+  if (name == "cuda") return BackendKind::cuda;
+  if (name == "auto") return BackendKind::automatic;
+  throw std::runtime_error("--backend " + name + ": expected cpu, cuda or auto");
+}
+
 }  // namespace
 
 int command_run(int argc, const char* const* argv) {
@@ -156,10 +163,7 @@ int command_run(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
-    if (a.backend != "cpu" && a.backend != "cuda") {
-      throw std::runtime_error("--backend " + a.backend + ": expected cpu or cuda");
-    }
-    const BackendKind backend = a.backend == "cuda" ? BackendKind::cuda : BackendKind::cpu;
+    const BackendKind backend = parse_backend(a.backend);
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
     const auto build_start = std::chrono::steady_clock::now();
     Network network = build_network(spec);
@@ -178,6 +182,11 @@ int command_run(int argc, const char* const* argv) {
     options.threads = a.threads;
     if (!a.output.empty()) options.trace_path = a.output;
     options.progress = [&progress](Step done, Step total) { progress.update(done, total); };
+    if (!a.quiet) {
+      options.announce = [](const Backend& backend) {
+        if (!backend.description().empty()) std::printf("%s\n", backend.description().c_str());
+      };
+    }
     options.stop = &g_stop_requested;
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);

@@ -1,0 +1,150 @@
+#pragma once
+// The grid backend's CUDA device (the interface is described in sim/grid_backend.h): device
+// memory, one stream, kernel launches of the shared bodies, and CUB for stream compaction.
+//
+// Why CUB's DeviceSelect::Flagged for spike compaction rather than a warp ballot inside the
+// update kernel: it is stable, so each step's spike list comes out ascending (the order traces
+// store and the CPU backend reports, and the order pre-span delivery then walks), it is tuned per
+// architecture by NVIDIA (decoupled look-back, one pass), and it keeps the update kernel a plain
+// per-neuron body. The flag pass costs one byte per neuron per step, well under the update's
+// own traffic.
+#include <cuda_runtime.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <cub/device/device_select.cuh>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "kernels/grid.h"
+#include "sim/types.h"
+
+namespace snnsim {
+
+/// Throws std::runtime_error "what: CUDA's message" unless `status` is cudaSuccess.
+inline void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+  }
+}
+
+template <class Kernel>
+__global__ void grid_kernel(Kernel kernel) {
+  kernel(GridIndex{blockIdx.x, threadIdx.x, blockDim.x, gridDim.x});
+}
+
+class CudaDevice {
+ public:
+  static constexpr std::string_view kName = "cuda";
+
+  /// Device memory for n elements of T, zeroed; freed with the array.
+  template <class T>
+  class Array {
+   public:
+    Array() = default;
+    explicit Array(std::size_t n) : size_(n) {
+      if (n == 0) return;
+      void* memory = nullptr;
+      check_cuda(cudaMalloc(&memory, n * sizeof(T)), "cudaMalloc");
+      memory_.reset(static_cast<T*>(memory));
+      check_cuda(cudaMemset(memory, 0, n * sizeof(T)), "cudaMemset");
+    }
+    T* data() const { return memory_.get(); }
+    std::size_t size() const { return size_; }
+
+   private:
+    struct Free {
+      void operator()(T* memory) const { cudaFree(memory); }
+    };
+    std::unique_ptr<T, Free> memory_;
+    std::size_t size_ = 0;
+  };
+
+  CudaDevice() {
+    check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
+    check_cuda(cudaGetDeviceProperties(&properties_, device_), "cudaGetDeviceProperties");
+    cudaStream_t stream = nullptr;
+    check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    stream_.reset(stream);
+  }
+
+  template <class T>
+  Array<T> allocate(std::size_t n) {
+    return Array<T>(n);
+  }
+  template <class T>
+  void upload(T* device, const T* host, std::size_t n) {
+    // Synchronous: the host buffer may be reused at once.
+    check_cuda(cudaMemcpyAsync(device, host, n * sizeof(T), cudaMemcpyHostToDevice, stream()),
+               "cudaMemcpy to the device");
+    check_cuda(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+  }
+  template <class T>
+  void download(T* host, const T* device, std::size_t n) {
+    if (n == 0) return;
+    check_cuda(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, stream()),
+               "cudaMemcpy to the host");
+    check_cuda(cudaStreamSynchronize(stream()), "a kernel or copy on the GPU");
+  }
+  template <class Kernel>
+  void launch(GridShape shape, const Kernel& kernel) {
+    if (shape.blocks == 0) return;
+    grid_kernel<<<shape.blocks, shape.threads, 0, stream()>>>(kernel);
+    check_cuda(cudaGetLastError(), "kernel launch");
+  }
+  /// One thread per item, 256 per block, at most 8 blocks per multiprocessor (grid-stride
+  /// beyond: enough resident threads to saturate memory bandwidth, no more blocks to schedule).
+  GridShape items_shape(std::uint64_t items) const {
+    const std::uint64_t blocks = (items + 255) / 256;
+    const std::uint64_t most = 8ull * properties_.multiProcessorCount;
+    return {static_cast<std::uint32_t>(blocks < most ? blocks : most), 256};
+  }
+  /// The warp-per-spike kernel does not know the spike count when it is launched: a full
+  /// resident grid (8 blocks of 8 warps per multiprocessor) strides over the list.
+  GridShape spike_shape() const {
+    return {static_cast<std::uint32_t>(8 * properties_.multiProcessorCount), 256};
+  }
+  void select_flagged(const std::uint8_t* flags, NeuronIndex n, NeuronIndex* out,
+                      std::uint32_t* count) {
+    std::size_t bytes = scratch_bytes(n);
+    if (bytes > scratch_.size()) scratch_ = Array<std::uint8_t>(bytes);
+    check_cuda(cub::DeviceSelect::Flagged(scratch_.data(), bytes,
+                                          thrust::counting_iterator<NeuronIndex>(0), flags, out,
+                                          count, n, stream()),
+               "cub::DeviceSelect::Flagged");
+  }
+  std::uint64_t scratch_bytes(NeuronIndex n) const {
+    std::size_t bytes = 0;
+    check_cuda(cub::DeviceSelect::Flagged(nullptr, bytes, thrust::counting_iterator<NeuronIndex>(0),
+                                          static_cast<const std::uint8_t*>(nullptr),
+                                          static_cast<NeuronIndex*>(nullptr),
+                                          static_cast<std::uint32_t*>(nullptr), n, stream()),
+               "cub::DeviceSelect::Flagged");
+    return bytes;
+  }
+  std::uint64_t free_bytes() const {
+    std::size_t free = 0, total = 0;
+    check_cuda(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    return free;
+  }
+  std::string description() const {
+    return std::string(properties_.name) + " (sm_" + std::to_string(properties_.major) +
+           std::to_string(properties_.minor) + ", " +
+           std::to_string(properties_.multiProcessorCount) + " SMs)";
+  }
+
+ private:
+  cudaStream_t stream() const { return stream_.get(); }
+  struct DestroyStream {
+    void operator()(cudaStream_t stream) const { cudaStreamDestroy(stream); }
+  };
+
+  int device_ = 0;
+  cudaDeviceProp properties_{};
+  std::unique_ptr<CUstream_st, DestroyStream> stream_;
+  Array<std::uint8_t> scratch_;
+};
+
+}  // namespace snnsim
