@@ -22,10 +22,14 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                         help="Brian2's float type (its default: float64; snnsim computes in float32)")
+    parser.add_argument("--device", choices=["cpp_standalone", "cuda_standalone"], default="cpp_standalone",
+                        help="cuda_standalone: Brian2CUDA on the GPU (needs the brian2cuda package)")
     args = parser.parse_args()
 
     directory = tempfile.mkdtemp(prefix="brian2-coba-")
-    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+    if args.device == "cuda_standalone":
+        import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
+    b2.set_device(args.device, directory=directory, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = args.threads if args.threads > 1 else 0
     b2.prefs.core.default_float_dtype = getattr(b2, args.dtype)
     b2.seed(args.seed)
@@ -59,7 +63,7 @@ def main():
     b2.device.run(directory=directory, with_output=False, run_args=[])
     wall_s = time.perf_counter() - start
     print(json.dumps({
-        "peer": "brian2-cpp_standalone",
+        "peer": f"brian2-{args.device}",
         "brian2_version": b2.__version__,
         "neurons": args.N,
         "synapses": int(len(excitatory) + len(inhibitory)),

@@ -65,8 +65,10 @@ class CudaDevice {
   CudaDevice() {
     check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
     check_cuda(cudaGetDeviceProperties(&properties_, device_), "cudaGetDeviceProperties");
+    // A blocking stream: it orders itself after the cudaMemset of each new Array (issued on the
+    // legacy default stream), so an upload never races the zeroing of its destination.
     cudaStream_t stream = nullptr;
-    check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    check_cuda(cudaStreamCreate(&stream), "cudaStreamCreate");
     stream_.reset(stream);
   }
 

@@ -74,17 +74,18 @@ DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& o
   }
 
   const std::uint64_t synapses = network.synapse_count();
-  plan.bytes_per_neuron =
-      neurons > 0 ? static_cast<double>(plan.bytes.neurons + plan.bytes.spikes) / neurons : 0.0;
+  plan.bytes_per_neuron = neurons > 0 ? static_cast<double>(plan.bytes.neurons) / neurons : 0.0;
   plan.bytes_per_synapse = synapses > 0 ? static_cast<double>(plan.bytes.synapses) / synapses : 0.0;
   return plan;
 }
 
 std::string DevicePlan::describe() const {
-  char text[160];
+  char text[200];
   std::snprintf(text, sizeof text,
-                "device memory %s (%.0f B/neuron, %.1f B/synapse), spikes copied every %u steps",
-                megabytes(bytes.total()).c_str(), bytes_per_neuron, bytes_per_synapse, chunk_steps);
+                "device memory %s: %.0f B/neuron, %.1f B/synapse, %s of spike buffers (copied "
+                "every %u steps)",
+                megabytes(bytes.total()).c_str(), bytes_per_neuron, bytes_per_synapse,
+                megabytes(bytes.spikes).c_str(), chunk_steps);
   return text;
 }
 

@@ -54,10 +54,11 @@ struct DevicePlan {
     std::uint64_t inputs = 0;     ///< Poisson tables
     std::uint64_t total() const { return neurons + spikes + synapses + recording + inputs; }
   } bytes;
-  double bytes_per_neuron = 0.0;   ///< neuron and spike bytes over the neuron count
+  double bytes_per_neuron = 0.0;   ///< neuron bytes over the neuron count
   double bytes_per_synapse = 0.0;  ///< synapse bytes over the synapse count
 
-  /// "device memory: 12.3 MB (96 B/neuron, 4.0 B/synapse), spikes copied every 167 steps".
+  /// "device memory 103.3 MB: 33 B/neuron, 4.2 B/synapse, 66.4 MB of spike buffers (copied
+  /// every 83 steps)".
   std::string describe() const;
 };
 

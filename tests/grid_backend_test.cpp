@@ -158,7 +158,7 @@ TEST(DevicePlan, SizesChunksAndPicksDeliveryPerProjection) {
                                            DeliveryStrategy::pre_span}));
   EXPECT_EQ(plan.host_fed, (std::vector<bool>{true, false, false}));
   EXPECT_GT(plan.bytes_per_synapse, 4.0);
-  EXPECT_NE(plan.describe().find("spikes copied every 50 steps"), std::string::npos);
+  EXPECT_NE(plan.describe().find("copied every 50 steps"), std::string::npos);
 }
 
 TEST(DevicePlan, RefusesANetworkThatDoesNotFitNamingBothSizes) {
