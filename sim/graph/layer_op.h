@@ -1,0 +1,64 @@
+#pragma once
+// The operator interface of layer graphs: every node of a graph (a convolution, a pooling, a
+// neuron layer) is a LayerOp. An operator is bound to its inputs' shapes once, when the graph is
+// built, which fixes its output shape and the weight tensors it needs; it then runs over all T x B
+// frames of its inputs at once (spikingjelly's multi-step mode).
+//
+// Operators fed by spikes take their event-driven path (work proportional to the spikes, counted
+// as accumulates, ACs); fed by analog values, their dense path (counted as multiply-accumulates,
+// MACs). The counts feed the energy estimate (sim/graph/layer_graph.h).
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/graph/value.h"
+
+namespace snnsim {
+
+/// A graph that cannot be built or run: shapes that do not fit, weights that are missing or
+/// mis-shaped. One line; the graph file reader adds the file and the node.
+class GraphError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct OpCounts {
+  std::uint64_t macs = 0;  ///< multiply-accumulates of analog inputs
+  std::uint64_t acs = 0;   ///< accumulates driven by spikes (synaptic operations)
+};
+
+/// A tensor an operator loads from the weights file, named relative to its node ("weight" is
+/// looked up as "<node>.weight" unless the file maps it).
+struct WeightSpec {
+  std::string name;
+  Shape shape;
+  bool optional = false;
+};
+
+class LayerOp {
+ public:
+  virtual ~LayerOp() = default;
+  virtual std::string_view kind() const = 0;
+  /// Number of inputs (1, or 2 for a residual add).
+  virtual std::size_t arity() const { return 1; }
+  /// Checks the inputs' per-sample shapes and returns the output's. Throws GraphError saying
+  /// what was expected.
+  virtual Shape bind(std::span<const Shape> inputs) = 0;
+  /// The tensors this operator loads (known once bound).
+  virtual std::vector<WeightSpec> weight_specs() const { return {}; }
+  virtual void set_weight(const std::string& /*name*/, std::vector<float> /*values*/) {}
+  /// Multiplies output channel c by scale[c] and adds shift[c], into the weights (BatchNorm
+  /// folded at load time). Returns false if this operator cannot absorb it.
+  virtual bool fold_affine(std::span<const float> /*scale*/, std::span<const float> /*shift*/) {
+    return false;
+  }
+  /// Output channels a following BatchNorm would scale (0: not foldable).
+  virtual std::size_t affine_channels() const { return 0; }
+  /// Runs over every frame of the inputs.
+  virtual Value forward(std::span<const Value* const> inputs, OpCounts& counts) const = 0;
+};
+
+}  // namespace snnsim

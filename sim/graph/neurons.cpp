@@ -1,0 +1,119 @@
+#include "sim/graph/neurons.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace snnsim {
+namespace {
+
+/// A spike train shaped like `x`, to be filled frame by frame.
+SpikeTrain empty_train(const Value& x, SpikeKind kind) {
+  SpikeTrain s;
+  s.kind = kind;
+  s.steps = x.steps;
+  s.batch = x.batch;
+  s.features = x.features();
+  return s;
+}
+
+Value spiking_value(const Value& x, SpikeTrain spikes) {
+  Value y;
+  y.shape = x.shape;
+  y.steps = x.steps;
+  y.batch = x.batch;
+  y.spikes = std::move(spikes);
+  return y;
+}
+
+/// torch.round: half to even (the default floating-point rounding mode).
+float round_half_even(float x) {
+  return std::nearbyint(x);
+}
+
+}  // namespace
+
+Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  const std::size_t n = x.features();
+  SpikeTrain s = empty_train(x, SpikeKind::binary);
+  const float tau = static_cast<float>(p_.tau), threshold = static_cast<float>(p_.v_threshold);
+  const bool hard = p_.v_reset.has_value();
+  const float reset = hard ? static_cast<float>(*p_.v_reset) : 0.0f;
+  // Membranes of every sample, advanced one timestep at a time (frames are time-major).
+  std::vector<float> v(x.batch * n, reset);
+  for (std::size_t t = 0; t < x.steps; ++t) {
+    for (std::size_t b = 0; b < x.batch; ++b) {
+      float* membrane = v.data() + b * n;
+      const float* drive = in.data() + (t * x.batch + b) * n;
+      for (std::size_t i = 0; i < n; ++i) {
+        // spikingjelly's neuronal_charge, in its order of operations.
+        float h;
+        if (!leaky_) {
+          h = membrane[i] + drive[i];
+        } else if (p_.decay_input) {
+          h = membrane[i] + (drive[i] - (membrane[i] - reset)) / tau;
+        } else {
+          h = membrane[i] - (membrane[i] - reset) / tau + drive[i];
+        }
+        const bool spike = h >= threshold;
+        if (spike) s.add(static_cast<std::uint32_t>(i), 1);
+        membrane[i] = spike ? (hard ? reset : h - threshold) : h;
+      }
+      s.close_frame();
+    }
+  }
+  return spiking_value(x, std::move(s));
+}
+
+Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  const std::size_t n = x.features();
+  SpikeTrain s = empty_train(x, levels_ == 1 ? SpikeKind::binary : SpikeKind::integer);
+  const float top = static_cast<float>(levels_);
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    const float* u = in.data() + f * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const int level = static_cast<int>(round_half_even(std::clamp(u[i], 0.0f, top)));
+      if (level != 0) s.add(static_cast<std::uint32_t>(i), level);
+    }
+    s.close_frame();
+  }
+  return spiking_value(x, std::move(s));
+}
+
+Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  if (x.steps != timesteps_) {
+    throw GraphError("alpha has " + std::to_string(timesteps_) + " timesteps; the run has " +
+                     std::to_string(x.steps));
+  }
+  const std::vector<float> in = x.densified();
+  const std::size_t n = x.features();
+  SpikeTrain s = empty_train(x, SpikeKind::ternary);
+  s.amplitude = alpha_;
+  std::vector<float> u(x.batch * n, 0.0f), spike(x.batch * n, 0.0f);
+  for (std::size_t t = 0; t < x.steps; ++t) {
+    for (std::size_t b = 0; b < x.batch; ++b) {
+      float* membrane = u.data() + b * n;
+      float* last = spike.data() + b * n;
+      const float* drive = in.data() + (t * x.batch + b) * n;
+      for (std::size_t i = 0; i < n; ++i) {
+        // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
+        const float charge = elastic_ && t > 0
+                                 ? 0.25f * (alpha_[t - 1] - last[i]) * membrane[i] + drive[i]
+                                 : drive[i];
+        const int q =
+            static_cast<int>(std::clamp(round_half_even(charge / alpha_[t]), -1.0f, 1.0f));
+        membrane[i] = charge;
+        last[i] = alpha_[t] * static_cast<float>(q);
+        if (q != 0) s.add(static_cast<std::uint32_t>(i), q);
+      }
+      s.close_frame();
+    }
+  }
+  return spiking_value(x, std::move(s));
+}
+
+}  // namespace snnsim

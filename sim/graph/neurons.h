@@ -1,0 +1,82 @@
+#pragma once
+// Neuron layers of layer graphs: they turn their input (analog, one value per feature per
+// timestep) into spikes. Equations, and the implementation each one matches, in docs/neurons.md.
+//
+// | op             | spikes             | state    | matches                                   |
+// |----------------|--------------------|----------|-------------------------------------------|
+// | lif            | binary             | membrane | spikingjelly LIFNode (multi-step)         |
+// | if             | binary             | membrane | spikingjelly IFNode                       |
+// | threshold      | binary             | none     | T-RevSNN's SN: round(clamp(u, 0, 1))      |
+// | multilevel     | integer {0..D}     | none     | round(clamp(u, 0, D))                     |
+// | ternary        | {-1,0,1} x alpha_t | none     | SpikeLM's K/V quantizer                   |
+// | elastic_bispike| {-1,0,1} x alpha_t | membrane | SpikeLM's SpikeLinear input neuron        |
+//
+// Rounding is half-to-even, as torch.round. Stateful layers start every sample from rest and
+// advance over the T timesteps in order.
+#include <optional>
+
+#include "sim/graph/layer_op.h"
+
+namespace snnsim {
+
+struct LifParameters {
+  double tau = 2.0;
+  double v_threshold = 1.0;
+  std::optional<double> v_reset = 0.0;  ///< none: soft reset (subtract the threshold)
+  bool decay_input = true;
+};
+
+class NeuronLayer : public LayerOp {
+ public:
+  Shape bind(std::span<const Shape> inputs) override {
+    shape_ = inputs[0];
+    return shape_;
+  }
+
+ protected:
+  Shape shape_;
+};
+
+class LifLayer final : public NeuronLayer {
+ public:
+  /// `leaky` false: IF (no leak; tau and decay_input unused).
+  LifLayer(LifParameters p, bool leaky) : p_(p), leaky_(leaky) {}
+  std::string_view kind() const override { return leaky_ ? "lif" : "if"; }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  LifParameters p_;
+  bool leaky_;
+};
+
+class ThresholdLayer final : public NeuronLayer {
+ public:
+  /// levels 1: binary spikes (T-RevSNN's SN); D > 1: integer spikes {0..D}.
+  explicit ThresholdLayer(int levels) : levels_(levels) {}
+  std::string_view kind() const override { return levels_ == 1 ? "threshold" : "multilevel"; }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  int levels_;
+};
+
+/// Ternary spikes with a per-timestep amplitude alpha_t (weight "alpha" [T]).
+class TernaryLayer final : public NeuronLayer {
+ public:
+  /// `elastic` true: SpikeLM's elastic bi-spiking neuron (with membrane); false: the stateless
+  /// quantizer.
+  TernaryLayer(std::size_t timesteps, bool elastic) : timesteps_(timesteps), elastic_(elastic) {}
+  std::string_view kind() const override { return elastic_ ? "elastic_bispike" : "ternary"; }
+  std::vector<WeightSpec> weight_specs() const override { return {{"alpha", {timesteps_}}}; }
+  void set_weight(const std::string&, std::vector<float> values) override {
+    alpha_ = std::move(values);
+  }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::size_t timesteps_;
+  bool elastic_;
+  std::vector<float> alpha_;
+};
+
+}  // namespace snnsim

@@ -1,0 +1,117 @@
+#include "sim/graph/ops/elementwise.h"
+
+#include <cmath>
+
+#include "sim/graph/ops/pooling.h"
+
+namespace snnsim {
+
+Shape Add::bind(std::span<const Shape> inputs) {
+  if (inputs[0] != inputs[1]) {
+    throw GraphError("expected two inputs of the same shape; found " + shape_string(inputs[0]) +
+                     " and " + shape_string(inputs[1]));
+  }
+  shape_ = inputs[0];
+  return shape_;
+}
+
+Value Add::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value &a = *inputs[0], &b = *inputs[1];
+  Value y = Value::analog(shape_, a.steps, a.batch);
+  const std::vector<float> da = a.densified(), db = b.densified();
+  for (std::size_t k = 0; k < y.dense.size(); ++k)
+    y.dense[k] = da[k] + db[k];
+  const auto unit_spikes = [](const Value& v) {
+    return v.is_spikes() && v.spikes->kind != SpikeKind::ternary;
+  };
+  if (unit_spikes(a) && unit_spikes(b)) {
+    SpikeTrain like = *a.spikes;
+    like.kind = SpikeKind::integer;
+    y.spikes = spikes_from_dense(like, y.dense, y.features());
+    y.dense.clear();
+  }
+  return y;
+}
+
+Shape ChannelScale::bind(std::span<const Shape> inputs) {
+  shape_ = inputs[0];
+  if (shape_.empty()) throw GraphError("expected an input with a channel dimension");
+  return shape_;
+}
+
+std::vector<WeightSpec> ChannelScale::weight_specs() const {
+  return {{"scale", {shape_[0]}}};
+}
+
+void ChannelScale::set_weight(const std::string&, std::vector<float> values) {
+  scale_ = std::move(values);
+}
+
+Value ChannelScale::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  const Value& x = *inputs[0];
+  Value y = Value::analog(shape_, x.steps, x.batch);
+  y.dense = x.densified();
+  const std::size_t per_channel = y.features() / shape_[0];
+  for (std::size_t k = 0; k < y.dense.size(); ++k)
+    y.dense[k] *= scale_[(k % y.features()) / per_channel];
+  counts.macs += y.dense.size();
+  return y;
+}
+
+Shape BatchNorm::bind(std::span<const Shape> inputs) {
+  shape_ = inputs[0];
+  if (shape_.empty()) throw GraphError("expected an input with a channel dimension");
+  return shape_;
+}
+
+std::vector<WeightSpec> BatchNorm::weight_specs() const {
+  const Shape channels{shape_[0]};
+  return {{"weight", channels},
+          {"bias", channels},
+          {"running_mean", channels},
+          {"running_var", channels}};
+}
+
+void BatchNorm::set_weight(const std::string& name, std::vector<float> values) {
+  (name == "weight"         ? weight_
+   : name == "bias"         ? bias_
+   : name == "running_mean" ? mean_
+                            : variance_) = std::move(values);
+}
+
+void BatchNorm::affine(std::vector<float>& scale, std::vector<float>& shift) const {
+  scale.resize(shape_[0]);
+  shift.resize(shape_[0]);
+  for (std::size_t c = 0; c < shape_[0]; ++c) {
+    scale[c] = static_cast<float>(weight_[c] / std::sqrt(static_cast<double>(variance_[c]) + eps_));
+    shift[c] = bias_[c] - mean_[c] * scale[c];
+  }
+}
+
+Value BatchNorm::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  const Value& x = *inputs[0];
+  std::vector<float> scale, shift;
+  affine(scale, shift);
+  Value y = Value::analog(shape_, x.steps, x.batch);
+  y.dense = x.densified();
+  const std::size_t per_channel = y.features() / shape_[0];
+  for (std::size_t k = 0; k < y.dense.size(); ++k) {
+    const std::size_t c = (k % y.features()) / per_channel;
+    y.dense[k] = y.dense[k] * scale[c] + shift[c];
+  }
+  counts.macs += y.dense.size();
+  return y;
+}
+
+Shape Flatten::bind(std::span<const Shape> inputs) {
+  shape_ = {element_count(inputs[0])};
+  return shape_;
+}
+
+Value Flatten::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  Value y = *inputs[0];
+  y.shape = shape_;
+  return y;
+}
+
+}  // namespace snnsim

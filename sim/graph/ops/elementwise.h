@@ -1,0 +1,68 @@
+#pragma once
+// Element-wise and shape operators: residual add, per-channel scale, BatchNorm (inference form,
+// folded into the preceding linear or convolution at load time when that is its only input) and
+// flatten.
+//
+// Channels are the first dimension of a sample's shape ([C, H, W], or [D] for vectors).
+#include "sim/graph/layer_op.h"
+
+namespace snnsim {
+
+/// a + b, same shapes. Two unit-amplitude spike inputs give integer spikes (Spikformer's
+/// rpe + features: values 0, 1 or 2); anything else gives analog values.
+class Add final : public LayerOp {
+ public:
+  std::string_view kind() const override { return "add"; }
+  std::size_t arity() const override { return 2; }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  Shape shape_;
+};
+
+/// x * scale[c] per channel. Weight: "scale" [C].
+class ChannelScale final : public LayerOp {
+ public:
+  std::string_view kind() const override { return "scale"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override;
+  void set_weight(const std::string& name, std::vector<float> values) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  Shape shape_;
+  std::vector<float> scale_;
+};
+
+/// (x - running_mean) / sqrt(running_var + eps) * weight + bias per channel. Weights: "weight",
+/// "bias", "running_mean", "running_var", each [C].
+class BatchNorm final : public LayerOp {
+ public:
+  explicit BatchNorm(double eps) : eps_(eps) {}
+  std::string_view kind() const override { return "batchnorm"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override;
+  void set_weight(const std::string& name, std::vector<float> values) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  /// The per-channel affine map this normalisation is: x * scale + shift.
+  void affine(std::vector<float>& scale, std::vector<float>& shift) const;
+
+ private:
+  double eps_;
+  Shape shape_;
+  std::vector<float> weight_, bias_, mean_, variance_;
+};
+
+/// [d0, d1, ...] -> [d0 * d1 * ...]; values and spikes pass through (C order is kept).
+class Flatten final : public LayerOp {
+ public:
+  std::string_view kind() const override { return "flatten"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  Shape shape_;
+};
+
+}  // namespace snnsim

@@ -1,0 +1,100 @@
+#include "sim/graph/ops/linear.h"
+
+#include <cblas.h>
+
+namespace snnsim {
+
+Shape Linear::bind(std::span<const Shape> inputs) {
+  const Shape& in = inputs[0];
+  if (in.empty() || in.back() != p_.in_features) {
+    throw GraphError("expected an input whose last dimension is in_features = " +
+                     std::to_string(p_.in_features) + "; found " + shape_string(in));
+  }
+  output_shape_ = in;
+  output_shape_.back() = p_.out_features;
+  bias_.assign(p_.out_features, 0.0f);
+  return output_shape_;
+}
+
+std::vector<WeightSpec> Linear::weight_specs() const {
+  std::vector<WeightSpec> specs{{"weight", {p_.out_features, p_.in_features}}};
+  if (p_.bias) specs.push_back({"bias", {p_.out_features}});
+  return specs;
+}
+
+void Linear::set_weight(const std::string& name, std::vector<float> values) {
+  if (name == "bias") {
+    bias_ = std::move(values);
+    return;
+  }
+  weight_ = std::move(values);
+  transpose_.resize(weight_.size());
+  for (std::size_t o = 0; o < p_.out_features; ++o) {
+    for (std::size_t i = 0; i < p_.in_features; ++i)
+      transpose_[i * p_.out_features + o] = weight_[o * p_.in_features + i];
+  }
+}
+
+bool Linear::fold_affine(std::span<const float> scale, std::span<const float> shift) {
+  for (std::size_t o = 0; o < p_.out_features; ++o) {
+    for (std::size_t i = 0; i < p_.in_features; ++i) {
+      weight_[o * p_.in_features + i] *= scale[o];
+      transpose_[i * p_.out_features + o] *= scale[o];
+    }
+    bias_[o] = bias_[o] * scale[o] + shift[o];
+  }
+  return true;
+}
+
+Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  const Value& x = *inputs[0];
+  Value y = Value::analog(output_shape_, x.steps, x.batch);
+  const std::size_t in = p_.in_features, out = p_.out_features;
+  const std::size_t rows = x.features() / in;  // tokens per sample
+  const std::size_t frames = x.frames();
+  if (x.is_spikes()) {
+    const SpikeTrain& s = *x.spikes;
+    std::uint64_t acs = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : acs)
+    for (std::size_t f = 0; f < frames; ++f) {
+      float* frame = y.dense.data() + f * rows * out;
+      // Sum the columns of the spiking inputs (signed, times their level), then scale once.
+      for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
+        const std::uint32_t index = s.indices[k];
+        float* row = frame + (index / in) * out;
+        const float* column = transpose_.data() + (index % in) * out;
+        const int level = s.level(k);
+        if (level == 1) {
+          for (std::size_t o = 0; o < out; ++o)
+            row[o] += column[o];
+        } else if (level == -1) {
+          for (std::size_t o = 0; o < out; ++o)
+            row[o] -= column[o];
+        } else {
+          for (std::size_t o = 0; o < out; ++o)
+            row[o] += static_cast<float>(level) * column[o];
+        }
+      }
+      acs += (s.offsets[f + 1] - s.offsets[f]) * out;
+      const float amplitude = s.scale(f / x.batch);
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t o = 0; o < out; ++o)
+          frame[r * out + o] = amplitude * frame[r * out + o] + bias_[o];
+      }
+    }
+    counts.acs += acs;
+    return y;
+  }
+  const std::size_t m = frames * rows;
+  for (std::size_t r = 0; r < m; ++r)
+    std::copy(bias_.begin(), bias_.end(), y.dense.begin() + r * out);
+  if (m > 0) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(out),
+                static_cast<int>(in), 1.0f, x.dense.data(), static_cast<int>(in), weight_.data(),
+                static_cast<int>(in), 1.0f, y.dense.data(), static_cast<int>(out));
+  }
+  counts.macs += m * in * out;
+  return y;
+}
+
+}  // namespace snnsim

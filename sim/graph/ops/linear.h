@@ -1,0 +1,38 @@
+#pragma once
+// Linear (fully connected) layer: y = W x + b, applied to the last dimension of its input
+// ([D_in] -> [D_out], or per token: [N, D_in] -> [N, D_out]). Weights: "weight" [D_out, D_in]
+// (PyTorch's layout), "bias" [D_out].
+//
+// Spike input: for each spike, its weight column is added (kept transposed, so the column is
+// contiguous); signed spikes add or subtract, and the per-timestep amplitude multiplies the sum
+// once: float x ternary products are additions and subtractions only. Analog input: one SGEMM
+// over all frames (OpenBLAS).
+#include "sim/graph/layer_op.h"
+
+namespace snnsim {
+
+struct LinearParameters {
+  std::size_t in_features = 0, out_features = 0;
+  bool bias = true;
+};
+
+class Linear final : public LayerOp {
+ public:
+  explicit Linear(LinearParameters p) : p_(p) {}
+  std::string_view kind() const override { return "linear"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override;
+  void set_weight(const std::string& name, std::vector<float> values) override;
+  bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
+  std::size_t affine_channels() const override { return p_.out_features; }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  LinearParameters p_;
+  Shape output_shape_;
+  std::vector<float> weight_;     ///< [out][in]
+  std::vector<float> transpose_;  ///< [in][out], for the event path
+  std::vector<float> bias_;       ///< [out], zeros without a bias
+};
+
+}  // namespace snnsim

@@ -1,0 +1,159 @@
+#include "sim/graph/ops/pooling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace snnsim {
+namespace {
+
+void require_feature_map(const Shape& in) {
+  if (in.size() != 3) {
+    throw GraphError("expected a [channels, height, width] input; found " + shape_string(in));
+  }
+}
+
+}  // namespace
+
+SpikeTrain spikes_from_dense(const SpikeTrain& like, std::span<const float> dense,
+                             std::size_t features) {
+  SpikeTrain out;
+  out.kind = like.kind;
+  out.steps = like.steps;
+  out.batch = like.batch;
+  out.features = features;
+  out.amplitude = like.amplitude;
+  for (std::size_t f = 0; f < like.frames(); ++f) {
+    const float amplitude = like.scale(f / like.batch);
+    for (std::size_t i = 0; i < features; ++i) {
+      const float x = dense[f * features + i];
+      if (x != 0.0f)
+        out.add(static_cast<std::uint32_t>(i), static_cast<int>(std::lround(x / amplitude)));
+    }
+    out.close_frame();
+  }
+  return out;
+}
+
+std::string_view Pool2d::kind() const {
+  switch (p_.kind) {
+    case PoolKind::max:
+      return "maxpool2d";
+    case PoolKind::average:
+      return "avgpool2d";
+    case PoolKind::sum:
+      return "sumpool2d";
+  }
+  return "?";
+}
+
+Shape Pool2d::bind(std::span<const Shape> inputs) {
+  input_ = inputs[0];
+  require_feature_map(input_);
+  if (input_[1] + 2 * p_.padding_h < p_.kernel_h || input_[2] + 2 * p_.padding_w < p_.kernel_w) {
+    throw GraphError("the pooling window is larger than the input " + shape_string(input_));
+  }
+  output_ = {input_[0], (input_[1] + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1,
+             (input_[2] + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1};
+  return output_;
+}
+
+Value Pool2d::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  Value y = Value::analog(output_, x.steps, x.batch);
+  const std::size_t channels = input_[0], height = input_[1], width = input_[2];
+  const std::size_t out_h = output_[1], out_w = output_[2];
+  const std::size_t in_frame = channels * height * width, out_frame = channels * out_h * out_w;
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      const float* plane = in.data() + f * in_frame + c * height * width;
+      float* out = y.dense.data() + f * out_frame + c * out_h * out_w;
+      for (std::size_t oy = 0; oy < out_h; ++oy) {
+        for (std::size_t ox = 0; ox < out_w; ++ox) {
+          // Padding counts as -inf for max and as zero for sums (PyTorch's count_include_pad).
+          float best = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+          for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+            const long iy =
+                static_cast<long>(oy * p_.stride_h + ky) - static_cast<long>(p_.padding_h);
+            for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+              const long ix =
+                  static_cast<long>(ox * p_.stride_w + kx) - static_cast<long>(p_.padding_w);
+              if (iy < 0 || ix < 0 || iy >= static_cast<long>(height) ||
+                  ix >= static_cast<long>(width))
+                continue;
+              const float v = plane[iy * width + ix];
+              best = std::max(best, v);
+              sum += v;
+            }
+          }
+          const float window = static_cast<float>(p_.kernel_h * p_.kernel_w);
+          out[oy * out_w + ox] = p_.kind == PoolKind::max   ? best
+                                 : p_.kind == PoolKind::sum ? sum
+                                                            : sum / window;
+        }
+      }
+    }
+  }
+  if (x.is_spikes() && p_.kind == PoolKind::max && x.spikes->kind != SpikeKind::ternary) {
+    y.spikes = spikes_from_dense(*x.spikes, y.dense, element_count(output_));
+    y.dense.clear();
+  }
+  return y;
+}
+
+Shape GlobalAveragePool::bind(std::span<const Shape> inputs) {
+  input_ = inputs[0];
+  require_feature_map(input_);
+  return {input_[0]};
+}
+
+Value GlobalAveragePool::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  Value y = Value::analog({input_[0]}, x.steps, x.batch);
+  const std::size_t plane = input_[1] * input_[2];
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    for (std::size_t c = 0; c < input_[0]; ++c) {
+      const float* values = in.data() + (f * input_[0] + c) * plane;
+      float sum = 0.0f;
+      for (std::size_t k = 0; k < plane; ++k)
+        sum += values[k];
+      y.dense[f * input_[0] + c] = sum / static_cast<float>(plane);
+    }
+  }
+  return y;
+}
+
+Shape Upsample::bind(std::span<const Shape> inputs) {
+  input_ = inputs[0];
+  require_feature_map(input_);
+  if (scale_ == 0) throw GraphError("expected a scale factor of at least 1");
+  return {input_[0], input_[1] * scale_, input_[2] * scale_};
+}
+
+Value Upsample::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  const Shape out_shape{input_[0], input_[1] * scale_, input_[2] * scale_};
+  Value y = Value::analog(out_shape, x.steps, x.batch);
+  const std::size_t height = input_[1], width = input_[2];
+  const std::size_t out_h = out_shape[1], out_w = out_shape[2];
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    for (std::size_t c = 0; c < input_[0]; ++c) {
+      const float* plane = in.data() + (f * input_[0] + c) * height * width;
+      float* out = y.dense.data() + (f * input_[0] + c) * out_h * out_w;
+      for (std::size_t oy = 0; oy < out_h; ++oy) {
+        for (std::size_t ox = 0; ox < out_w; ++ox)
+          out[oy * out_w + ox] = plane[(oy / scale_) * width + ox / scale_];
+      }
+    }
+  }
+  if (x.is_spikes()) {
+    y.spikes = spikes_from_dense(*x.spikes, y.dense, element_count(out_shape));
+    y.dense.clear();
+  }
+  return y;
+}
+
+}  // namespace snnsim

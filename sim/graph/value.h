@@ -1,0 +1,78 @@
+#pragma once
+// What flows along the edges of a layer graph: for T timesteps and B samples, either analog
+// values (float32, dense) or spikes (compact event lists).
+//
+// Spikes are first-class data, not floats in disguise. A SpikeTrain holds, per (timestep,
+// sample) frame, the feature indices that spiked and, for multi-level and signed spikes, each
+// spike's integer level; signed (ternary) spikes also carry one amplitude per timestep (SpikeLM's
+// alpha_t). A layer fed by spikes only touches the weights of the inputs that spiked.
+//
+// Layout: frames are time-major, frame f = t * B + b; a dense value is [T][B][features], with
+// the features of one sample in C order of its shape (channels, height, width for images).
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace snnsim {
+
+/// The per-sample shape of a value: {C, H, W} for feature maps, {N, D} for tokens, {D} for
+/// vectors.
+using Shape = std::vector<std::size_t>;
+
+std::size_t element_count(const Shape& shape);
+/// "[8, 14, 14]".
+std::string shape_string(const Shape& shape);
+
+enum class SpikeKind {
+  binary,   ///< {0, 1}
+  integer,  ///< {0, 1, ..., D}: multi-level integer spikes, level per event
+  ternary,  ///< {-1, 0, +1} x alpha_t: signed spikes with a per-timestep amplitude
+};
+
+std::string_view spike_kind_name(SpikeKind kind);
+
+/// The spikes of one node over T timesteps x B samples.
+struct SpikeTrain {
+  SpikeKind kind = SpikeKind::binary;
+  std::size_t steps = 0, batch = 0, features = 0;
+  std::vector<std::uint64_t> offsets{0};  ///< per frame, its first event; frames + 1 entries
+  std::vector<std::uint32_t> indices;     ///< feature index of each event, ascending per frame
+  std::vector<std::int8_t> levels;        ///< per event (integer, ternary); empty for binary
+  std::vector<float> amplitude;           ///< per timestep (ternary); empty: 1
+
+  std::size_t frames() const { return steps * batch; }
+  std::size_t events() const { return indices.size(); }
+  std::span<const std::uint32_t> frame_indices(std::size_t frame) const {
+    return std::span(indices).subspan(offsets[frame], offsets[frame + 1] - offsets[frame]);
+  }
+  /// The signed integer level of event k (1 for binary spikes).
+  int level(std::size_t k) const { return levels.empty() ? 1 : levels[k]; }
+  /// The amplitude of timestep t's spikes.
+  float scale(std::size_t step) const { return amplitude.empty() ? 1.0f : amplitude[step]; }
+  /// Appends an event to the frame being built (frames are built in order; end with
+  /// close_frame()).
+  void add(std::uint32_t index, int level);
+  void close_frame() { offsets.push_back(indices.size()); }
+  /// The dense [T][B][features] values: level x amplitude at each event, 0 elsewhere.
+  std::vector<float> to_dense() const;
+};
+
+/// A node's output.
+struct Value {
+  Shape shape;  ///< per sample
+  std::size_t steps = 0, batch = 0;
+  std::vector<float> dense;          ///< [T][B][features] when analog
+  std::optional<SpikeTrain> spikes;  ///< when spiking
+
+  std::size_t features() const { return element_count(shape); }
+  std::size_t frames() const { return steps * batch; }
+  bool is_spikes() const { return spikes.has_value(); }
+  /// The dense values (analog, or spikes expanded), for operators without an event path.
+  std::vector<float> densified() const { return spikes ? spikes->to_dense() : dense; }
+
+  static Value analog(Shape shape, std::size_t steps, std::size_t batch);
+};
+
+}  // namespace snnsim
