@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace snnsim {
@@ -13,17 +14,26 @@ struct Handle {
   ~Handle() {
     if (id >= 0) close(id);
   }
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id(id), close(close) {}
+  Handle(Handle&& other) noexcept : id(other.id), close(other.close) { other.id = -1; }
+  Handle(const Handle&) = delete;
 };
-}  // namespace
 
-std::vector<double> read_hdf5_vector(const std::filesystem::path& file,
-                                     const std::string& dataset) {
-  const std::string where = file.string() + ": dataset '" + dataset + "'";
+/// Opens `file` for reading, with one-line errors for a missing, foreign or damaged file.
+Handle open_file(const std::filesystem::path& file) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by the exceptions below
   if (!std::filesystem::exists(file)) throw std::runtime_error(file.string() + ": no such file");
   if (H5Fis_hdf5(file.c_str()) <= 0) throw std::runtime_error(file.string() + ": not an HDF5 file");
-  const Handle f{H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
+  Handle f{H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
   if (f.id < 0) throw std::runtime_error(file.string() + ": cannot open (damaged HDF5 file?)");
+  return f;
+}
+
+}  // namespace
+
+Hdf5Array read_hdf5_array(const std::filesystem::path& file, const std::string& dataset) {
+  const std::string where = file.string() + ": dataset '" + dataset + "'";
+  const Handle f = open_file(file);
   if (H5Lexists(f.id, dataset.c_str(), H5P_DEFAULT) <= 0)
     throw std::runtime_error(where + " not found");
   const Handle d{H5Dopen2(f.id, dataset.c_str(), H5P_DEFAULT), H5Dclose};
@@ -34,17 +44,46 @@ std::vector<double> read_hdf5_vector(const std::filesystem::path& file,
     throw std::runtime_error(where + " is not numeric");
   }
   const Handle space{H5Dget_space(d.id), H5Sclose};
-  if (H5Sget_simple_extent_ndims(space.id) != 1) {
-    throw std::runtime_error(where + " is not one-dimensional");
+  const int rank = H5Sget_simple_extent_ndims(space.id);
+  if (rank < 0) throw std::runtime_error(where + ": cannot read its shape (damaged file?)");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  Hdf5Array array;
+  std::size_t size = 1;
+  for (hsize_t d : dims) {
+    array.shape.push_back(static_cast<std::size_t>(d));
+    size *= static_cast<std::size_t>(d);
   }
-  hsize_t size = 0;
-  H5Sget_simple_extent_dims(space.id, &size, nullptr);
-  std::vector<double> values(size);
+  array.values.resize(size);
   if (size > 0 &&
-      H5Dread(d.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+      H5Dread(d.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
     throw std::runtime_error(where + ": cannot read (damaged file?)");
   }
-  return values;
+  return array;
+}
+
+std::vector<std::string> list_hdf5_datasets(const std::filesystem::path& file) {
+  const Handle f = open_file(file);
+  std::vector<std::string> names;
+  const auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* out) -> herr_t {
+    if (info->type == H5O_TYPE_DATASET)
+      static_cast<std::vector<std::string>*>(out)->push_back(name);
+    return 0;
+  };
+  if (H5Ovisit2(f.id, H5_INDEX_NAME, H5_ITER_INC, visit, &names, H5O_INFO_BASIC) < 0) {
+    throw std::runtime_error(file.string() + ": cannot list its datasets (damaged file?)");
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<double> read_hdf5_vector(const std::filesystem::path& file,
+                                     const std::string& dataset) {
+  Hdf5Array array = read_hdf5_array(file, dataset);
+  if (array.shape.size() != 1) {
+    throw std::runtime_error(file.string() + ": dataset '" + dataset + "' is not one-dimensional");
+  }
+  return std::move(array.values);
 }
 
 }  // namespace snnsim

@@ -147,4 +147,18 @@ inline void check_name(const Node& node, const std::string& name) {
     node.fail("expected a name of letters, digits, '_', '-' or '.'; found \"" + name + "\"");
 }
 
+/// Checks "format", "version" and "kind" (absent means "population"); a file of the other kind
+/// is pointed to the command that runs it.
+inline void check_format(const Node& top, std::string_view kind) {
+  if (top.at("format").string() != "snnsim-network") {
+    top.at("format").fail("expected \"snnsim-network\"");
+  }
+  if (top.at("version").value() != 1) top.at("version").fail("expected 1, the only version so far");
+  const std::string found = top.has("kind") ? top.at("kind").string() : "population";
+  if (found == kind) return;
+  if (found == "layer_graph") top.at("kind").fail("a layer graph: run it with snnsim infer");
+  if (found == "population") top.fail("a population network: run it with snnsim run");
+  top.at("kind").fail("expected \"population\" or \"layer_graph\"; found \"" + found + "\"");
+}
+
 }  // namespace snnsim

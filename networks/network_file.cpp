@@ -120,13 +120,9 @@ class NetworkReader {
 
   NetworkSpec read() {
     const Node top(root_, "", source_, spec_.parameters);
-    top.allow_keys({"format", "version", "description", "parameters", "simulation", "populations",
-                    "projections", "inputs", "recording"});
-    if (top.at("format").string() != "snnsim-network") {
-      top.at("format").fail("expected \"snnsim-network\"");
-    }
-    if (top.at("version").value() != 1)
-      top.at("version").fail("expected 1, the only version so far");
+    check_format(top, "population");
+    top.allow_keys({"format", "version", "kind", "description", "parameters", "simulation",
+                    "populations", "projections", "inputs", "recording"});
     if (top.has("description")) top.at("description").string();
     read_parameters(top);
     read_simulation(top);

@@ -115,11 +115,13 @@ struct ProbeStream {
 };
 
 struct PopulationStream {
-  Handle group, spikes_group, steps, indices;
+  Handle group, spikes_group, steps, indices, samples, values;
   bool record_spikes = false;
   std::uint64_t count = 0;
   std::vector<Step> step_buffer;
   std::vector<NeuronIndex> index_buffer;
+  std::vector<std::uint32_t> sample_buffer;
+  std::vector<float> value_buffer;
   std::vector<ProbeStream> probes;
 };
 
@@ -162,6 +164,12 @@ struct TraceWriter::Impl {
     hdf5::write_attribute(root, "threads", std::int32_t{metadata.threads});
     hdf5::write_attribute(root, "complete", std::int32_t{0});
     hdf5::write_attribute(root, "steps_completed", std::uint64_t{0});
+    hdf5::write_attribute(root, "kind",
+                          std::string(metadata.timesteps > 0 ? "layer_graph" : "population"));
+    if (metadata.timesteps > 0) {
+      hdf5::write_attribute(root, "timesteps", metadata.timesteps);
+      hdf5::write_attribute(root, "samples", metadata.samples);
+    }
     const Handle all = create_group(root, "populations");
     for (const TracePopulationSpec& spec : specs) {
       PopulationStream p;
@@ -173,6 +181,10 @@ struct TraceWriter::Impl {
         p.spikes_group = create_group(p.group.get(), "spikes");
         p.steps = create_extendible(p.spikes_group.get(), "step", H5T_NATIVE_UINT64, 0);
         p.indices = create_extendible(p.spikes_group.get(), "index", H5T_NATIVE_UINT32, 0);
+        if (spec.spike_samples)
+          p.samples = create_extendible(p.spikes_group.get(), "sample", H5T_NATIVE_UINT32, 0);
+        if (spec.spike_values)
+          p.values = create_extendible(p.spikes_group.get(), "value", H5T_NATIVE_FLOAT, 0);
         hdf5::write_attribute(p.spikes_group.get(), "count", std::uint64_t{0});
       }
       if (!spec.probes.empty()) {
@@ -201,8 +213,16 @@ struct TraceWriter::Impl {
   void write_spike_buffer(PopulationStream& p) {
     append(p.steps.get(), H5T_NATIVE_UINT64, p.step_buffer.data(), p.step_buffer.size(), 0);
     append(p.indices.get(), H5T_NATIVE_UINT32, p.index_buffer.data(), p.index_buffer.size(), 0);
+    if (p.samples.valid()) {
+      append(p.samples.get(), H5T_NATIVE_UINT32, p.sample_buffer.data(), p.sample_buffer.size(), 0);
+    }
+    if (p.values.valid()) {
+      append(p.values.get(), H5T_NATIVE_FLOAT, p.value_buffer.data(), p.value_buffer.size(), 0);
+    }
     p.step_buffer.clear();
     p.index_buffer.clear();
+    p.sample_buffer.clear();
+    p.value_buffer.clear();
   }
 
   void write_state_buffer(ProbeStream& probe) {
@@ -267,10 +287,13 @@ TraceWriter::~TraceWriter() {
 }
 
 void TraceWriter::append_spikes(std::size_t population, Step step,
-                                std::span<const NeuronIndex> indices) {
+                                std::span<const NeuronIndex> indices, std::uint32_t sample,
+                                std::span<const float> values) {
   PopulationStream& p = impl_->populations[population];
   p.step_buffer.insert(p.step_buffer.end(), indices.size(), step);
   p.index_buffer.insert(p.index_buffer.end(), indices.begin(), indices.end());
+  if (p.samples.valid()) p.sample_buffer.insert(p.sample_buffer.end(), indices.size(), sample);
+  if (p.values.valid()) p.value_buffer.insert(p.value_buffer.end(), values.begin(), values.end());
   p.count += indices.size();
   if (p.step_buffer.size() >= kSpikeBuffer) impl_->guarded([&] { impl_->write_spike_buffer(p); });
 }
@@ -287,6 +310,13 @@ void TraceWriter::append_state(std::size_t population, std::size_t probe, Step,
   if (stream.buffer.size() >= kStateBufferValues) {
     impl_->guarded([&] { impl_->write_state_buffer(stream); });
   }
+}
+
+void TraceWriter::set_population_attribute(std::size_t population, const std::string& name,
+                                           double value) {
+  impl_->guarded([&] {
+    hdf5::write_attribute(impl_->populations[population].group.get(), name.c_str(), value);
+  });
 }
 
 void TraceWriter::flush() {

@@ -26,6 +26,9 @@ struct TraceMetadata {
   std::string network_path;  ///< where it was read from
   std::string backend;       ///< "cpu", "cuda"
   int threads = 1;
+  /// Layer-graph runs (snnsim infer): timesteps per sample and samples; 0 for population runs.
+  std::uint64_t timesteps = 0;
+  std::uint64_t samples = 0;
 };
 
 /// One sampled state variable of one population.
@@ -41,6 +44,10 @@ struct TracePopulationSpec {
   NeuronIndex size = 0;
   bool record_spikes = true;
   std::vector<StateProbeSpec> probes;
+  /// Layer-graph runs: each spike also stores its sample (spikes/sample) and its value
+  /// (spikes/value: level x amplitude of multi-level or signed spikes).
+  bool spike_samples = false;
+  bool spike_values = false;
 };
 
 class TraceWriter {
@@ -54,8 +61,13 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  /// Spikes of population `population` at `step` (indices ascending). Steps arrive in order.
-  void append_spikes(std::size_t population, Step step, std::span<const NeuronIndex> indices);
+  /// Spikes of population `population` at `step` (indices ascending). Steps arrive in order
+  /// (for layer graphs: in order within each sample). `sample` and `values` (one per index) are
+  /// stored when the population was declared with spike_samples / spike_values.
+  void append_spikes(std::size_t population, Step step, std::span<const NeuronIndex> indices,
+                     std::uint32_t sample = 0, std::span<const float> values = {});
+  /// Sets a numeric attribute of a population's group (per-layer counts of layer-graph runs).
+  void set_population_attribute(std::size_t population, const std::string& name, double value);
   /// One sample row of probe `probe` of population `population` (values in the probe's neuron
   /// order). Called at the steps that are multiples of the probe's interval, in order.
   void append_state(std::size_t population, std::size_t probe, Step step,

@@ -46,6 +46,25 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
                                                     "no progress, no summary on the terminal");
       return d;
     }
+    case OptionGroup::infer: {
+      po::options_description d("Inference");
+      d.add_options()("input,i", po::value(&a.input)->value_name("FILE.npy"),
+                      "input samples: an .npy array of one sample of the model's input shape, "
+                      "or [N, ...] for N samples")(
+          "labels", po::value(&a.labels)->value_name("FILE.npy"),
+          "true classes of the samples (.npy, N integers): report the accuracy")(
+          "batch,b", po::value(&a.batch)->value_name("B"), "samples run together (default: 32)")(
+          "timesteps,T", po::value(&a.timesteps)->value_name("T"),
+          "timesteps per sample (default: the file's)")("top-k",
+                                                        po::value(&a.top_k)->value_name("K"),
+                                                        "predictions shown per sample (default 3)")(
+          "threads,t", po::value(&a.threads)->value_name("N"), "CPU threads (default: all cores)")(
+          "energy-mac-pj", po::value(&a.mac_pj)->value_name("PJ"),
+          "energy of a multiply-accumulate in pJ (default 4.6, 45 nm)")(
+          "energy-ac-pj", po::value(&a.ac_pj)->value_name("PJ"),
+          "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)");
+      return d;
+    }
   }
   return po::options_description();
 }

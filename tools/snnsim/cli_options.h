@@ -23,12 +23,20 @@ struct Arguments {
   std::string summary_json;
   bool quiet = false;
   bool help = false;
+  // infer
+  std::string input;   ///< --input FILE.npy
+  std::string labels;  ///< --labels FILE.npy
+  std::size_t batch = 32;
+  std::size_t timesteps = 0;  ///< 0: the file's
+  std::size_t top_k = 3;
+  double mac_pj = 4.6, ac_pj = 0.9;
 };
 
 enum class OptionGroup {
   network,  ///< NET.json and --param
   run,      ///< --duration, --dt, --seed, --threads, --backend
   output,   ///< -o, --summary-json, --quiet
+  infer,    ///< --input, --labels, --batch, --timesteps, --top-k, --threads, energy constants
 };
 
 /// The options of `group`, storing into `arguments`.

@@ -15,6 +15,7 @@
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/number_format.h"
 #include "tools/snnsim/progress.h"
 
 namespace snnsim::cli {
@@ -40,30 +41,6 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
-/// 1234567 -> "1,234,567".
-std::string grouped(std::uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-/// 1.23e7 -> "12.3 M".
-std::string scaled(double x) {
-  char text[32];
-  if (x >= 1e9)
-    std::snprintf(text, sizeof text, "%.2f G", x / 1e9);
-  else if (x >= 1e6)
-    std::snprintf(text, sizeof text, "%.2f M", x / 1e6);
-  else if (x >= 1e3)
-    std::snprintf(text, sizeof text, "%.2f k", x / 1e3);
-  else
-    std::snprintf(text, sizeof text, "%.0f", x);
-  return text;
 }
 
 struct BuildFigures {

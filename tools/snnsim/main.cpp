@@ -14,7 +14,8 @@ constexpr const char* kUsage =
     "usage: snnsim COMMAND [ARGS...]\n"
     "\n"
     "commands:\n"
-    "  run NET.json [-o trace.h5]   simulate a network file and summarise the run\n"
+    "  run NET.json [-o trace.h5]   simulate a population network and summarise the run\n"
+    "  infer MODEL.json -i X.npy    run a layer-graph SNN on samples: predictions, rates, energy\n"
     "  validate NET.json            check a network file without running it\n"
     "\n"
     "  snnsim COMMAND --help        options of a command\n"
@@ -40,9 +41,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return command_run(argc - 1, argv + 1);
+  if (command == "infer") return command_infer(argc - 1, argv + 1);
   if (command == "validate") return command_validate(argc - 1, argv + 1);
-  std::fprintf(stderr,
-               "snnsim: unknown command '%s'; expected run or validate (see snnsim --help)\n",
-               argv[1]);
+  std::fprintf(
+      stderr, "snnsim: unknown command '%s'; expected run, infer or validate (see snnsim --help)\n",
+      argv[1]);
   return kExitUsage;
 }

@@ -1,0 +1,54 @@
+#include "encoders/input_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/random.h"
+
+namespace snnsim {
+
+Value encode_input(const EncoderSpec& spec, const Shape& shape, std::span<const float> samples,
+                   std::size_t batch, std::size_t first_sample, std::size_t timesteps) {
+  const std::size_t n = element_count(shape);
+  if (spec.kind == EncoderKind::direct) {
+    Value v = Value::analog(shape, timesteps, batch);
+    for (std::size_t t = 0; t < timesteps; ++t)
+      std::copy(samples.begin(), samples.begin() + batch * n, v.dense.begin() + t * batch * n);
+    return v;
+  }
+  SpikeTrain s;
+  s.steps = timesteps;
+  s.batch = batch;
+  s.features = n;
+  const RandomStream random = RandomStream::make(spec.seed, "encoder:rate");
+  for (std::size_t t = 0; t < timesteps; ++t) {
+    for (std::size_t b = 0; b < batch; ++b) {
+      const float* x = samples.data() + b * n;
+      for (std::size_t i = 0; i < n; ++i) {
+        bool spike;
+        if (spec.kind == EncoderKind::rate) {
+          // One Philox block per (sample, group of 4 features, step): the group's low 32 bits
+          // are the block index, its high bits go above the step in the counter.
+          const std::uint64_t group = (first_sample + b) * ((n + 3) / 4) + i / 4;
+          const PhiloxBlock block =
+              random.block(static_cast<std::uint32_t>(group), (group >> 32 << 32) | t);
+          spike = uniform_float(block.v[i % 4]) < std::clamp(x[i], 0.0f, 1.0f);
+        } else {
+          spike = x[i] > 0.0f &&
+                  static_cast<std::size_t>(std::lround((1.0f - std::min(x[i], 1.0f)) *
+                                                       static_cast<float>(timesteps - 1))) == t;
+        }
+        if (spike) s.add(static_cast<std::uint32_t>(i), 1);
+      }
+      s.close_frame();
+    }
+  }
+  Value v;
+  v.shape = shape;
+  v.steps = timesteps;
+  v.batch = batch;
+  v.spikes = std::move(s);
+  return v;
+}
+
+}  // namespace snnsim

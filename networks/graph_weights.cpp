@@ -1,0 +1,93 @@
+#include "networks/graph_weights.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "networks/hdf5_dataset.h"
+#include "networks/safetensors.h"
+
+namespace snnsim {
+namespace {
+
+/// A file of named tensors.
+struct TensorSource {
+  std::vector<std::string> names;
+  std::function<Shape(const std::string&)> shape;
+  std::function<std::vector<float>(const std::string&)> read;
+};
+
+TensorSource open_source(const std::filesystem::path& file) {
+  const std::string extension = file.extension().string();
+  if (extension == ".safetensors") {
+    auto tensors = std::make_shared<SafetensorsFile>(file);
+    return {tensors->names(), [tensors](const std::string& n) { return tensors->shape(n); },
+            [tensors](const std::string& n) { return tensors->read_float(n); }};
+  }
+  if (extension == ".h5" || extension == ".hdf5") {
+    return {list_hdf5_datasets(file),
+            [file](const std::string& n) { return read_hdf5_array(file, n).shape; },
+            [file](const std::string& n) {
+              const Hdf5Array array = read_hdf5_array(file, n);
+              return std::vector<float>(array.values.begin(), array.values.end());
+            }};
+  }
+  throw std::runtime_error(file.string() +
+                           ": expected a weights file ending in .safetensors, .h5 or .hdf5");
+}
+
+}  // namespace
+
+void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
+                        const std::vector<std::string>& prefixes) {
+  const TensorSource source = open_source(file);
+  const std::set<std::string> available(source.names.begin(), source.names.end());
+  std::set<std::string> used;
+  std::vector<std::string> problems;
+  // (node, tensor spec name, file tensor name) of every tensor to set.
+  std::vector<std::tuple<std::size_t, std::string, std::string>> loads;
+  for (std::size_t n = 0; n < graph.nodes().size(); ++n) {
+    const GraphNode& node = graph.nodes()[n];
+    if (node.op == nullptr) continue;
+    const std::string prefix = prefixes[n].empty() ? node.name : prefixes[n];
+    for (const WeightSpec& spec : node.op->weight_specs()) {
+      const std::string name = prefix + "." + spec.name;
+      if (!available.count(name)) {
+        if (!spec.optional) {
+          problems.push_back("missing tensor '" + name + "' " + shape_string(spec.shape) +
+                             " for node " + node.name);
+        }
+        continue;
+      }
+      used.insert(name);
+      const Shape found = source.shape(name);
+      if (found != spec.shape) {
+        problems.push_back("tensor '" + name + "' has shape " + shape_string(found) + "; node " +
+                           node.name + " expects " + shape_string(spec.shape));
+        continue;
+      }
+      loads.emplace_back(n, spec.name, name);
+    }
+  }
+  for (const std::string& name : source.names) {
+    const bool counter = name.size() >= 20 && name.ends_with("num_batches_tracked");
+    if (!used.count(name) && !counter) {
+      problems.push_back("tensor '" + name + "' is not used by any node");
+    }
+  }
+  if (!problems.empty()) {
+    std::string message = file.string() + ": " + problems[0];
+    if (problems.size() > 1) {
+      message += " (and " + std::to_string(problems.size() - 1) + " more: " + problems[1];
+      message += problems.size() > 2 ? ", ...)" : ")";
+    }
+    throw std::runtime_error(message);
+  }
+  for (const auto& [node, spec_name, name] : loads)
+    graph.nodes()[node].op->set_weight(spec_name, source.read(name));
+  graph.fold_batchnorms();
+}
+
+}  // namespace snnsim

@@ -1,0 +1,24 @@
+#pragma once
+// Loading a layer graph's weights from a safetensors file (what PyTorch users write with
+// safetensors.torch.save_file) or an HDF5 file (datasets named like the tensors).
+//
+// Node `conv1` loads its tensors as "conv1.weight", "conv1.bias", ...; a node's "weights" key in
+// the network file replaces the prefix ("features.0"), which is how a model family maps its
+// PyTorch names. Every problem is reported before anything is set, in one line naming the file:
+// missing tensors (name, expected shape), mis-shaped ones (name, expected and found shapes) and
+// extra ones the graph does not use (BatchNorm's num_batches_tracked counters excepted).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sim/graph/layer_graph.h"
+
+namespace snnsim {
+
+/// Sets the weights of every node of `graph` (bound already) from `file`, then folds BatchNorms.
+/// `prefixes[node]` is the tensor-name prefix of each node (empty: its name). Throws
+/// std::runtime_error with one line.
+void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
+                        const std::vector<std::string>& prefixes);
+
+}  // namespace snnsim

@@ -1,0 +1,191 @@
+// Layer-graph files end to end: the examples against the golden outputs of an independent NumPy
+// implementation (tools/reference/train_digit_examples.py), weights errors, file errors, encoders,
+// and `snnsim infer` with its trace.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "encoders/input_encoder.h"
+#include "networks/hdf5_dataset.h"
+#include "networks/layer_graph_file.h"
+#include "networks/network_file.h"
+#include "networks/npy.h"
+#include "test_support.h"
+
+namespace snnsim {
+namespace {
+
+const std::string kExamples = SNNSIM_SOURCE_DIR "/examples/";
+
+/// The mean output over timesteps of `model` on its example input, [samples][classes].
+std::vector<float> mean_outputs(const std::string& model, const std::string& input_file) {
+  const LayerGraphSpec spec = load_layer_graph_file(kExamples + model);
+  const NpyArray input = read_npy(kExamples + "data/" + input_file);
+  const std::size_t samples = input.shape[0];
+  const std::size_t t = spec.graph->timesteps();
+  const Value x =
+      encode_input(spec.encoder, spec.graph->input_shape(), input.values, samples, 0, t);
+  const GraphRun run = spec.graph->run(x, false);
+  const std::vector<float> out = run.output.densified();
+  const std::size_t classes = out.size() / (t * samples);
+  std::vector<float> mean(samples * classes, 0.0f);
+  for (std::size_t f = 0; f < t * samples; ++f) {
+    for (std::size_t k = 0; k < classes; ++k)
+      mean[(f % samples) * classes + k] += out[f * classes + k] / static_cast<float>(t);
+  }
+  return mean;
+}
+
+TEST(GraphExamples, MatchTheIndependentNumpyReference) {
+  for (const auto& [model, input, expected] :
+       {std::tuple{"linear-snn.json", "linear-snn-input.npy", "linear-snn-expected.npy"},
+        std::tuple{"conv-snn.json", "conv-snn-input.npy", "conv-snn-expected.npy"}}) {
+    const std::vector<float> actual = mean_outputs(model, input);
+    const NpyArray reference = read_npy(kExamples + "data/" + expected);
+    ASSERT_EQ(actual.size(), reference.values.size()) << model;
+    for (std::size_t k = 0; k < actual.size(); ++k) {
+      // Sums differ from NumPy's only in rounding; 1e-4 absolute on outputs of magnitude ~10.
+      ASSERT_NEAR(actual[k], reference.values[k], 1e-4f) << model << " output " << k;
+    }
+  }
+}
+
+class GraphFile : public testing::TemporaryFolderTest {
+ protected:
+  /// Writes a copy of the linear example with `edit` applied to its text, next to a copy of
+  /// its weights, and returns the path.
+  std::string write_model(const std::string& from, const std::string& to) {
+    std::ifstream in(kExamples + "linear-snn.json");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (!from.empty()) {
+      const auto at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      text.replace(at, from.size(), to);
+    }
+    std::filesystem::create_directories(path("data"));
+    std::filesystem::copy_file(kExamples + "data/linear-snn.safetensors",
+                               path("data/linear-snn.safetensors"),
+                               std::filesystem::copy_options::overwrite_existing);
+    std::ofstream(path("model.json")) << text;
+    return path("model.json").string();
+  }
+
+  /// The one-line error loading the edited model gives.
+  std::string error_of(const std::string& from, const std::string& to) {
+    const std::string model = write_model(from, to);
+    try {
+      load_layer_graph_file(model);
+    } catch (const std::exception& error) {
+      const std::string message = error.what();
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      return message;
+    }
+    ADD_FAILURE() << "no error for " << to;
+    return {};
+  }
+};
+
+TEST_F(GraphFile, ErrorsNameTheFileThePlaceAndWhatWasExpected) {
+  EXPECT_NE(error_of(R"("in_features": 128)", R"("in_features": 100)")
+                .find("model.json: /nodes: node fc2 (linear): expected an input whose last "
+                      "dimension is in_features = 100; found [128]"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"("op": "if")", R"("op": "iff")").find("/nodes/1/op: unknown op \"iff\""),
+            std::string::npos);
+  EXPECT_NE(error_of(R"("v_threshold": 1.0)", R"("v_threshld": 1.0)")
+                .find("/nodes/1/v_threshld: unknown key 'v_threshld' for this op"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"("timesteps": 4)", R"("timesteps": 0)").find("/timesteps: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"("kind": "layer_graph")", R"("kind": "population")")
+                .find("a population network: run it with snnsim run"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"("output": "fc2")", R"("output": "fc3")").find("/output: no node called"),
+            std::string::npos);
+}
+
+TEST_F(GraphFile, WeightErrorsNameTheTensorAndBothShapes) {
+  // A node renamed: its tensors are missing and the file's are unused.
+  const std::string missing = error_of(R"("name": "fc1")", R"("name": "first")");
+  EXPECT_NE(missing.find("linear-snn.safetensors: missing tensor 'first.weight' [128, 64] for "
+                         "node first"),
+            std::string::npos)
+      << missing;
+  EXPECT_NE(missing.find("more"), std::string::npos) << missing;
+  // Mapping the node back to the file's names with "weights" fixes it.
+  EXPECT_NO_THROW(load_layer_graph_file(
+      write_model(R"("name": "fc1", )", R"("name": "first", "weights": "fc1", )")));
+  const std::string shape = error_of(R"("out_features": 10)", R"("out_features": 12)");
+  EXPECT_NE(shape.find("tensor 'fc2.weight' has shape [10, 128]; node fc2 expects [12, 128]"),
+            std::string::npos)
+      << shape;
+  const std::string absent =
+      error_of(R"("data/linear-snn.safetensors")", R"("data/missing.safetensors")");
+  EXPECT_NE(absent.find("missing.safetensors"), std::string::npos) << absent;
+}
+
+TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {
+  const std::string binary = SNNSIM_BINARY;
+  const std::string trace = path("t.h5").string();
+  const std::string command = binary + " infer " + kExamples + "conv-snn.json --input " +
+                              kExamples + "data/conv-snn-input.npy -q -o " + trace;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  // Every spike of if1 is in the trace, with its timestep, sample and index.
+  const LayerGraphSpec spec = load_layer_graph_file(kExamples + "conv-snn.json");
+  const NpyArray input = read_npy(kExamples + "data/conv-snn-input.npy");
+  const Value x = encode_input(spec.encoder, {1, 8, 8}, input.values, 32, 0, 16);
+  const GraphRun run = spec.graph->run(x, true);
+  const SpikeTrain& if1 = *run.spike_values[1].spikes;
+  const Hdf5Array steps = read_hdf5_array(trace, "populations/if1/spikes/step");
+  const Hdf5Array samples = read_hdf5_array(trace, "populations/if1/spikes/sample");
+  const Hdf5Array indices = read_hdf5_array(trace, "populations/if1/spikes/index");
+  ASSERT_EQ(indices.values.size(), if1.events());
+  ASSERT_GT(if1.events(), 0u);
+  std::size_t k = 0;
+  for (std::size_t f = 0; f < if1.frames(); ++f) {
+    for (const std::uint32_t index : if1.frame_indices(f)) {
+      ASSERT_EQ(steps.values[k], f / 32);
+      ASSERT_EQ(samples.values[k], f % 32);
+      ASSERT_EQ(indices.values[k], index);
+      ++k;
+    }
+  }
+  // An input of the wrong shape: one line, non-zero, no trace.
+  write_npy(path("bad.npy"), {3, 9}, std::vector<float>(27, 0.0f));
+  const std::string bad = binary + " infer " + kExamples + "conv-snn.json --input " +
+                          path("bad.npy").string() + " -q -o " + path("u.h5").string() + " 2> " +
+                          path("err.txt").string();
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  std::ifstream err(path("err.txt"));
+  const std::string message((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_NE(message.find("bad.npy: expected an array of shape [1, 8, 8] or [N, 1, 8, 8]; found "
+                         "[3, 9]"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(std::filesystem::exists(path("u.h5")));
+  EXPECT_FALSE(std::filesystem::exists(path("u.h5.partial")));
+}
+
+TEST(InputEncoders, RateAndLatencyFollowTheirDefinitions) {
+  const Shape shape{1000};
+  std::vector<float> x(2000);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(i % 1000) / 999.0f;  // 0 .. 1 for two samples
+  const Value rate = encode_input({EncoderKind::rate, 7}, shape, x, 2, 0, 50);
+  // Each input fires with probability x per step: 1000 features x 2 samples x 50 steps, mean
+  // x = 0.5, so 50,000 expected spikes; the standard deviation is about 160.
+  EXPECT_NEAR(static_cast<double>(rate.spikes->events()), 50000.0, 800.0);
+  // The same sample draws the same spikes in another batch position.
+  const Value alone =
+      encode_input({EncoderKind::rate, 7}, shape, std::span(x).subspan(1000), 1, 1, 50);
+  EXPECT_EQ(alone.spikes->frame_indices(0).size(), rate.spikes->frame_indices(1).size());
+  const Value latency = encode_input({EncoderKind::latency, 1}, shape, x, 1, 0, 11);
+  // One spike per positive input, at round((1 - x) * 10): x = 1 at step 0, x near 0 at step 10.
+  EXPECT_EQ(latency.spikes->events(), 999u);
+  EXPECT_EQ(latency.spikes->frame_indices(0).back(), 999u);
+  EXPECT_EQ(latency.spikes->frame_indices(10).front(), 1u);
+}
+
+}  // namespace
+}  // namespace snnsim

@@ -1,0 +1,280 @@
+// snnsim infer MODEL.json --input FILE: run a layer-graph SNN on samples, print predictions,
+// per-layer firing rates, synaptic operations, the energy estimate and throughput.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "networks/layer_graph_file.h"
+#include "networks/npy.h"
+#include "sim/trace_writer.h"
+#include "tools/snnsim/cli_options.h"
+#include "tools/snnsim/commands.h"
+#include "tools/snnsim/number_format.h"
+
+namespace snnsim::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: snnsim infer MODEL.json --input FILE.npy [options]\n"
+    "\n"
+    "Runs a layer-graph SNN (\"kind\": \"layer_graph\", docs/network-format.md) on the samples of\n"
+    "FILE.npy over T timesteps and prints the top predictions per sample (the output layer's mean\n"
+    "over timesteps), per-layer firing rates, synaptic operations (ACs), multiply-accumulates\n"
+    "(MACs), the energy estimate and samples/s. With -o, per-layer spikes go to an HDF5 trace.\n"
+    "\n"
+    "example: snnsim infer examples/conv-snn.json --input examples/data/conv-snn-input.npy -o "
+    "t.h5\n";
+
+/// Per-layer totals over all batches.
+struct LayerTotals {
+  NodeReport report;
+  double slots = 0.0;  ///< features x timesteps x samples
+};
+
+/// The number of samples in `array` for a model input of `shape`: the array is one sample of
+/// that shape, or [N, ...shape].
+std::size_t sample_count(const NpyArray& array, const Shape& shape, const std::string& path) {
+  if (array.shape == shape) return 1;
+  if (array.shape.size() == shape.size() + 1 &&
+      std::equal(shape.begin(), shape.end(), array.shape.begin() + 1)) {
+    return array.shape[0];
+  }
+  throw std::runtime_error(path + ": expected an array of shape " + shape_string(shape) +
+                           " or [N, " + shape_string(shape).substr(1) + "; found " +
+                           shape_string(array.shape));
+}
+
+std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const LayerGraphSpec& spec,
+                                              std::size_t samples, int threads) {
+  TraceMetadata metadata;
+  metadata.dt_s = 1.0;  // one timestep; layer graphs have no physical time step
+  metadata.duration_s = static_cast<double>(spec.graph->timesteps());
+  metadata.seed = spec.encoder.seed;
+  std::ifstream in(spec.path);
+  metadata.network_json.assign(std::istreambuf_iterator<char>(in), {});
+  metadata.network_path = spec.path;
+  metadata.backend = "cpu";
+  metadata.threads = threads;
+  metadata.timesteps = spec.graph->timesteps();
+  metadata.samples = samples;
+  std::vector<TracePopulationSpec> layers;
+  for (const GraphNode& node : spec.graph->nodes()) {
+    if (node.op == nullptr) continue;
+    layers.push_back(
+        {node.name, static_cast<NeuronIndex>(element_count(node.shape)), true, {}, true, true});
+  }
+  return std::make_unique<TraceWriter>(path, metadata, std::move(layers));
+}
+
+void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t first_sample) {
+  std::vector<float> values;
+  for (std::size_t n = 0; n < run.nodes.size(); ++n) {
+    if (!run.spike_values[n].is_spikes()) continue;
+    const SpikeTrain& s = *run.spike_values[n].spikes;
+    for (std::size_t f = 0; f < s.frames(); ++f) {
+      values.clear();
+      for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k)
+        values.push_back(static_cast<float>(s.level(k)) * s.scale(f / s.batch));
+      trace.append_spikes(n, f / s.batch, s.frame_indices(f),
+                          static_cast<std::uint32_t>(first_sample + f % s.batch), values);
+    }
+  }
+}
+
+}  // namespace
+
+int command_infer(int argc, const char* const* argv) {
+  Arguments a;
+  try {
+    if (!parse_command_line(argc, argv, kUsage, {OptionGroup::infer, OptionGroup::output}, a)) {
+      return 0;
+    }
+    if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
+    if (a.batch == 0) throw std::runtime_error("--batch must be at least 1");
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "snnsim infer: %s\n", error.what());
+    return kExitUsage;
+  }
+  try {
+    if (a.threads > 0) omp_set_num_threads(a.threads);
+    LayerGraphOptions options;
+    if (a.timesteps > 0) options.timesteps = a.timesteps;
+    const LayerGraphSpec spec = load_layer_graph_file(a.network, options);
+    const LayerGraph& graph = *spec.graph;
+    const Shape& input_shape = graph.input_shape();
+    const NpyArray input = read_npy(a.input);
+    const std::size_t samples = sample_count(input, input_shape, a.input);
+    std::vector<long> labels;
+    if (!a.labels.empty()) {
+      const NpyArray array = read_npy(a.labels);
+      if (array.values.size() != samples) {
+        throw std::runtime_error(a.labels + ": expected " + std::to_string(samples) +
+                                 " labels, one per sample; found " +
+                                 std::to_string(array.values.size()));
+      }
+      for (float label : array.values)
+        labels.push_back(static_cast<long>(label));
+    }
+    std::unique_ptr<TraceWriter> trace;
+    if (!a.output.empty()) trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads());
+
+    const std::size_t features = element_count(input_shape);
+    const std::size_t out_features = element_count(graph.output().shape);
+    const std::size_t timesteps = graph.timesteps();
+    std::vector<float> outputs(samples * out_features, 0.0f);  // mean over timesteps
+    std::vector<LayerTotals> totals;
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t batches = (samples + a.batch - 1) / a.batch;
+    for (std::size_t first = 0; first < samples; first += a.batch) {
+      const std::size_t batch = std::min(a.batch, samples - first);
+      const Value x =
+          encode_input(spec.encoder, input_shape, std::span(input.values).subspan(first * features),
+                       batch, first, timesteps);
+      const GraphRun run = graph.run(x, trace != nullptr);
+      const std::vector<float> out = run.output.densified();
+      for (std::size_t f = 0; f < timesteps * batch; ++f) {
+        const std::size_t sample = first + f % batch;
+        for (std::size_t k = 0; k < out_features; ++k)
+          outputs[sample * out_features + k] +=
+              out[f * out_features + k] / static_cast<float>(timesteps);
+      }
+      if (totals.empty()) totals.resize(run.nodes.size());
+      for (std::size_t n = 0; n < run.nodes.size(); ++n) {
+        LayerTotals& t = totals[n];
+        const NodeReport& r = run.nodes[n];
+        if (t.report.name.empty()) {
+          t.report = r;
+        } else {
+          t.report.spikes += r.spikes;
+          t.report.counts.macs += r.counts.macs;
+          t.report.counts.acs += r.counts.acs;
+          for (std::size_t s = 0; s < r.per_step.size(); ++s)
+            t.report.per_step[s] += r.per_step[s];
+        }
+        t.slots += static_cast<double>(element_count(r.shape)) * timesteps * batch;
+      }
+      if (trace) write_graph_spikes(*trace, run, first);
+      if (!a.quiet && batches > 1 && isatty(fileno(stderr))) {
+        std::fprintf(stderr, "\r  batch %zu/%zu", first / a.batch + 1, batches);
+      }
+    }
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!a.quiet && batches > 1 && isatty(fileno(stderr))) std::fprintf(stderr, "\n");
+
+    const EnergyModel energy{a.mac_pj, a.ac_pj};
+    double total_pj = 0.0, total_macs = 0.0, total_acs = 0.0;
+    for (std::size_t n = 0; n < totals.size(); ++n) {
+      LayerTotals& t = totals[n];
+      t.report.firing_rate = t.slots > 0 ? t.report.spikes / t.slots : 0.0;
+      total_pj += t.report.energy_pj(energy);
+      total_macs += t.report.counts.macs;
+      total_acs += t.report.counts.acs;
+      if (trace) {
+        trace->set_population_attribute(n, "firing_rate", t.report.firing_rate);
+        trace->set_population_attribute(n, "macs", static_cast<double>(t.report.counts.macs));
+        trace->set_population_attribute(n, "acs", static_cast<double>(t.report.counts.acs));
+        trace->set_population_attribute(n, "energy_pj", t.report.energy_pj(energy));
+      }
+    }
+    // Top-k per sample, for classifiers (a vector output).
+    std::vector<std::vector<std::size_t>> top(samples);
+    std::size_t correct = 0;
+    for (std::size_t s = 0; s < samples; ++s) {
+      std::vector<std::size_t> order(out_features);
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      const float* o = outputs.data() + s * out_features;
+      const std::size_t k = std::min(a.top_k, out_features);
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [o](std::size_t x, std::size_t y) { return o[x] > o[y]; });
+      order.resize(k);
+      top[s] = order;
+      if (!labels.empty() && !order.empty() && static_cast<long>(order[0]) == labels[s]) ++correct;
+    }
+    if (trace) trace->finish(true, timesteps);
+
+    if (!a.quiet) {
+      std::printf("\nsnnsim infer %s\n", a.network.c_str());
+      std::printf("  model      %zu nodes, T = %zu, input %s, %s encoding\n",
+                  graph.nodes().size() - 1, timesteps, shape_string(input_shape).c_str(),
+                  spec.encoder.kind == EncoderKind::direct ? "direct"
+                  : spec.encoder.kind == EncoderKind::rate ? "rate"
+                                                           : "latency");
+      std::printf("  input      %s: %zu sample%s, batch %zu\n", a.input.c_str(), samples,
+                  samples == 1 ? "" : "s", a.batch);
+      std::printf("\n  predictions (top %zu: class and mean output over timesteps)\n",
+                  std::min(a.top_k, out_features));
+      const std::size_t shown = std::min<std::size_t>(samples, 10);
+      for (std::size_t s = 0; s < shown; ++s) {
+        std::printf("    sample %-4zu", s);
+        for (std::size_t c : top[s])
+          std::printf("  %3zu (%7.3f)", c, outputs[s * out_features + c]);
+        if (!labels.empty()) std::printf("   label %ld", labels[s]);
+        std::printf("\n");
+      }
+      if (shown < samples) std::printf("    ... %zu more samples\n", samples - shown);
+      if (!labels.empty()) {
+        std::printf("  accuracy   %.2f %% (%zu of %zu)\n", 100.0 * correct / samples, correct,
+                    samples);
+      }
+      std::printf("\n  %-16s %-18s %-14s %9s %9s %9s %11s\n", "layer", "op", "shape", "rate", "ACs",
+                  "MACs", "energy/smp");
+      for (const LayerTotals& t : totals) {
+        char rate[16] = "-";
+        if (t.report.spiking)
+          std::snprintf(rate, sizeof rate, "%.2f %%", 100 * t.report.firing_rate);
+        std::printf("  %-16s %-18s %-14s %9s %9s %9s %8.2f nJ\n", t.report.name.c_str(),
+                    t.report.kind.c_str(), shape_string(t.report.shape).c_str(), rate,
+                    scaled(static_cast<double>(t.report.counts.acs) / samples).c_str(),
+                    scaled(static_cast<double>(t.report.counts.macs) / samples).c_str(),
+                    t.report.energy_pj(energy) / samples * 1e-3);
+      }
+      std::printf("  per sample: %s ACs, %s MACs, %.3f uJ (%.1f pJ/MAC, %.1f pJ/AC)\n",
+                  scaled(total_acs / samples).c_str(), scaled(total_macs / samples).c_str(),
+                  total_pj / samples * 1e-6, energy.mac_pj, energy.ac_pj);
+      std::printf("  time       %.3f s for %zu samples: %.1f samples/s, %d threads\n", wall_s,
+                  samples, samples / wall_s, omp_get_max_threads());
+      if (trace) std::printf("  trace      %s\n", a.output.c_str());
+    }
+    if (!a.summary_json.empty()) {
+      nlohmann::json j;
+      j["network"] = a.network;
+      j["input"] = a.input;
+      j["samples"] = samples;
+      j["timesteps"] = timesteps;
+      j["batch"] = a.batch;
+      j["wall_s"] = wall_s;
+      j["samples_per_s"] = samples / wall_s;
+      j["energy_uj_per_sample"] = total_pj / samples * 1e-6;
+      j["acs_per_sample"] = total_acs / samples;
+      j["macs_per_sample"] = total_macs / samples;
+      j["predictions"] = top;
+      if (!labels.empty()) j["accuracy"] = static_cast<double>(correct) / samples;
+      for (const LayerTotals& t : totals) {
+        j["layers"].push_back({{"name", t.report.name},
+                               {"op", t.report.kind},
+                               {"shape", t.report.shape},
+                               {"spikes", t.report.spikes},
+                               {"spikes_per_step", t.report.per_step},
+                               {"firing_rate", t.report.firing_rate},
+                               {"acs", t.report.counts.acs},
+                               {"macs", t.report.counts.macs},
+                               {"energy_pj", t.report.energy_pj(energy)}});
+      }
+      const std::string temporary = a.summary_json + ".partial";
+      std::ofstream(temporary) << j.dump(2) << "\n";
+      std::filesystem::rename(temporary, a.summary_json);
+    }
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "snnsim infer: %s\n", error.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace snnsim::cli
