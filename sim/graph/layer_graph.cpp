@@ -112,7 +112,7 @@ void LayerGraph::fold_batchnorms() {
   }
 }
 
-GraphRun LayerGraph::run(const Value& input, bool keep_spikes) const {
+GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const {
   // Values are released after their last consumer, so memory holds a few layers at a time.
   std::vector<std::size_t> remaining(nodes_.size(), 0);
   for (const GraphNode& node : nodes_) {
@@ -134,8 +134,17 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes) const {
       report.kind += " (folded)";
     } else {
       std::vector<const Value*> arguments;
-      for (std::size_t i : node.inputs)
-        arguments.push_back(&values[i]);
+      std::vector<Value> densified(node.inputs.size());
+      for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+        const Value& argument = values[node.inputs[k]];
+        if (dense && argument.is_spikes()) {
+          densified[k] = Value::analog(argument.shape, argument.steps, argument.batch);
+          densified[k].dense = argument.densified();
+          arguments.push_back(&densified[k]);
+        } else {
+          arguments.push_back(&argument);
+        }
+      }
       values[n] = node.op->forward(arguments, report.counts);
     }
     const Value& value = values[n];

@@ -68,8 +68,9 @@ class LayerGraph {
   void fold_batchnorms();
 
   /// Runs `input` ([T][B][input features]) through the graph. `keep_spikes`: keep every
-  /// spiking node's value in the result (for traces).
-  GraphRun run(const Value& input, bool keep_spikes) const;
+  /// spiking node's value in the result (for traces). `dense`: operators receive spikes as
+  /// dense values and take their dense paths, as a PyTorch model would (for comparisons).
+  GraphRun run(const Value& input, bool keep_spikes, bool dense = false) const;
 
   std::size_t timesteps() const { return timesteps_; }
   const Shape& input_shape() const { return nodes_[0].shape; }

@@ -62,7 +62,10 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "energy-mac-pj", po::value(&a.mac_pj)->value_name("PJ"),
           "energy of a multiply-accumulate in pJ (default 4.6, 45 nm)")(
           "energy-ac-pj", po::value(&a.ac_pj)->value_name("PJ"),
-          "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)");
+          "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)")(
+          "dense", po::bool_switch(&a.dense),
+          "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
+          "PyTorch would; for comparisons with the event-driven default");
       return d;
     }
   }

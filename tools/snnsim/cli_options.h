@@ -30,6 +30,7 @@ struct Arguments {
   std::size_t timesteps = 0;  ///< 0: the file's
   std::size_t top_k = 3;
   double mac_pj = 4.6, ac_pj = 0.9;
+  bool dense = false;  ///< --dense: dense operator paths only
 };
 
 enum class OptionGroup {

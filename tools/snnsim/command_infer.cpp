@@ -135,7 +135,7 @@ int command_infer(int argc, const char* const* argv) {
       const Value x =
           encode_input(spec.encoder, input_shape, std::span(input.values).subspan(first * features),
                        batch, first, timesteps);
-      const GraphRun run = graph.run(x, trace != nullptr);
+      const GraphRun run = graph.run(x, trace != nullptr, a.dense);
       const std::vector<float> out = run.output.densified();
       for (std::size_t f = 0; f < timesteps * batch; ++f) {
         const std::size_t sample = first + f % batch;
