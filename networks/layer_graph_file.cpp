@@ -10,6 +10,7 @@
 #include "sim/graph/ops/elementwise.h"
 #include "sim/graph/ops/linear.h"
 #include "sim/graph/ops/pooling.h"
+#include "sim/graph/ops/transformer.h"
 
 namespace snnsim {
 namespace {
@@ -101,6 +102,15 @@ LifParameters lif_parameters(const Node& n) {
   }
   p.decay_input = n.has("decay_input") ? n.at("decay_input").boolean() : true;
   return p;
+}
+
+std::vector<std::size_t> index_list(const Node& n) {
+  const Node list = n.at("indices");
+  list.require_array();
+  std::vector<std::size_t> indices;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    indices.push_back(list[i].whole_number(0, kMaxSize, "a token index"));
+  return indices;
 }
 
 const OpEntry kOps[] = {

@@ -1,0 +1,272 @@
+#include "sim/graph/ops/transformer.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "sim/graph/ops/pooling.h"
+
+namespace snnsim {
+namespace {
+
+void require_tokens(const Shape& shape) {
+  if (shape.size() != 2) {
+    throw GraphError("expected tokens [N, D]; found " + shape_string(shape));
+  }
+}
+
+Shape bind_qkv(std::span<const Shape> inputs, std::size_t heads) {
+  require_tokens(inputs[0]);
+  if (inputs[1] != inputs[0] || inputs[2] != inputs[0]) {
+    throw GraphError("expected Q, K and V of one shape; found " + shape_string(inputs[0]) + ", " +
+                     shape_string(inputs[1]) + " and " + shape_string(inputs[2]));
+  }
+  if (heads == 0 || inputs[0][1] % heads) {
+    throw GraphError("the feature dimension " + std::to_string(inputs[0][1]) +
+                     " is not a multiple of heads = " + std::to_string(heads));
+  }
+  return inputs[0];
+}
+
+/// A same-shaped value with `dense` as its data: spikes again when `like` was spiking.
+Value like_input(const Value& like, Shape shape, std::vector<float> dense) {
+  Value y = Value::analog(std::move(shape), like.steps, like.batch);
+  y.dense = std::move(dense);
+  if (like.is_spikes()) {
+    y.spikes = spikes_from_dense(*like.spikes, y.dense, y.features());
+    y.dense.clear();
+  }
+  return y;
+}
+
+}  // namespace
+
+Shape SpikeAttention::bind(std::span<const Shape> inputs) {
+  shape_ = bind_qkv(inputs, heads_);
+  return shape_;
+}
+
+Value SpikeAttention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  for (const Value* input : inputs) {
+    if (!input->is_spikes() || input->spikes->kind != SpikeKind::binary) {
+      throw GraphError(
+          "spike_attention takes binary spikes for Q, K and V; use attention for "
+          "other values");
+    }
+  }
+  const SpikeTrain &q = *inputs[0]->spikes, &k = *inputs[1]->spikes, &v = *inputs[2]->spikes;
+  const std::size_t tokens = shape_[0], features = shape_[1], head_size = features / heads_;
+  const std::size_t words = (head_size + 63) / 64;  // per (token, head)
+  Value y = Value::analog(shape_, inputs[0]->steps, inputs[0]->batch);
+  const auto scale = static_cast<float>(scale_);
+  std::uint64_t acs = 0;
+#pragma omp parallel reduction(+ : acs)
+  {
+    std::vector<std::uint64_t> q_bits(tokens * heads_ * words), k_bits(q_bits.size());
+    std::vector<float> scores(heads_ * tokens * tokens);
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t f = 0; f < q.frames(); ++f) {
+      // Bit-pack Q and K: row (token, head) holds the head's features of the token.
+      const auto pack = [&](const SpikeTrain& s, std::vector<std::uint64_t>& bits) {
+        std::fill(bits.begin(), bits.end(), 0);
+        for (const std::uint32_t index : s.frame_indices(f)) {
+          const std::size_t token = index / features, c = index % features;
+          const std::size_t head = c / head_size, bit = c % head_size;
+          bits[(token * heads_ + head) * words + bit / 64] |= std::uint64_t{1} << (bit % 64);
+        }
+      };
+      pack(q, q_bits);
+      pack(k, k_bits);
+      for (std::size_t h = 0; h < heads_; ++h) {
+        for (std::size_t i = 0; i < tokens; ++i) {
+          const std::uint64_t* qi = q_bits.data() + (i * heads_ + h) * words;
+          for (std::size_t j = 0; j < tokens; ++j) {
+            const std::uint64_t* kj = k_bits.data() + (j * heads_ + h) * words;
+            int common = 0;
+            for (std::size_t w = 0; w < words; ++w)
+              common += std::popcount(qi[w] & kj[w]);
+            scores[(h * tokens + i) * tokens + j] = static_cast<float>(common);
+          }
+        }
+      }
+      // Y[i, c] = scale * sum over V's spikes (j, c) of score[head(c)][i][j].
+      float* out = y.dense.data() + f * tokens * features;
+      for (const std::uint32_t index : v.frame_indices(f)) {
+        const std::size_t j = index / features, c = index % features, h = c / head_size;
+        for (std::size_t i = 0; i < tokens; ++i)
+          out[i * features + c] += scores[(h * tokens + i) * tokens + j];
+      }
+      for (std::size_t e = 0; e < tokens * features; ++e)
+        out[e] *= scale;
+      acs += (q.frame_indices(f).size() + v.frame_indices(f).size()) * tokens;
+    }
+  }
+  counts.acs += acs;
+  return y;
+}
+
+Shape Attention::bind(std::span<const Shape> inputs) {
+  shape_ = bind_qkv(inputs, heads_);
+  return shape_;
+}
+
+Value Attention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  const std::vector<float> q = inputs[0]->densified(), k = inputs[1]->densified(),
+                           v = inputs[2]->densified();
+  const std::size_t tokens = shape_[0], features = shape_[1], head_size = features / heads_;
+  const auto scale = static_cast<float>(scale_ > 0 ? scale_ : 1.0 / std::sqrt(head_size));
+  Value y = Value::analog(shape_, inputs[0]->steps, inputs[0]->batch);
+  std::vector<float> scores(tokens * tokens);
+  const int n = static_cast<int>(tokens), d = static_cast<int>(head_size),
+            stride = static_cast<int>(features);
+  for (std::size_t f = 0; f < inputs[0]->frames(); ++f) {
+    const std::size_t frame = f * tokens * features;
+    for (std::size_t h = 0; h < heads_; ++h) {
+      const std::size_t column = h * head_size;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale,
+                  q.data() + frame + column, stride, k.data() + frame + column, stride, 0.0f,
+                  scores.data(), n);
+      for (std::size_t i = 0; i < tokens; ++i) {
+        float* row = scores.data() + i * tokens;
+        const float top = *std::max_element(row, row + tokens);
+        float sum = 0.0f;
+        for (std::size_t j = 0; j < tokens; ++j)
+          sum += row[j] = std::exp(row[j] - top);
+        for (std::size_t j = 0; j < tokens; ++j)
+          row[j] /= sum;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, scores.data(), n,
+                  v.data() + frame + column, stride, 0.0f, y.dense.data() + frame + column, stride);
+    }
+  }
+  counts.macs += inputs[0]->frames() * 2 * tokens * tokens * features;
+  return y;
+}
+
+Shape LayerNorm::bind(std::span<const Shape> inputs) {
+  shape_ = inputs[0];
+  if (shape_.empty()) throw GraphError("expected an input with a feature dimension");
+  return shape_;
+}
+
+std::vector<WeightSpec> LayerNorm::weight_specs() const {
+  return {{"weight", {shape_.back()}}, {"bias", {shape_.back()}}};
+}
+
+void LayerNorm::set_weight(const std::string& name, std::vector<float> values) {
+  (name == "weight" ? weight_ : bias_) = std::move(values);
+}
+
+Value LayerNorm::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  const Value& x = *inputs[0];
+  Value y = Value::analog(shape_, x.steps, x.batch);
+  y.dense = x.densified();
+  const std::size_t d = shape_.back();
+  for (std::size_t row = 0; row < y.dense.size() / d; ++row) {
+    float* values = y.dense.data() + row * d;
+    double mean = 0.0, variance = 0.0;
+    for (std::size_t i = 0; i < d; ++i)
+      mean += values[i];
+    mean /= static_cast<double>(d);
+    for (std::size_t i = 0; i < d; ++i)
+      variance += (values[i] - mean) * (values[i] - mean);
+    const double inverse = 1.0 / std::sqrt(variance / static_cast<double>(d) + eps_);
+    for (std::size_t i = 0; i < d; ++i)
+      values[i] = static_cast<float>((values[i] - mean) * inverse) * weight_[i] + bias_[i];
+  }
+  counts.macs += y.dense.size();
+  return y;
+}
+
+Shape ActivationOp::bind(std::span<const Shape> inputs) {
+  shape_ = inputs[0];
+  if (shape_.empty()) throw GraphError("expected an input with a feature dimension");
+  return shape_;
+}
+
+Value ActivationOp::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  Value y = Value::analog(shape_, x.steps, x.batch);
+  y.dense = x.densified();
+  if (activation_ == Activation::gelu) {
+    for (float& value : y.dense)
+      value = 0.5f * value * (1.0f + std::erf(value * 0.70710678118654752f));
+    return y;
+  }
+  const std::size_t d = shape_.back();
+  for (std::size_t row = 0; row < y.dense.size() / d; ++row) {
+    float* values = y.dense.data() + row * d;
+    const float top = *std::max_element(values, values + d);
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < d; ++i)
+      sum += values[i] = std::exp(values[i] - top);
+    for (std::size_t i = 0; i < d; ++i)
+      values[i] /= sum;
+  }
+  return y;
+}
+
+Shape Embedding::bind(std::span<const Shape> inputs) {
+  if (inputs[0].size() != 1) {
+    throw GraphError("expected token ids [L]; found " + shape_string(inputs[0]));
+  }
+  return {inputs[0][0], dimension_};
+}
+
+Value Embedding::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> ids = x.densified();
+  const std::size_t length = x.shape[0];
+  Value y = Value::analog({length, dimension_}, x.steps, x.batch);
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const float id = ids[k];
+    if (id < 0 || id >= static_cast<float>(vocabulary_) || id != std::floor(id)) {
+      throw GraphError("token id " + std::to_string(id) + " at position " +
+                       std::to_string(k % length) +
+                       " is not a whole number below the "
+                       "vocabulary size " +
+                       std::to_string(vocabulary_));
+    }
+    std::copy_n(table_.begin() + static_cast<std::size_t>(id) * dimension_, dimension_,
+                y.dense.begin() + k * dimension_);
+  }
+  return y;
+}
+
+Shape TokenSelect::bind(std::span<const Shape> inputs) {
+  input_ = inputs[0];
+  require_tokens(input_);
+  const std::size_t limit = scatter_tokens_ ? scatter_tokens_ : input_[0];
+  for (std::size_t index : indices_) {
+    if (index >= limit) {
+      throw GraphError("token index " + std::to_string(index) + " is not below " +
+                       std::to_string(limit));
+    }
+  }
+  if (scatter_tokens_ && input_[0] != indices_.size()) {
+    throw GraphError("expected " + std::to_string(indices_.size()) +
+                     " tokens, one per index; found " + std::to_string(input_[0]));
+  }
+  output_ = {scatter_tokens_ ? scatter_tokens_ : indices_.size(), input_[1]};
+  return output_;
+}
+
+Value TokenSelect::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  const std::size_t d = input_[1];
+  const std::size_t in_frame = input_[0] * d, out_frame = output_[0] * d;
+  std::vector<float> out(x.frames() * out_frame, 0.0f);
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    for (std::size_t k = 0; k < indices_.size(); ++k) {
+      const std::size_t from = scatter_tokens_ ? k : indices_[k];
+      const std::size_t to = scatter_tokens_ ? indices_[k] : k;
+      std::copy_n(in.begin() + f * in_frame + from * d, d, out.begin() + f * out_frame + to * d);
+    }
+  }
+  return like_input(x, output_, std::move(out));
+}
+
+}  // namespace snnsim

@@ -1,0 +1,118 @@
+#pragma once
+// Transformer operators over token sequences [N, D] (N tokens of D features):
+//
+// - SpikeAttention: Spikformer's spiking self-attention between binary spike matrices,
+//   Y = (Q K^T) V * scale per head, no softmax. Q K^T is computed on bit-packed rows, one AND
+//   and one popcount per 64 features, so an attention score costs D/64 word operations; the
+//   product with V is event-driven over V's spikes.
+// - Attention: softmax attention in float (SpikeLM's real-valued Q against ternary K and V),
+//   softmax(Q K^T * scale) V per head, through OpenBLAS.
+// - LayerNorm over the last dimension, GELU (erf form), softmax over the last dimension.
+// - Embedding lookup (token ids -> rows of a table) and token gather/scatter by index.
+#include "sim/graph/layer_op.h"
+
+namespace snnsim {
+
+/// Inputs Q, K, V: binary spikes [N, D]; output analog [N, D].
+class SpikeAttention final : public LayerOp {
+ public:
+  SpikeAttention(std::size_t heads, double scale) : heads_(heads), scale_(scale) {}
+  std::string_view kind() const override { return "spike_attention"; }
+  std::size_t arity() const override { return 3; }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::size_t heads_;
+  double scale_;
+  Shape shape_;
+};
+
+/// Inputs Q, K, V (any kind) [N, D]; output analog [N, D]. `scale` 0: 1 / sqrt(D / heads).
+class Attention final : public LayerOp {
+ public:
+  Attention(std::size_t heads, double scale) : heads_(heads), scale_(scale) {}
+  std::string_view kind() const override { return "attention"; }
+  std::size_t arity() const override { return 3; }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::size_t heads_;
+  double scale_;
+  Shape shape_;
+};
+
+/// (x - mean) / sqrt(var + eps) * weight + bias over the last dimension. Weights "weight",
+/// "bias" [D].
+class LayerNorm final : public LayerOp {
+ public:
+  explicit LayerNorm(double eps) : eps_(eps) {}
+  std::string_view kind() const override { return "layernorm"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override;
+  void set_weight(const std::string& name, std::vector<float> values) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  double eps_;
+  Shape shape_;
+  std::vector<float> weight_, bias_;
+};
+
+enum class Activation { gelu, softmax };
+
+/// GELU, x * Phi(x) with the exact erf (PyTorch's default), or softmax over the last dimension.
+class ActivationOp final : public LayerOp {
+ public:
+  explicit ActivationOp(Activation activation) : activation_(activation) {}
+  std::string_view kind() const override {
+    return activation_ == Activation::gelu ? "gelu" : "softmax";
+  }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  Activation activation_;
+  Shape shape_;
+};
+
+/// Token ids [L] (whole numbers) -> rows of the table "weight" [vocabulary, D]: [L, D].
+class Embedding final : public LayerOp {
+ public:
+  Embedding(std::size_t vocabulary, std::size_t dimension)
+      : vocabulary_(vocabulary), dimension_(dimension) {}
+  std::string_view kind() const override { return "embedding"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override {
+    return {{"weight", {vocabulary_, dimension_}}};
+  }
+  void set_weight(const std::string&, std::vector<float> values) override {
+    table_ = std::move(values);
+  }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::size_t vocabulary_, dimension_;
+  std::vector<float> table_;
+};
+
+/// Gather: [N, D] -> [K, D], the tokens at `indices`, in that order. Scatter (`tokens` = N):
+/// [K, D] -> [N, D], row k to row indices[k], zeros elsewhere. Spikes stay spikes.
+class TokenSelect final : public LayerOp {
+ public:
+  TokenSelect(std::vector<std::size_t> indices, std::size_t scatter_tokens)
+      : indices_(std::move(indices)), scatter_tokens_(scatter_tokens) {}
+  std::string_view kind() const override {
+    return scatter_tokens_ ? "token_scatter" : "token_gather";
+  }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::vector<std::size_t> indices_;
+  std::size_t scatter_tokens_;  ///< 0: gather
+  Shape input_, output_;
+};
+
+}  // namespace snnsim
