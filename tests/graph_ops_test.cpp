@@ -412,5 +412,75 @@ TEST(LayerGraph, ResidualGraphsRunInTopologicalOrderAndBadGraphsSayWhy) {
   }
 }
 
+TEST(LayerGraph, RecurrenceThroughADelayRunsStepByStepLikeTheUnrolledLoop) {
+  // u[t] = W_in x[t] + W_rec s[t-1]; s = LIF(u); output = W_out s.
+  std::mt19937 rng(8);
+  const std::size_t in = 5, hidden = 7, steps = 6, batch = 2;
+  const std::vector<float> w_in = random_values(hidden * in, rng, 1.5f),
+                           w_rec = random_values(hidden * hidden, rng, 0.8f);
+  LayerGraph graph({in}, steps);
+  const auto fc_in =
+      graph.add_node("fc_in", std::make_unique<Linear>(LinearParameters{in, hidden, false}));
+  const auto fc_rec =
+      graph.add_node("fc_rec", std::make_unique<Linear>(LinearParameters{hidden, hidden, false}));
+  const auto sum = graph.add_node("sum", std::make_unique<Add>());
+  const auto lif = graph.add_node("lif", std::make_unique<LifLayer>(LifParameters{}, true));
+  const auto previous = graph.add_node("previous", std::make_unique<Delay>(Shape{hidden}));
+  graph.connect(0, fc_in, 0);
+  graph.connect(fc_in, sum, 0);
+  graph.connect(fc_rec, sum, 1);
+  graph.connect(sum, lif, 0);
+  graph.connect(lif, previous, 0);
+  graph.connect(previous, fc_rec, 0);
+  graph.set_output(lif);
+  graph.bind();
+  graph.nodes()[fc_in].op->set_weight("weight", w_in);
+  graph.nodes()[fc_rec].op->set_weight("weight", w_rec);
+  Value input = Value::analog({in}, steps, batch);
+  std::normal_distribution<float> normal(0.5f, 1.0f);
+  for (float& v : input.dense)
+    v = normal(rng);
+  const GraphRun run = graph.run(input, true);
+  // The unrolled reference.
+  std::vector<float> v(batch * hidden, 0.0f), s(batch * hidden, 0.0f), expected;
+  for (std::size_t t = 0; t < steps; ++t) {
+    std::vector<float> next(batch * hidden);
+    for (std::size_t b = 0; b < batch; ++b) {
+      for (std::size_t h = 0; h < hidden; ++h) {
+        double u = 0, r = 0;
+        for (std::size_t i = 0; i < in; ++i)
+          u += static_cast<double>(w_in[h * in + i]) * input.dense[(t * batch + b) * in + i];
+        for (std::size_t j = 0; j < hidden; ++j)
+          r += static_cast<double>(w_rec[h * hidden + j]) * s[b * hidden + j];
+        const float drive = static_cast<float>(u) + static_cast<float>(r);
+        float& m = v[b * hidden + h];
+        const float charged = m + (drive - m) / 2.0f;
+        const bool spike = charged >= 1.0f;
+        m = spike ? 0.0f : charged;
+        next[b * hidden + h] = spike ? 1.0f : 0.0f;
+      }
+    }
+    s = next;
+    expected.insert(expected.end(), s.begin(), s.end());
+  }
+  EXPECT_EQ(run.output.densified(), expected);
+  EXPECT_GT(run.output.spikes->events(), 5u);
+  EXPECT_EQ(run.output.steps, steps);
+  for (const NodeReport& report : run.nodes) {
+    if (report.name == "lif") {
+      EXPECT_EQ(report.per_step.size(), steps);
+      EXPECT_EQ(report.spikes, run.output.spikes->events());
+    }
+  }
+  // Without the delay the cycle is refused.
+  LayerGraph cyclic({in}, steps);
+  const auto a = cyclic.add_node("a", std::make_unique<Add>());
+  const auto l = cyclic.add_node("l", std::make_unique<LifLayer>(LifParameters{}, true));
+  cyclic.connect(0, a, 0);
+  cyclic.connect(l, a, 1);
+  cyclic.connect(a, l, 0);
+  EXPECT_THROW(cyclic.bind(), GraphError);
+}
+
 }  // namespace
 }  // namespace snnsim

@@ -52,17 +52,28 @@ void LayerGraph::bind() {
     }
     nodes_[i].inputs = slots_[i];
   }
-  // Kahn's algorithm; what is left over lies on a cycle.
+  // Kahn's algorithm over the edges that order nodes (all but those into delay nodes); what
+  // is left over lies on a cycle without a delay.
+  has_delays_ = false;
+  const auto ordering = [this](std::size_t node) {
+    return nodes_[node].op == nullptr || !nodes_[node].op->is_delay();
+  };
   std::vector<std::size_t> waiting(nodes_.size(), 0);
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    waiting[i] = nodes_[i].inputs.size();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    waiting[i] = ordering(i) ? nodes_[i].inputs.size() : 0;
+    has_delays_ |= !ordering(i);
+  }
   order_.clear();
   std::vector<std::size_t> ready{0};
+  for (std::size_t i = nodes_.size(); i-- > 1;) {
+    if (!ordering(i)) ready.push_back(i);
+  }
   while (!ready.empty()) {
     const std::size_t n = ready.back();
     ready.pop_back();
     order_.push_back(n);
     for (std::size_t i = nodes_.size(); i-- > 1;) {
+      if (!ordering(i)) continue;
       for (std::size_t input : nodes_[i].inputs) {
         if (input == n && --waiting[i] == 0) ready.push_back(i);
       }
@@ -72,7 +83,8 @@ void LayerGraph::bind() {
     for (std::size_t i = 1; i < nodes_.size(); ++i) {
       if (waiting[i] > 0) {
         throw GraphError("node " + nodes_[i].name +
-                         " is on a cycle or fed by one; recurrent graphs are not supported yet");
+                         " is on a cycle (or fed by one) without a delay node; recurrence needs "
+                         "a delay");
       }
     }
   }
@@ -87,6 +99,13 @@ void LayerGraph::bind() {
     } catch (const GraphError& error) {
       throw GraphError("node " + node.name + " (" + std::string(node.op->kind()) +
                        "): " + error.what());
+    }
+  }
+  for (const GraphNode& node : nodes_) {
+    if (node.op != nullptr && node.op->is_delay() && nodes_[node.inputs[0]].shape != node.shape) {
+      throw GraphError("node " + node.name + " (delay): declared shape " +
+                       shape_string(node.shape) + " but its input " + nodes_[node.inputs[0]].name +
+                       " has shape " + shape_string(nodes_[node.inputs[0]].shape));
     }
   }
 }
@@ -112,7 +131,38 @@ void LayerGraph::fold_batchnorms() {
   }
 }
 
+std::vector<const Value*> LayerGraph::arguments(std::size_t n, const std::vector<Value>& values,
+                                                bool dense, std::vector<Value>& densified) const {
+  const GraphNode& node = nodes_[n];
+  std::vector<const Value*> result;
+  densified.resize(node.inputs.size());
+  for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+    const Value& argument = values[node.inputs[k]];
+    if (dense && argument.is_spikes()) {
+      densified[k] = Value::analog(argument.shape, argument.steps, argument.batch);
+      densified[k].dense = argument.densified();
+      result.push_back(&densified[k]);
+    } else {
+      result.push_back(&argument);
+    }
+  }
+  return result;
+}
+
+void LayerGraph::count_spikes(const Value& value, std::size_t first_step, NodeReport& report) {
+  if (!value.is_spikes()) return;
+  const SpikeTrain& s = *value.spikes;
+  report.spiking = true;
+  report.spikes += s.events();
+  report.per_step.resize(first_step + s.steps, 0);
+  for (std::size_t f = 0; f < s.frames(); ++f)
+    report.per_step[first_step + f / s.batch] += s.offsets[f + 1] - s.offsets[f];
+  const double slots = static_cast<double>(s.features) * s.batch * report.per_step.size();
+  report.firing_rate = slots > 0 ? report.spikes / slots : 0.0;
+}
+
 GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const {
+  if (has_delays_) return run_step_by_step(input, keep_spikes, dense);
   // Values are released after their last consumer, so memory holds a few layers at a time.
   std::vector<std::size_t> remaining(nodes_.size(), 0);
   for (const GraphNode& node : nodes_) {
@@ -133,38 +183,63 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
       values[n] = values[node.inputs[0]];
       report.kind += " (folded)";
     } else {
-      std::vector<const Value*> arguments;
-      std::vector<Value> densified(node.inputs.size());
-      for (std::size_t k = 0; k < node.inputs.size(); ++k) {
-        const Value& argument = values[node.inputs[k]];
-        if (dense && argument.is_spikes()) {
-          densified[k] = Value::analog(argument.shape, argument.steps, argument.batch);
-          densified[k].dense = argument.densified();
-          arguments.push_back(&densified[k]);
-        } else {
-          arguments.push_back(&argument);
-        }
-      }
-      values[n] = node.op->forward(arguments, report.counts);
+      std::vector<Value> densified;
+      values[n] = node.op->forward(arguments(n, values, dense, densified), report.counts);
     }
-    const Value& value = values[n];
-    if (value.is_spikes()) {
-      const SpikeTrain& s = *value.spikes;
-      report.spiking = true;
-      report.spikes = s.events();
-      report.per_step.assign(s.steps, 0);
-      for (std::size_t f = 0; f < s.frames(); ++f)
-        report.per_step[f / s.batch] += s.offsets[f + 1] - s.offsets[f];
-      const double slots = static_cast<double>(s.features) * s.frames();
-      report.firing_rate = slots > 0 ? report.spikes / slots : 0.0;
-    }
+    count_spikes(values[n], 0, report);
+    result.spike_values.push_back(keep_spikes && values[n].is_spikes() ? values[n] : Value{});
     result.nodes.push_back(std::move(report));
-    result.spike_values.push_back(keep_spikes && value.is_spikes() ? value : Value{});
     for (std::size_t i : node.inputs) {
       if (--remaining[i] == 0 && i != output_) values[i] = Value{};
     }
   }
   result.output = std::move(values[output_]);
+  return result;
+}
+
+GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense) const {
+  std::vector<Value> previous(nodes_.size()), current(nodes_.size());
+  std::vector<StepContext> contexts(nodes_.size());
+  GraphRun result;
+  std::vector<std::size_t> slot(nodes_.size());  // node -> its entry in result.nodes
+  for (std::size_t n : order_) {
+    if (nodes_[n].op == nullptr) continue;
+    slot[n] = result.nodes.size();
+    NodeReport report;
+    report.name = nodes_[n].name;
+    report.kind = std::string(nodes_[n].op->kind()) + (nodes_[n].folded ? " (folded)" : "");
+    report.shape = nodes_[n].shape;
+    result.nodes.push_back(std::move(report));
+    result.spike_values.emplace_back();
+  }
+  for (std::size_t t = 0; t < input.steps; ++t) {
+    current[0] = input.step(t);
+    for (std::size_t n : order_) {
+      const GraphNode& node = nodes_[n];
+      if (node.op == nullptr) continue;
+      NodeReport& report = result.nodes[slot[n]];
+      if (node.op->is_delay()) {
+        // The source's value at t - 1; at t = 0 a zero of the source's kind.
+        if (t > 0) {
+          current[n] = previous[node.inputs[0]];
+        } else {
+          current[n] = Value::analog(node.shape, 1, input.batch);
+        }
+      } else if (node.folded) {
+        current[n] = current[node.inputs[0]];
+      } else {
+        contexts[n].step = t;
+        std::vector<Value> densified;
+        current[n] = node.op->forward_step(arguments(n, current, dense, densified), report.counts,
+                                           contexts[n]);
+      }
+      count_spikes(current[n], t, report);
+      if (keep_spikes && current[n].is_spikes())
+        result.spike_values[slot[n]].append_step(current[n]);
+    }
+    result.output.append_step(current[output_]);
+    std::swap(previous, current);
+  }
   return result;
 }
 

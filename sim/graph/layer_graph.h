@@ -16,6 +16,25 @@
 
 namespace snnsim {
 
+/// The value of its input at the previous timestep, zero (no spikes) at the first. Recurrence
+/// goes through delay nodes (as NIR's Delay): a graph with them runs step by step, every node
+/// once per timestep, and the edge into a delay does not order the nodes.
+class Delay final : public LayerOp {
+ public:
+  explicit Delay(Shape shape) : shape_(std::move(shape)) {}
+  std::string_view kind() const override { return "delay"; }
+  bool is_delay() const override { return true; }
+  Shape bind(std::span<const Shape>) override { return shape_; }
+  /// Never called: the graph runs step by step when it has delays and feeds each delay node's
+  /// consumers the previous step's value itself.
+  Value forward(std::span<const Value* const>, OpCounts&) const override {
+    throw GraphError("delay nodes run step by step");
+  }
+
+ private:
+  Shape shape_;
+};
+
 struct GraphNode {
   std::string name;
   std::unique_ptr<LayerOp> op;  ///< null for the input node
@@ -67,7 +86,8 @@ class LayerGraph {
   /// Call after the weights are set.
   void fold_batchnorms();
 
-  /// Runs `input` ([T][B][input features]) through the graph. `keep_spikes`: keep every
+  /// Runs `input` ([T][B][input features]) through the graph: layer by layer over all
+  /// timesteps, or step by step when the graph has delay nodes. `keep_spikes`: keep every
   /// spiking node's value in the result (for traces). `dense`: operators receive spikes as
   /// dense values and take their dense paths, as a PyTorch model would (for comparisons).
   GraphRun run(const Value& input, bool keep_spikes, bool dense = false) const;
@@ -83,8 +103,16 @@ class LayerGraph {
   std::vector<GraphNode> nodes_;
   std::vector<std::vector<std::size_t>> slots_;  ///< per node, its inputs by slot (unsorted)
   std::vector<std::size_t> order_;               ///< execution order
+  GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense) const;
+  /// The arguments of node `n` from `values`, spikes densified when `dense`.
+  std::vector<const Value*> arguments(std::size_t n, const std::vector<Value>& values, bool dense,
+                                      std::vector<Value>& densified) const;
+  /// Adds `value`'s spikes to `report`.
+  static void count_spikes(const Value& value, std::size_t first_step, NodeReport& report);
+
   std::size_t output_ = 0;
   std::size_t timesteps_;
+  bool has_delays_ = false;
 };
 
 }  // namespace snnsim

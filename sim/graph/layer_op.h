@@ -38,6 +38,13 @@ struct WeightSpec {
   bool optional = false;
 };
 
+/// What an operator carries from one timestep to the next when a graph runs step by step (graphs
+/// with delay nodes): the timestep about to run and its state (membranes).
+struct StepContext {
+  std::size_t step = 0;
+  std::vector<float> state[2];
+};
+
 class LayerOp {
  public:
   virtual ~LayerOp() = default;
@@ -59,6 +66,15 @@ class LayerOp {
   virtual std::size_t affine_channels() const { return 0; }
   /// Runs over every frame of the inputs.
   virtual Value forward(std::span<const Value* const> inputs, OpCounts& counts) const = 0;
+  /// Runs one timestep (inputs of one step), carrying state in `context`: the step-by-step
+  /// schedule. Operators without state across timesteps need not override it.
+  virtual Value forward_step(std::span<const Value* const> inputs, OpCounts& counts,
+                             StepContext& /*context*/) const {
+    return forward(inputs, counts);
+  }
+  /// Delay nodes output their input's value of the previous timestep (zero at the first). Their
+  /// input edge is not an ordering dependency, which is how a graph expresses recurrence.
+  virtual bool is_delay() const { return false; }
 };
 
 }  // namespace snnsim

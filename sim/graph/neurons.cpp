@@ -32,37 +32,51 @@ float round_half_even(float x) {
 
 }  // namespace
 
+void LifLayer::advance(const float* drive, std::size_t batch, std::size_t n, float* membrane,
+                       SpikeTrain& out) const {
+  const float tau = static_cast<float>(p_.tau), threshold = static_cast<float>(p_.v_threshold);
+  const bool hard = p_.v_reset.has_value();
+  const float reset = rest();
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* v = membrane + b * n;
+    const float* x = drive + b * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      // spikingjelly's neuronal_charge, in its order of operations.
+      float h;
+      if (!leaky_) {
+        h = v[i] + x[i];
+      } else if (p_.decay_input) {
+        h = v[i] + (x[i] - (v[i] - reset)) / tau;
+      } else {
+        h = v[i] - (v[i] - reset) / tau + x[i];
+      }
+      const bool spike = h >= threshold;
+      if (spike) out.add(static_cast<std::uint32_t>(i), 1);
+      v[i] = spike ? (hard ? reset : h - threshold) : h;
+    }
+    out.close_frame();
+  }
+}
+
 Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
   const std::vector<float> in = x.densified();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, SpikeKind::binary);
-  const float tau = static_cast<float>(p_.tau), threshold = static_cast<float>(p_.v_threshold);
-  const bool hard = p_.v_reset.has_value();
-  const float reset = hard ? static_cast<float>(*p_.v_reset) : 0.0f;
-  // Membranes of every sample, advanced one timestep at a time (frames are time-major).
-  std::vector<float> v(x.batch * n, reset);
-  for (std::size_t t = 0; t < x.steps; ++t) {
-    for (std::size_t b = 0; b < x.batch; ++b) {
-      float* membrane = v.data() + b * n;
-      const float* drive = in.data() + (t * x.batch + b) * n;
-      for (std::size_t i = 0; i < n; ++i) {
-        // spikingjelly's neuronal_charge, in its order of operations.
-        float h;
-        if (!leaky_) {
-          h = membrane[i] + drive[i];
-        } else if (p_.decay_input) {
-          h = membrane[i] + (drive[i] - (membrane[i] - reset)) / tau;
-        } else {
-          h = membrane[i] - (membrane[i] - reset) / tau + drive[i];
-        }
-        const bool spike = h >= threshold;
-        if (spike) s.add(static_cast<std::uint32_t>(i), 1);
-        membrane[i] = spike ? (hard ? reset : h - threshold) : h;
-      }
-      s.close_frame();
-    }
-  }
+  std::vector<float> v(x.batch * n, rest());
+  for (std::size_t t = 0; t < x.steps; ++t)
+    advance(in.data() + t * x.batch * n, x.batch, n, v.data(), s);
+  return spiking_value(x, std::move(s));
+}
+
+Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
+                             StepContext& context) const {
+  const Value& x = *inputs[0];
+  const std::vector<float> in = x.densified();
+  std::vector<float>& v = context.state[0];
+  if (v.empty()) v.assign(x.batch * x.features(), rest());
+  SpikeTrain s = empty_train(x, SpikeKind::binary);
+  advance(in.data(), x.batch, x.features(), v.data(), s);
   return spiking_value(x, std::move(s));
 }
 
@@ -83,6 +97,25 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
   return spiking_value(x, std::move(s));
 }
 
+void TernaryLayer::advance(const float* drive, std::size_t t, std::size_t batch, std::size_t n,
+                           float* u, float* last, SpikeTrain& out) const {
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* membrane = u + b * n;
+    float* previous = last + b * n;
+    const float* x = drive + b * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
+      const float charge =
+          elastic_ && t > 0 ? 0.25f * (alpha_[t - 1] - previous[i]) * membrane[i] + x[i] : x[i];
+      const int q = static_cast<int>(std::clamp(round_half_even(charge / alpha_[t]), -1.0f, 1.0f));
+      membrane[i] = charge;
+      previous[i] = alpha_[t] * static_cast<float>(q);
+      if (q != 0) out.add(static_cast<std::uint32_t>(i), q);
+    }
+    out.close_frame();
+  }
+}
+
 Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
   if (x.steps != timesteps_) {
@@ -93,26 +126,27 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
   s.amplitude = alpha_;
-  std::vector<float> u(x.batch * n, 0.0f), spike(x.batch * n, 0.0f);
-  for (std::size_t t = 0; t < x.steps; ++t) {
-    for (std::size_t b = 0; b < x.batch; ++b) {
-      float* membrane = u.data() + b * n;
-      float* last = spike.data() + b * n;
-      const float* drive = in.data() + (t * x.batch + b) * n;
-      for (std::size_t i = 0; i < n; ++i) {
-        // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
-        const float charge = elastic_ && t > 0
-                                 ? 0.25f * (alpha_[t - 1] - last[i]) * membrane[i] + drive[i]
-                                 : drive[i];
-        const int q =
-            static_cast<int>(std::clamp(round_half_even(charge / alpha_[t]), -1.0f, 1.0f));
-        membrane[i] = charge;
-        last[i] = alpha_[t] * static_cast<float>(q);
-        if (q != 0) s.add(static_cast<std::uint32_t>(i), q);
-      }
-      s.close_frame();
-    }
+  std::vector<float> u(x.batch * n, 0.0f), last(x.batch * n, 0.0f);
+  for (std::size_t t = 0; t < x.steps; ++t)
+    advance(in.data() + t * x.batch * n, t, x.batch, n, u.data(), last.data(), s);
+  return spiking_value(x, std::move(s));
+}
+
+Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
+                                 StepContext& context) const {
+  const Value& x = *inputs[0];
+  if (context.step >= timesteps_) {
+    throw GraphError("alpha has " + std::to_string(timesteps_) + " timesteps; the run has more");
   }
+  const std::vector<float> in = x.densified();
+  const std::size_t n = x.features();
+  if (context.state[0].empty()) {
+    context.state[0].assign(x.batch * n, 0.0f);
+    context.state[1].assign(x.batch * n, 0.0f);
+  }
+  SpikeTrain s = empty_train(x, SpikeKind::ternary);
+  s.amplitude = {alpha_[context.step]};
+  advance(in.data(), context.step, x.batch, n, context.state[0].data(), context.state[1].data(), s);
   return spiking_value(x, std::move(s));
 }
 

@@ -43,8 +43,15 @@ class LifLayer final : public NeuronLayer {
   LifLayer(LifParameters p, bool leaky) : p_(p), leaky_(leaky) {}
   std::string_view kind() const override { return leaky_ ? "lif" : "if"; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  Value forward_step(std::span<const Value* const> inputs, OpCounts& counts,
+                     StepContext& context) const override;
 
  private:
+  /// One timestep of `batch` samples of `n` neurons: charges, fires into `out`, resets.
+  void advance(const float* drive, std::size_t batch, std::size_t n, float* membrane,
+               SpikeTrain& out) const;
+  float rest() const { return p_.v_reset ? static_cast<float>(*p_.v_reset) : 0.0f; }
+
   LifParameters p_;
   bool leaky_;
 };
@@ -72,8 +79,14 @@ class TernaryLayer final : public NeuronLayer {
     alpha_ = std::move(values);
   }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  Value forward_step(std::span<const Value* const> inputs, OpCounts& counts,
+                     StepContext& context) const override;
 
  private:
+  /// Timestep t of `batch` samples: `u` membranes, `last` the previous spikes (alpha q).
+  void advance(const float* drive, std::size_t t, std::size_t batch, std::size_t n, float* u,
+               float* last, SpikeTrain& out) const;
+
   std::size_t timesteps_;
   bool elastic_;
   std::vector<float> alpha_;

@@ -53,4 +53,52 @@ Value Value::analog(Shape shape, std::size_t steps, std::size_t batch) {
   return value;
 }
 
+Value Value::step(std::size_t t) const {
+  Value one;
+  one.shape = shape;
+  one.steps = 1;
+  one.batch = batch;
+  const std::size_t frame = batch * features();
+  if (!spikes) {
+    one.dense.assign(dense.begin() + t * frame, dense.begin() + (t + 1) * frame);
+    return one;
+  }
+  const SpikeTrain& s = *spikes;
+  SpikeTrain part;
+  part.kind = s.kind;
+  part.steps = 1;
+  part.batch = batch;
+  part.features = s.features;
+  if (!s.amplitude.empty()) part.amplitude = {s.amplitude[t]};
+  for (std::size_t f = t * batch; f < (t + 1) * batch; ++f) {
+    for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k)
+      part.add(s.indices[k], s.level(k));
+    part.close_frame();
+  }
+  one.spikes = std::move(part);
+  return one;
+}
+
+void Value::append_step(const Value& next) {
+  if (steps == 0) {
+    *this = next;
+    return;
+  }
+  ++steps;
+  if (!spikes) {
+    const std::vector<float> values = next.densified();
+    dense.insert(dense.end(), values.begin(), values.end());
+    return;
+  }
+  SpikeTrain& s = *spikes;
+  const SpikeTrain& n = *next.spikes;
+  ++s.steps;
+  if (!s.amplitude.empty()) s.amplitude.push_back(n.scale(0));
+  for (std::size_t f = 0; f < n.frames(); ++f) {
+    for (std::uint64_t k = n.offsets[f]; k < n.offsets[f + 1]; ++k)
+      s.add(n.indices[k], n.level(k));
+    s.close_frame();
+  }
+}
+
 }  // namespace snnsim

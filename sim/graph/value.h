@@ -73,6 +73,10 @@ struct Value {
   std::vector<float> densified() const { return spikes ? spikes->to_dense() : dense; }
 
   static Value analog(Shape shape, std::size_t steps, std::size_t batch);
+  /// Timestep `t` of this value, as a one-step value.
+  Value step(std::size_t t) const;
+  /// Appends a one-step value of the same shape and batch as the next timestep.
+  void append_step(const Value& next);
 };
 
 }  // namespace snnsim
