@@ -131,6 +131,9 @@ TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {
   const std::string command = binary + " infer " + kExamples + "conv-snn.json --input " +
                               kExamples + "data/conv-snn-input.npy -q -o " + trace;
   ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string validate =
+      binary + " validate " + kExamples + "conv-snn.json > " + path("validate.txt").string();
+  EXPECT_EQ(std::system(validate.c_str()), 0);
   // Every spike of if1 is in the trace, with its timestep, sample and index.
   const LayerGraphSpec spec = load_layer_graph_file(kExamples + "conv-snn.json");
   const NpyArray input = read_npy(kExamples + "data/conv-snn-input.npy");

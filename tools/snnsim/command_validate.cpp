@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "networks/builder.h"
+#include "networks/layer_graph_file.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 
@@ -14,7 +15,23 @@ constexpr const char* kUsage =
     "Checks a network file (docs/network-format.md) without running it: format, unknown keys,\n"
     "units, names, sizes, model parameters, and whether the network fits in this machine's\n"
     "memory. Prints one line per network element and an estimate of the memory needed on\n"
-    "success, or the first error with its place in the file, and exits non-zero.\n";
+    "success, or the first error with its place in the file, and exits non-zero. Layer graphs\n"
+    "are checked down to their weights: every node's shape and every tensor.\n";
+
+/// Layer graphs: build the graph and load its weights, which checks shapes and tensors.
+int validate_layer_graph(const std::string& path) {
+  const LayerGraphSpec spec = load_layer_graph_file(path);
+  for (const GraphNode& node : spec.graph->nodes()) {
+    if (node.op == nullptr) continue;
+    std::printf("  node %-16s %-18s %s%s\n", node.name.c_str(),
+                std::string(node.op->kind()).c_str(), shape_string(node.shape).c_str(),
+                node.folded ? " (folded into its input)" : "");
+  }
+  std::printf("%s: valid (layer graph, %zu nodes, T = %zu, input %s, weights %s)\n", path.c_str(),
+              spec.graph->nodes().size() - 1, spec.graph->timesteps(),
+              shape_string(spec.graph->input_shape()).c_str(), spec.weights.string().c_str());
+  return 0;
+}
 }  // namespace
 
 int command_validate(int argc, const char* const* argv) {
@@ -28,6 +45,7 @@ int command_validate(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
+    if (is_layer_graph_file(a.network)) return validate_layer_graph(a.network);
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
     const MemoryEstimate estimate = check_memory(spec);
     std::uint64_t neurons = 0;
