@@ -3,13 +3,52 @@
 #include <algorithm>
 #include <cmath>
 
+#include "encoders/delta_encoder.h"
 #include "sim/random.h"
 
 namespace snnsim {
 
+std::string_view encoder_name(EncoderKind kind) {
+  constexpr std::string_view kNames[] = {"direct", "rate", "latency", "delta", "event_frames"};
+  return kNames[static_cast<int>(kind)];
+}
+
 Value encode_input(const EncoderSpec& spec, const Shape& shape, std::span<const float> samples,
                    std::size_t batch, std::size_t first_sample, std::size_t timesteps) {
   const std::size_t n = element_count(shape);
+  if (spec.kind == EncoderKind::event_frames) {
+    // Samples are [batch][T][features]; values are [T][batch][features].
+    Value v = Value::analog(shape, timesteps, batch);
+    for (std::size_t b = 0; b < batch; ++b) {
+      for (std::size_t t = 0; t < timesteps; ++t) {
+        std::copy_n(samples.begin() + (b * timesteps + t) * n, n,
+                    v.dense.begin() + (t * batch + b) * n);
+      }
+    }
+    return v;
+  }
+  if (spec.kind == EncoderKind::delta) {
+    SpikeTrain s;
+    s.kind = SpikeKind::ternary;
+    s.steps = timesteps;
+    s.batch = batch;
+    s.features = n;
+    s.amplitude.assign(timesteps, spec.threshold);
+    std::vector<std::vector<std::int8_t>> levels;
+    for (std::size_t b = 0; b < batch; ++b) {
+      levels.push_back(delta_encode(samples.subspan(b * timesteps * n, timesteps * n), timesteps, n,
+                                    spec.threshold));
+    }
+    for (std::size_t t = 0; t < timesteps; ++t) {
+      for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (const int level = levels[b][t * n + i]) s.add(static_cast<std::uint32_t>(i), level);
+        }
+        s.close_frame();
+      }
+    }
+    return Value::of_spikes(shape, std::move(s));
+  }
   if (spec.kind == EncoderKind::direct) {
     Value v = Value::analog(shape, timesteps, batch);
     for (std::size_t t = 0; t < timesteps; ++t)
@@ -43,12 +82,7 @@ Value encode_input(const EncoderSpec& spec, const Shape& shape, std::span<const 
       s.close_frame();
     }
   }
-  Value v;
-  v.shape = shape;
-  v.steps = timesteps;
-  v.batch = batch;
-  v.spikes = std::move(s);
-  return v;
+  return Value::of_spikes(shape, std::move(s));
 }
 
 }  // namespace snnsim

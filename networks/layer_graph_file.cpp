@@ -149,6 +149,61 @@ const OpEntry kOps[] = {
      [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
        return std::make_unique<Flatten>();
      }},
+    {"delay",
+     {"shape"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       const Node list = n.at("shape");
+       list.require_array();
+       Shape shape;
+       for (std::size_t i = 0; i < list.size(); ++i)
+         shape.push_back(list[i].whole_number(1, kMaxSize, "a dimension"));
+       return std::make_unique<Delay>(shape);
+     }},
+    {"spike_attention",
+     {"heads", "scale"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<SpikeAttention>(size_of(n, "heads", 1, 1, "heads"),
+                                               real(n, "scale", 0.125));
+     }},
+    {"attention",
+     {"heads", "scale"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<Attention>(size_of(n, "heads", 1, 1, "heads"),
+                                          real(n, "scale", 0.0));
+     }},
+    {"layernorm",
+     {"eps"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<LayerNorm>(real(n, "eps", 1e-5));
+     }},
+    {"gelu",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<ActivationOp>(Activation::gelu);
+     }},
+    {"softmax",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<ActivationOp>(Activation::softmax);
+     }},
+    {"embedding",
+     {"vocabulary", "dimension"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<Embedding>(
+           n.at("vocabulary").whole_number(1, kMaxSize, "vocabulary"),
+           n.at("dimension").whole_number(1, kMaxSize, "dimension"));
+     }},
+    {"token_gather",
+     {"indices"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<TokenSelect>(index_list(n), 0);
+     }},
+    {"token_scatter",
+     {"indices", "tokens"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<TokenSelect>(index_list(n),
+                                            n.at("tokens").whole_number(1, kMaxSize, "tokens"));
+     }},
     {"lif",
      {"tau", "v_threshold", "v_reset", "decay_input"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
@@ -206,7 +261,7 @@ class LayerGraphReader {
     if (options_.timesteps) timesteps = *options_.timesteps;
 
     const Node input = top.at("input");
-    input.allow_keys({"shape", "encoder", "seed"});
+    input.allow_keys({"shape", "encoder", "seed", "threshold", "split"});
     Shape shape;
     const Node shape_node = input.at("shape");
     shape_node.require_array();
@@ -214,12 +269,23 @@ class LayerGraphReader {
     for (std::size_t i = 0; i < shape_node.size(); ++i)
       shape.push_back(shape_node[i].whole_number(1, kMaxSize, "a dimension"));
     if (input.has("encoder")) {
-      spec.encoder.kind =
-          static_cast<EncoderKind>(input.at("encoder").choice({"direct", "rate", "latency"}));
+      spec.encoder.kind = static_cast<EncoderKind>(
+          input.at("encoder").choice({"direct", "rate", "latency", "delta", "event_frames"}));
     }
-    if (input.has("seed"))
+    if (input.has("seed")) {
       spec.encoder.seed = input.at("seed").whole_number(0, ~0ull >> 11, "a seed");
-
+    }
+    if (input.has("threshold")) {
+      spec.encoder.threshold = static_cast<float>(real(input, "threshold", 0.1));
+      if (!(spec.encoder.threshold > 0))
+        input.at("threshold").fail("expected a positive threshold");
+    }
+    if (input.has("split")) {
+      spec.encoder.split = static_cast<FrameSplit>(input.at("split").choice({"time", "count"}));
+    }
+    if (spec.encoder.kind == EncoderKind::event_frames && (shape.size() != 3 || shape[0] != 2)) {
+      shape_node.fail("event frames have the shape [2, height, width] (two polarities)");
+    }
     spec.graph = std::make_unique<LayerGraph>(shape, timesteps);
     LayerGraph& graph = *spec.graph;
     const Node nodes = top.at("nodes");
@@ -283,8 +349,17 @@ class LayerGraphReader {
     } catch (const GraphError& error) {
       throw NetworkFileError(source_ + ": /nodes: " + error.what());
     }
-    spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();
-    load_graph_weights(graph, spec.weights, prefixes);
+    if (top.has("weights")) {
+      spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();
+      load_graph_weights(graph, spec.weights, prefixes);
+    } else {
+      for (const GraphNode& node : graph.nodes()) {
+        if (node.op != nullptr && !node.op->weight_specs().empty()) {
+          top.fail("missing required key 'weights': node " + node.name + " (" +
+                   std::string(node.op->kind()) + ") has weights to load");
+        }
+      }
+    }
     return spec;
   }
 

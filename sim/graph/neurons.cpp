@@ -16,15 +16,6 @@ SpikeTrain empty_train(const Value& x, SpikeKind kind) {
   return s;
 }
 
-Value spiking_value(const Value& x, SpikeTrain spikes) {
-  Value y;
-  y.shape = x.shape;
-  y.steps = x.steps;
-  y.batch = x.batch;
-  y.spikes = std::move(spikes);
-  return y;
-}
-
 /// torch.round: half to even (the default floating-point rounding mode).
 float round_half_even(float x) {
   return std::nearbyint(x);
@@ -66,7 +57,7 @@ Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   std::vector<float> v(x.batch * n, rest());
   for (std::size_t t = 0; t < x.steps; ++t)
     advance(in.data() + t * x.batch * n, x.batch, n, v.data(), s);
-  return spiking_value(x, std::move(s));
+  return Value::of_spikes(x.shape, std::move(s));
 }
 
 Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
@@ -77,7 +68,7 @@ Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
   if (v.empty()) v.assign(x.batch * x.features(), rest());
   SpikeTrain s = empty_train(x, SpikeKind::binary);
   advance(in.data(), x.batch, x.features(), v.data(), s);
-  return spiking_value(x, std::move(s));
+  return Value::of_spikes(x.shape, std::move(s));
 }
 
 Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
@@ -94,7 +85,7 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
     }
     s.close_frame();
   }
-  return spiking_value(x, std::move(s));
+  return Value::of_spikes(x.shape, std::move(s));
 }
 
 void TernaryLayer::advance(const float* drive, std::size_t t, std::size_t batch, std::size_t n,
@@ -129,7 +120,7 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
   std::vector<float> u(x.batch * n, 0.0f), last(x.batch * n, 0.0f);
   for (std::size_t t = 0; t < x.steps; ++t)
     advance(in.data() + t * x.batch * n, t, x.batch, n, u.data(), last.data(), s);
-  return spiking_value(x, std::move(s));
+  return Value::of_spikes(x.shape, std::move(s));
 }
 
 Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
@@ -147,7 +138,7 @@ Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
   s.amplitude = {alpha_[context.step]};
   advance(in.data(), context.step, x.batch, n, context.state[0].data(), context.state[1].data(), s);
-  return spiking_value(x, std::move(s));
+  return Value::of_spikes(x.shape, std::move(s));
 }
 
 }  // namespace snnsim

@@ -53,6 +53,15 @@ Value Value::analog(Shape shape, std::size_t steps, std::size_t batch) {
   return value;
 }
 
+Value Value::of_spikes(Shape shape, SpikeTrain spikes) {
+  Value value;
+  value.shape = std::move(shape);
+  value.steps = spikes.steps;
+  value.batch = spikes.batch;
+  value.spikes = std::move(spikes);
+  return value;
+}
+
 Value Value::step(std::size_t t) const {
   Value one;
   one.shape = shape;

@@ -73,6 +73,8 @@ struct Value {
   std::vector<float> densified() const { return spikes ? spikes->to_dense() : dense; }
 
   static Value analog(Shape shape, std::size_t steps, std::size_t batch);
+  /// A spiking value of `shape`, its steps and batch those of `spikes`.
+  static Value of_spikes(Shape shape, SpikeTrain spikes);
   /// Timestep `t` of this value, as a one-step value.
   Value step(std::size_t t) const;
   /// Appends a one-step value of the same shape and batch as the next timestep.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "encoders/sample_file.h"
 #include "networks/layer_graph_file.h"
 #include "networks/npy.h"
 #include "sim/trace_writer.h"
@@ -20,10 +21,11 @@ namespace snnsim::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: snnsim infer MODEL.json --input FILE.npy [options]\n"
+    "usage: snnsim infer MODEL.json --input FILE [options]\n"
     "\n"
     "Runs a layer-graph SNN (\"kind\": \"layer_graph\", docs/network-format.md) on the samples of\n"
-    "FILE.npy over T timesteps and prints the top predictions per sample (the output layer's mean\n"
+    "FILE (.npy, FILE.h5:DATASET, .pgm/.ppm/.png, or an event recording) over T timesteps and "
+    "prints the top predictions per sample (the output layer's mean\n"
     "over timesteps), per-layer firing rates, synaptic operations (ACs), multiply-accumulates\n"
     "(MACs), the energy estimate and samples/s. With -o, per-layer spikes go to an HDF5 trace.\n"
     "\n"
@@ -35,19 +37,6 @@ struct LayerTotals {
   NodeReport report;
   double slots = 0.0;  ///< features x timesteps x samples
 };
-
-/// The number of samples in `array` for a model input of `shape`: the array is one sample of
-/// that shape, or [N, ...shape].
-std::size_t sample_count(const NpyArray& array, const Shape& shape, const std::string& path) {
-  if (array.shape == shape) return 1;
-  if (array.shape.size() == shape.size() + 1 &&
-      std::equal(shape.begin(), shape.end(), array.shape.begin() + 1)) {
-    return array.shape[0];
-  }
-  throw std::runtime_error(path + ": expected an array of shape " + shape_string(shape) +
-                           " or [N, " + shape_string(shape).substr(1) + "; found " +
-                           shape_string(array.shape));
-}
 
 std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const LayerGraphSpec& spec,
                                               std::size_t samples, int threads) {
@@ -107,8 +96,8 @@ int command_infer(int argc, const char* const* argv) {
     const LayerGraphSpec spec = load_layer_graph_file(a.network, options);
     const LayerGraph& graph = *spec.graph;
     const Shape& input_shape = graph.input_shape();
-    const NpyArray input = read_npy(a.input);
-    const std::size_t samples = sample_count(input, input_shape, a.input);
+    const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);
+    const std::size_t samples = input.count;
     std::vector<long> labels;
     if (!a.labels.empty()) {
       const NpyArray array = read_npy(a.labels);
@@ -123,7 +112,9 @@ int command_infer(int argc, const char* const* argv) {
     std::unique_ptr<TraceWriter> trace;
     if (!a.output.empty()) trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads());
 
-    const std::size_t features = element_count(input_shape);
+    // Values per sample in the input file: one per feature, or per feature and timestep.
+    const std::size_t features =
+        element_count(input_shape) * (encodes_sequences(spec.encoder.kind) ? graph.timesteps() : 1);
     const std::size_t out_features = element_count(graph.output().shape);
     const std::size_t timesteps = graph.timesteps();
     std::vector<float> outputs(samples * out_features, 0.0f);  // mean over timesteps
@@ -202,9 +193,7 @@ int command_infer(int argc, const char* const* argv) {
       std::printf("\nsnnsim infer %s\n", a.network.c_str());
       std::printf("  model      %zu nodes, T = %zu, input %s, %s encoding\n",
                   graph.nodes().size() - 1, timesteps, shape_string(input_shape).c_str(),
-                  spec.encoder.kind == EncoderKind::direct ? "direct"
-                  : spec.encoder.kind == EncoderKind::rate ? "rate"
-                                                           : "latency");
+                  std::string(encoder_name(spec.encoder.kind)).c_str());
       std::printf("  input      %s: %zu sample%s, batch %zu\n", a.input.c_str(), samples,
                   samples == 1 ? "" : "s", a.batch);
       std::printf("\n  predictions (top %zu: class and mean output over timesteps)\n",

@@ -41,6 +41,49 @@ Value like_input(const Value& like, Shape shape, std::vector<float> dense) {
   return y;
 }
 
+/// exp(x - max) / sum over `n` values (the max keeps exp from overflowing).
+void softmax_in_place(float* values, std::size_t n) {
+  const float top = *std::max_element(values, values + n);
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i)
+    sum += values[i] = std::exp(values[i] - top);
+  for (std::size_t i = 0; i < n; ++i)
+    values[i] /= sum;
+}
+
+/// Multi-head (Q K^T * scale) V in float through OpenBLAS, with a softmax over each score row
+/// when `softmax`.
+Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, std::size_t heads,
+                      double scale, bool softmax, OpCounts& counts) {
+  const std::vector<float> q = inputs[0]->densified(), k = inputs[1]->densified(),
+                           v = inputs[2]->densified();
+  const std::size_t tokens = shape[0], features = shape[1], head_size = features / heads;
+  Value y = Value::analog(shape, inputs[0]->steps, inputs[0]->batch);
+  const int n = static_cast<int>(tokens), d = static_cast<int>(head_size),
+            stride = static_cast<int>(features);
+#pragma omp parallel
+  {
+    std::vector<float> scores(tokens * tokens);
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t f = 0; f < inputs[0]->frames(); ++f) {
+      const std::size_t frame = f * tokens * features;
+      for (std::size_t h = 0; h < heads; ++h) {
+        const std::size_t column = h * head_size;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, static_cast<float>(scale),
+                    q.data() + frame + column, stride, k.data() + frame + column, stride, 0.0f,
+                    scores.data(), n);
+        for (std::size_t i = 0; softmax && i < tokens; ++i)
+          softmax_in_place(scores.data() + i * tokens, tokens);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, scores.data(), n,
+                    v.data() + frame + column, stride, 0.0f, y.dense.data() + frame + column,
+                    stride);
+      }
+    }
+  }
+  counts.macs += inputs[0]->frames() * 2 * tokens * tokens * features;
+  return y;
+}
+
 }  // namespace
 
 Shape SpikeAttention::bind(std::span<const Shape> inputs) {
@@ -50,10 +93,10 @@ Shape SpikeAttention::bind(std::span<const Shape> inputs) {
 
 Value SpikeAttention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
   for (const Value* input : inputs) {
+    // Analog inputs (the --dense comparison, or values that are not binary spikes): the same
+    // products in float.
     if (!input->is_spikes() || input->spikes->kind != SpikeKind::binary) {
-      throw GraphError(
-          "spike_attention takes binary spikes for Q, K and V; use attention for "
-          "other values");
+      return dense_attention(inputs, shape_, heads_, scale_, false, counts);
     }
   }
   const SpikeTrain &q = *inputs[0]->spikes, &k = *inputs[1]->spikes, &v = *inputs[2]->spikes;
@@ -113,36 +156,9 @@ Shape Attention::bind(std::span<const Shape> inputs) {
 }
 
 Value Attention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
-  const std::vector<float> q = inputs[0]->densified(), k = inputs[1]->densified(),
-                           v = inputs[2]->densified();
-  const std::size_t tokens = shape_[0], features = shape_[1], head_size = features / heads_;
-  const auto scale = static_cast<float>(scale_ > 0 ? scale_ : 1.0 / std::sqrt(head_size));
-  Value y = Value::analog(shape_, inputs[0]->steps, inputs[0]->batch);
-  std::vector<float> scores(tokens * tokens);
-  const int n = static_cast<int>(tokens), d = static_cast<int>(head_size),
-            stride = static_cast<int>(features);
-  for (std::size_t f = 0; f < inputs[0]->frames(); ++f) {
-    const std::size_t frame = f * tokens * features;
-    for (std::size_t h = 0; h < heads_; ++h) {
-      const std::size_t column = h * head_size;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale,
-                  q.data() + frame + column, stride, k.data() + frame + column, stride, 0.0f,
-                  scores.data(), n);
-      for (std::size_t i = 0; i < tokens; ++i) {
-        float* row = scores.data() + i * tokens;
-        const float top = *std::max_element(row, row + tokens);
-        float sum = 0.0f;
-        for (std::size_t j = 0; j < tokens; ++j)
-          sum += row[j] = std::exp(row[j] - top);
-        for (std::size_t j = 0; j < tokens; ++j)
-          row[j] /= sum;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, scores.data(), n,
-                  v.data() + frame + column, stride, 0.0f, y.dense.data() + frame + column, stride);
-    }
-  }
-  counts.macs += inputs[0]->frames() * 2 * tokens * tokens * features;
-  return y;
+  const std::size_t head_size = shape_[1] / heads_;
+  return dense_attention(inputs, shape_, heads_, scale_ > 0 ? scale_ : 1.0 / std::sqrt(head_size),
+                         true, counts);
 }
 
 Shape LayerNorm::bind(std::span<const Shape> inputs) {
@@ -196,15 +212,8 @@ Value ActivationOp::forward(std::span<const Value* const> inputs, OpCounts&) con
     return y;
   }
   const std::size_t d = shape_.back();
-  for (std::size_t row = 0; row < y.dense.size() / d; ++row) {
-    float* values = y.dense.data() + row * d;
-    const float top = *std::max_element(values, values + d);
-    float sum = 0.0f;
-    for (std::size_t i = 0; i < d; ++i)
-      sum += values[i] = std::exp(values[i] - top);
-    for (std::size_t i = 0; i < d; ++i)
-      values[i] /= sum;
-  }
+  for (std::size_t row = 0; row < y.dense.size() / d; ++row)
+    softmax_in_place(y.dense.data() + row * d, d);
   return y;
 }
 

@@ -13,7 +13,8 @@
 
 namespace snnsim {
 
-/// Inputs Q, K, V: binary spikes [N, D]; output analog [N, D].
+/// Inputs Q, K, V: binary spikes [N, D] (other values take the float path); output analog
+/// [N, D].
 class SpikeAttention final : public LayerOp {
  public:
   SpikeAttention(std::size_t heads, double scale) : heads_(heads), scale_(scale) {}
