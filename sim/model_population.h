@@ -20,17 +20,9 @@
 
 #include "kernels/neuron_step.h"
 #include "sim/neuron_model.h"
+#include "sim/vector_clones.h"
 
 namespace snnsim {
-
-// The neuron loop is compiled twice, for AVX2 and for the x86-64 baseline (SSE2), and the
-// loader picks the variant the processor runs (GCC function multi-versioning). FMA stays off, so
-// both give bit-identical results.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define SNNSIM_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SNNSIM_VECTOR_CLONES
-#endif
 
 template <class Model>
 class ModelPopulation final : public PopulationDynamics {
@@ -75,9 +67,11 @@ class ModelPopulation final : public PopulationDynamics {
   }
 
  private:
-  /// Advances neurons [begin, end), marking spikes in spiked_. The loop has no branches (models
-  /// use selects; the current is a template parameter), so GCC vectorises it; `ivdep` tells it
-  /// the arrays do not overlap (`omp simd` would not do: it spills SynapticInput to memory).
+  /// Advances neurons [begin, end), marking spikes in spiked_. Compiled for AVX2 and for the
+  /// x86-64 baseline (SNNSIM_VECTOR_CLONES); FMA stays off, so both give bit-identical results. The
+  /// loop has no branches (models use selects; the current is a template parameter), so GCC
+  /// vectorises it; `ivdep` tells it the arrays do not overlap (`omp simd` would not do: it spills
+  /// SynapticInput to memory).
   template <bool kHasCurrent>
   SNNSIM_VECTOR_CLONES void advance(NeuronIndex begin, NeuronIndex end, Step step,
                                     const StepInputs& inputs) {

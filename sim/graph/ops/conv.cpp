@@ -4,7 +4,32 @@
 
 #include <algorithm>
 
+#include "sim/vector_clones.h"
+
 namespace snnsim {
+namespace {
+
+/// For each input position along one axis, the (kernel tap, output position) pairs it reaches:
+/// output o sees input o * stride - padding + tap. Computed once, so the event path needs no
+/// divisions.
+std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> taps_of(std::size_t size,
+                                                                          std::size_t kernel,
+                                                                          std::size_t stride,
+                                                                          std::size_t padding,
+                                                                          std::size_t out_size) {
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> taps(size);
+  for (std::size_t o = 0; o < out_size; ++o) {
+    for (std::size_t tap = 0; tap < kernel; ++tap) {
+      const std::size_t shifted = o * stride + tap;
+      if (shifted < padding || shifted - padding >= size) continue;
+      taps[shifted - padding].emplace_back(static_cast<std::uint32_t>(tap),
+                                           static_cast<std::uint32_t>(o));
+    }
+  }
+  return taps;
+}
+
+}  // namespace
 
 Shape Conv2d::bind(std::span<const Shape> inputs) {
   const Shape& in = inputs[0];
@@ -22,6 +47,8 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   }
   out_height_ = (height_ + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1;
   out_width_ = (width_ + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1;
+  row_taps_ = taps_of(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_);
+  column_taps_ = taps_of(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
   bias_.assign(p_.out_channels, 0.0f);
   return {p_.out_channels, out_height_, out_width_};
 }
@@ -82,53 +109,55 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
 }
 
 void Conv2d::forward_events(const SpikeTrain& s, Value& y, OpCounts& counts) const {
-  const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t in_per_group = p_.in_channels / p_.groups;
-  const std::size_t plane = height_ * width_, out_plane = out_height_ * out_width_;
   std::uint64_t acs = 0;
 #pragma omp parallel reduction(+ : acs)
   {
-    std::vector<float> accumulator(out_plane * p_.out_channels);
+    std::vector<float> accumulator(out_height_ * out_width_ * p_.out_channels);
 #pragma omp for schedule(dynamic, 2)
-    for (std::size_t f = 0; f < s.frames(); ++f) {
-      std::fill(accumulator.begin(), accumulator.end(), 0.0f);
-      for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
-        const std::size_t index = s.indices[k];
-        const std::size_t channel = index / plane;
-        const std::size_t row = (index % plane) / width_, column = index % width_;
-        const std::size_t first_output = (channel / in_per_group) * out_per_group;
-        const float level = static_cast<float>(s.level(k));
-        for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-          // Output row oy sees input row oy * stride - padding + ky.
-          const std::size_t shifted_y = row + p_.padding_h;
-          if (shifted_y < ky || (shifted_y - ky) % p_.stride_h) continue;
-          const std::size_t oy = (shifted_y - ky) / p_.stride_h;
-          if (oy >= out_height_) continue;
-          for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
-            const std::size_t shifted_x = column + p_.padding_w;
-            if (shifted_x < kx || (shifted_x - kx) % p_.stride_w) continue;
-            const std::size_t ox = (shifted_x - kx) / p_.stride_w;
-            if (ox >= out_width_) continue;
-            const float* taps =
-                scatter_.data() + ((channel * p_.kernel_h + ky) * p_.kernel_w + kx) * out_per_group;
-            float* into =
-                accumulator.data() + (oy * out_width_ + ox) * p_.out_channels + first_output;
-            for (std::size_t o = 0; o < out_per_group; ++o)
-              into[o] += level * taps[o];
-            acs += out_per_group;
-          }
+    for (std::size_t f = 0; f < s.frames(); ++f)
+      acs += scatter_frame(s, f, accumulator.data(),
+                           y.dense.data() + f * out_height_ * out_width_ * p_.out_channels);
+  }
+  counts.acs += acs;
+}
+
+SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_frame(const SpikeTrain& s, std::size_t f,
+                                                         float* accumulator, float* out) const {
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  const std::size_t in_per_group = p_.in_channels / p_.groups;
+  const std::size_t plane = height_ * width_, out_plane = out_height_ * out_width_;
+  std::fill_n(accumulator, out_plane * p_.out_channels, 0.0f);
+  std::uint64_t acs = 0;
+  for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
+    const std::size_t index = s.indices[k];
+    const std::size_t channel = index / plane;
+    const std::size_t row = (index % plane) / width_, column = index % width_;
+    const std::size_t first_output = (channel / in_per_group) * out_per_group;
+    const float level = static_cast<float>(s.level(k));
+    for (const auto [ky, oy] : row_taps_[row]) {
+      for (const auto [kx, ox] : column_taps_[column]) {
+        const float* __restrict taps =
+            scatter_.data() + ((channel * p_.kernel_h + ky) * p_.kernel_w + kx) * out_per_group;
+        float* __restrict into =
+            accumulator + (oy * out_width_ + ox) * p_.out_channels + first_output;
+        // Binary spikes add their kernel taps; levels scale them.
+        if (level == 1.0f) {
+          for (std::size_t o = 0; o < out_per_group; ++o)
+            into[o] += taps[o];
+        } else {
+          for (std::size_t o = 0; o < out_per_group; ++o)
+            into[o] += level * taps[o];
         }
-      }
-      const float amplitude = s.scale(f / s.batch);
-      float* out = y.dense.data() + f * out_plane * p_.out_channels;
-      for (std::size_t o = 0; o < p_.out_channels; ++o) {
-        for (std::size_t pixel = 0; pixel < out_plane; ++pixel)
-          out[o * out_plane + pixel] =
-              amplitude * accumulator[pixel * p_.out_channels + o] + bias_[o];
+        acs += out_per_group;
       }
     }
   }
-  counts.acs += acs;
+  const float amplitude = s.scale(f / s.batch);
+  for (std::size_t o = 0; o < p_.out_channels; ++o) {
+    for (std::size_t pixel = 0; pixel < out_plane; ++pixel)
+      out[o * out_plane + pixel] = amplitude * accumulator[pixel * p_.out_channels + o] + bias_[o];
+  }
+  return acs;
 }
 
 void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
@@ -138,10 +167,10 @@ void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
   const std::size_t patch = in_per_group * taps, out_plane = out_height_ * out_width_;
   const std::size_t in_frame = p_.in_channels * height_ * width_;
   const std::size_t out_frame = p_.out_channels * out_plane;
-  // Frames in sequence: OpenBLAS parallelises each product itself (and must not be called from
-  // inside an OpenMP region, where its own threads would oversubscribe the cores).
+#pragma omp parallel
   {
     std::vector<float> columns(patch * out_plane);
+#pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < x.frames(); ++f) {
       const float* in = x.dense.data() + f * in_frame;
       float* out = y.dense.data() + f * out_frame;

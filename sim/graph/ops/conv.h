@@ -7,6 +7,8 @@
 // [C_in][kH][kW][C_out / groups] so that the output channels of a tap are contiguous, into an
 // [OH][OW][C_out] accumulator, transposed to [C_out][OH][OW] at the end of the frame. Work is
 // proportional to the spikes. Analog input: im2col and one SGEMM per group (OpenBLAS).
+#include <utility>
+
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
@@ -33,6 +35,10 @@ class Conv2d final : public LayerOp {
 
  private:
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
+  /// Frame f of the event path: scatters its spikes into `accumulator` ([OH][OW][C_out]),
+  /// writes [C_out][OH][OW] to `out`; returns the accumulates done.
+  std::uint64_t scatter_frame(const SpikeTrain& spikes, std::size_t f, float* accumulator,
+                              float* out) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
   void rebuild_scatter_layout();
 
@@ -41,6 +47,8 @@ class Conv2d final : public LayerOp {
   std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
   std::vector<float> scatter_;  ///< [C_in][kH][kW][C_out/g]
   std::vector<float> bias_;
+  /// Per input row / column: the (tap, output row / column) pairs it reaches.
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> row_taps_, column_taps_;
 };
 
 }  // namespace snnsim

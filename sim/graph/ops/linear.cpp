@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <omp.h>
+
 namespace snnsim {
 
 Shape Linear::bind(std::span<const Shape> inputs) {
@@ -86,12 +88,20 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
     return y;
   }
   const std::size_t m = frames * rows;
-  for (std::size_t r = 0; r < m; ++r)
-    std::copy(bias_.begin(), bias_.end(), y.dense.begin() + r * out);
-  if (m > 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(out),
-                static_cast<int>(in), 1.0f, x.dense.data(), static_cast<int>(in), weight_.data(),
-                static_cast<int>(in), 1.0f, y.dense.data(), static_cast<int>(out));
+  // Row blocks over the threads, one single-threaded SGEMM each.
+#pragma omp parallel
+  {
+    const std::size_t threads = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t thread = static_cast<std::size_t>(omp_get_thread_num());
+    const std::size_t first = m * thread / threads, last = m * (thread + 1) / threads;
+    for (std::size_t r = first; r < last; ++r)
+      std::copy(bias_.begin(), bias_.end(), y.dense.begin() + r * out);
+    if (last > first) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(last - first),
+                  static_cast<int>(out), static_cast<int>(in), 1.0f, x.dense.data() + first * in,
+                  static_cast<int>(in), weight_.data(), static_cast<int>(in), 1.0f,
+                  y.dense.data() + first * out, static_cast<int>(out));
+    }
   }
   counts.macs += m * in * out;
   return y;

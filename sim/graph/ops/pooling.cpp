@@ -55,11 +55,60 @@ Shape Pool2d::bind(std::span<const Shape> inputs) {
   }
   output_ = {input_[0], (input_[1] + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1,
              (input_[2] + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1};
+  // Which windows contain each input row / column: output o covers o * stride - padding + tap.
+  const auto windows = [](std::size_t size, std::size_t kernel, std::size_t stride,
+                          std::size_t padding, std::size_t out_size) {
+    std::vector<std::vector<std::uint32_t>> of(size);
+    for (std::size_t o = 0; o < out_size; ++o) {
+      for (std::size_t tap = 0; tap < kernel; ++tap) {
+        const std::size_t shifted = o * stride + tap;
+        if (shifted >= padding && shifted - padding < size)
+          of[shifted - padding].push_back(static_cast<std::uint32_t>(o));
+      }
+    }
+    return of;
+  };
+  row_windows_ = windows(input_[1], p_.kernel_h, p_.stride_h, p_.padding_h, output_[1]);
+  column_windows_ = windows(input_[2], p_.kernel_w, p_.stride_w, p_.padding_w, output_[2]);
   return output_;
+}
+
+/// Max pooling of binary or integer spikes, event-driven: each spike raises the windows that
+/// contain it to its level; the output spikes are the windows raised.
+SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
+  const std::size_t height = input_[1], width = input_[2], plane = height * width;
+  const std::size_t out_plane = output_[1] * output_[2];
+  SpikeTrain out;
+  out.kind = in.kind;
+  out.steps = in.steps;
+  out.batch = in.batch;
+  out.features = output_[0] * out_plane;
+  std::vector<std::int8_t> level(out.features, 0);
+  for (std::size_t f = 0; f < in.frames(); ++f) {
+    std::fill(level.begin(), level.end(), std::int8_t{0});
+    for (std::uint64_t k = in.offsets[f]; k < in.offsets[f + 1]; ++k) {
+      const std::size_t index = in.indices[k], channel = index / plane;
+      const std::size_t y = (index % plane) / width, x = index % width;
+      for (const std::uint32_t oy : row_windows_[y]) {
+        for (const std::uint32_t ox : column_windows_[x]) {
+          std::int8_t& cell = level[channel * out_plane + oy * output_[2] + ox];
+          cell = std::max(cell, static_cast<std::int8_t>(in.level(k)));
+        }
+      }
+    }
+    for (std::size_t i = 0; i < level.size(); ++i) {
+      if (level[i] > 0) out.add(static_cast<std::uint32_t>(i), level[i]);
+    }
+    out.close_frame();
+  }
+  return out;
 }
 
 Value Pool2d::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
+  if (x.is_spikes() && p_.kind == PoolKind::max && x.spikes->kind != SpikeKind::ternary) {
+    return Value::of_spikes(output_, max_of_spikes(*x.spikes));
+  }
   const std::vector<float> in = x.densified();
   Value y = Value::analog(output_, x.steps, x.batch);
   const std::size_t channels = input_[0], height = input_[1], width = input_[2];
@@ -94,10 +143,6 @@ Value Pool2d::forward(std::span<const Value* const> inputs, OpCounts&) const {
         }
       }
     }
-  }
-  if (x.is_spikes() && p_.kind == PoolKind::max && x.spikes->kind != SpikeKind::ternary) {
-    y.spikes = spikes_from_dense(*x.spikes, y.dense, element_count(output_));
-    y.dense.clear();
   }
   return y;
 }

@@ -3,7 +3,8 @@
 // pooling ([C, H, W] -> [C]) and nearest-neighbour upsampling.
 //
 // Max pooling and upsampling of spikes give spikes of the same kind (the maximum of binary
-// spikes is their OR); average, sum and global pooling give analog values.
+// spikes is their OR; max pooling does it event-driven); average, sum and global pooling give
+// analog values.
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
@@ -25,8 +26,12 @@ class Pool2d final : public LayerOp {
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
 
  private:
+  SpikeTrain max_of_spikes(const SpikeTrain& in) const;
+
   Pool2dParameters p_;
   Shape input_, output_;
+  /// Per input row / column: the output rows / columns whose windows contain it.
+  std::vector<std::vector<std::uint32_t>> row_windows_, column_windows_;
 };
 
 class GlobalAveragePool final : public LayerOp {
