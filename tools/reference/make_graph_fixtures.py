@@ -23,8 +23,9 @@ spike.
 
 Regenerate (from the repository root):
 
-  bench/.venv/bin/python -m pip install spikingjelly safetensors
-  bench/.venv/bin/python tools/reference/make_graph_fixtures.py
+  python3 -m venv bench/.venv-torch   # or let bench/run deep create it
+  bench/.venv-torch/bin/python -m pip install torch spikingjelly safetensors
+  bench/.venv-torch/bin/python tools/reference/make_graph_fixtures.py
 
 The committed fixtures were produced with torch 2.15.0 (CPU), spikingjelly 2.0.0,
 safetensors 0.8.0 and numpy 2.4.6.
