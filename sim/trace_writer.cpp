@@ -177,6 +177,10 @@ struct TraceWriter::Impl {
       const NeuronIndex size = spec.size;
       hdf5::write_attribute(p.group.get(), "size", H5T_NATIVE_UINT32, &size);
       p.record_spikes = spec.record_spikes;
+      if (!spec.layer_op.empty()) {
+        hdf5::write_attribute(p.group.get(), "op", spec.layer_op);
+        hdf5::write_attribute(p.group.get(), "shape", spec.layer_shape);
+      }
       if (spec.record_spikes) {
         p.spikes_group = create_group(p.group.get(), "spikes");
         p.steps = create_extendible(p.spikes_group.get(), "step", H5T_NATIVE_UINT64, 0);

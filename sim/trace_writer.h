@@ -48,6 +48,9 @@ struct TracePopulationSpec {
   /// (spikes/value: level x amplitude of multi-level or signed spikes).
   bool spike_samples = false;
   bool spike_values = false;
+  /// Layer-graph runs: the node's operator and per-sample shape (attributes op and shape).
+  std::string layer_op;
+  std::vector<std::uint32_t> layer_shape;
 };
 
 class TraceWriter {

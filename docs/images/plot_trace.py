@@ -4,7 +4,9 @@ tool; `snnsim trace` will draw plots natively).
 
 usage: python3 docs/images/plot_trace.py coba.h5 docs/images/coba
 writes PREFIX-raster.png (raster of the first neurons and population rate) and PREFIX-v.png
-(sampled membrane potentials), when the trace holds them.
+(sampled membrane potentials), when the trace holds them. For a layer-graph trace
+(snnsim infer -o), writes PREFIX-layers.png: each spiking layer's firing rate per timestep, and
+the first neuron layer's spikes of sample 0 per pixel, summed over channels and timesteps.
 """
 import sys
 
@@ -16,8 +18,39 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def plot_layers(f, prefix):
+    timesteps, samples = int(f.attrs["timesteps"]), int(f.attrs["samples"])
+    neurons = ("lif", "if", "threshold", "multilevel", "ternary", "elastic_bispike")
+    layers = [name for name in f["populations"] if f["populations"][name].attrs.get("op") in neurons]
+    figure, (rates, picture) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [3, 2]})
+    for name in layers:
+        group = f["populations"][name]
+        counts = np.bincount(group["spikes/step"][:], minlength=timesteps)
+        rates.plot(np.arange(timesteps), 100 * counts / (int(group.attrs["size"]) * samples), marker="o",
+                   ms=3, label=name)
+    rates.set_xlabel("timestep")
+    rates.set_ylabel("firing rate (%)")
+    rates.set_title(f"{f.attrs['network_path']}: per layer, {samples} samples")
+    rates.legend(loc="upper right", fontsize=8)
+    first = f["populations"][layers[0]]
+    channels, height, width = first.attrs["shape"]
+    sample0 = first["spikes/sample"][:] == 0
+    pixels = first["spikes/index"][:][sample0] % (height * width)
+    image = np.bincount(pixels, minlength=height * width).reshape(height, width)
+    shown = picture.imshow(image, cmap="magma")
+    picture.set_title(f"{layers[0]}, sample 0: spikes per pixel")
+    picture.set_xticks([])
+    picture.set_yticks([])
+    figure.colorbar(shown, ax=picture, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(f"{prefix}-layers.png", dpi=110)
+
+
 def main(trace_path, prefix, shown=200):
     with h5py.File(trace_path, "r") as f:
+        if f.attrs.get("kind") == "layer_graph":
+            plot_layers(f, prefix)
+            return
         dt = f.attrs["dt"]
         duration = f.attrs["steps_completed"] * dt
         populations = [name for name in f["populations"] if "spikes" in f["populations"][name]]

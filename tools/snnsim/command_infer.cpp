@@ -54,8 +54,14 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
   std::vector<TracePopulationSpec> layers;
   for (const GraphNode& node : spec.graph->nodes()) {
     if (node.op == nullptr) continue;
-    layers.push_back(
-        {node.name, static_cast<NeuronIndex>(element_count(node.shape)), true, {}, true, true});
+    layers.push_back({node.name,
+                      static_cast<NeuronIndex>(element_count(node.shape)),
+                      true,
+                      {},
+                      true,
+                      true,
+                      std::string(node.op->kind()),
+                      std::vector<std::uint32_t>(node.shape.begin(), node.shape.end())});
   }
   return std::make_unique<TraceWriter>(path, metadata, std::move(layers));
 }
