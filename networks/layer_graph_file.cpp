@@ -162,14 +162,14 @@ const OpEntry kOps[] = {
     {"spike_attention",
      {"heads", "scale"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<SpikeAttention>(size_of(n, "heads", 1, 1, "heads"),
-                                               real(n, "scale", 0.125));
+       return std::make_unique<Attention>(
+           AttentionKind::spiking, size_of(n, "heads", 1, 1, "heads"), real(n, "scale", 0.125));
      }},
     {"attention",
      {"heads", "scale"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<Attention>(size_of(n, "heads", 1, 1, "heads"),
-                                          real(n, "scale", 0.0));
+       return std::make_unique<Attention>(
+           AttentionKind::softmax, size_of(n, "heads", 1, 1, "heads"), real(n, "scale", 0.0));
      }},
     {"layernorm",
      {"eps"},

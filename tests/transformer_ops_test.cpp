@@ -89,7 +89,7 @@ TEST(SpikeAttentionOp, MatchesTheNaiveIntegerAttentionAcrossWordBoundaries) {
       const Value q = random_spikes(n, d, 3, density, rng),
                   k = random_spikes(n, d, 3, density, rng),
                   v = random_spikes(n, d, 3, density, rng);
-      SpikeAttention op(heads, 0.125);
+      Attention op(AttentionKind::spiking, heads, 0.125);
       ASSERT_EQ(op.bind(std::vector<Shape>{{n, d}, {n, d}, {n, d}}), (Shape{n, d}));
       OpCounts counts;
       const Value y = run(op, {&q, &k, &v}, counts);
@@ -106,7 +106,7 @@ TEST(AttentionOp, SoftmaxAttentionMatchesTheNaiveOne) {
   const std::size_t n = 6, d = 8, heads = 2;
   const Value q = random_analog({n, d}, 2, rng), k = random_analog({n, d}, 2, rng),
               v = random_analog({n, d}, 2, rng);
-  Attention op(heads, 0.0);
+  Attention op(AttentionKind::softmax, heads, 0.0);
   op.bind(std::vector<Shape>{{n, d}, {n, d}, {n, d}});
   OpCounts counts;
   const Value y = run(op, {&q, &k, &v}, counts);

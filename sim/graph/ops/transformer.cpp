@@ -86,12 +86,21 @@ Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, 
 
 }  // namespace
 
-Shape SpikeAttention::bind(std::span<const Shape> inputs) {
+Shape Attention::bind(std::span<const Shape> inputs) {
   shape_ = bind_qkv(inputs, heads_);
   return shape_;
 }
 
-Value SpikeAttention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+Value Attention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
+  if (kind_ == AttentionKind::softmax) {
+    const std::size_t head_size = shape_[1] / heads_;
+    return dense_attention(inputs, shape_, heads_, scale_ > 0 ? scale_ : 1.0 / std::sqrt(head_size),
+                           true, counts);
+  }
+  return forward_spikes(inputs, counts);
+}
+
+Value Attention::forward_spikes(std::span<const Value* const> inputs, OpCounts& counts) const {
   for (const Value* input : inputs) {
     // Analog inputs (the --dense comparison, or values that are not binary spikes): the same
     // products in float.
@@ -148,17 +157,6 @@ Value SpikeAttention::forward(std::span<const Value* const> inputs, OpCounts& co
   }
   counts.acs += acs;
   return y;
-}
-
-Shape Attention::bind(std::span<const Shape> inputs) {
-  shape_ = bind_qkv(inputs, heads_);
-  return shape_;
-}
-
-Value Attention::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
-  const std::size_t head_size = shape_[1] / heads_;
-  return dense_attention(inputs, shape_, heads_, scale_ > 0 ? scale_ : 1.0 / std::sqrt(head_size),
-                         true, counts);
 }
 
 Shape LayerNorm::bind(std::span<const Shape> inputs) {

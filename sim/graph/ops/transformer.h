@@ -1,44 +1,40 @@
 #pragma once
 // Transformer operators over token sequences [N, D] (N tokens of D features):
 //
-// - SpikeAttention: Spikformer's spiking self-attention between binary spike matrices,
-//   Y = (Q K^T) V * scale per head, no softmax. Q K^T is computed on bit-packed rows, one AND
-//   and one popcount per 64 features, so an attention score costs D/64 word operations; the
-//   product with V is event-driven over V's spikes.
-// - Attention: softmax attention in float (SpikeLM's real-valued Q against ternary K and V),
-//   softmax(Q K^T * scale) V per head, through OpenBLAS.
+// - Attention, spiking kind: Spikformer's spiking self-attention between binary spike
+//   matrices, Y = (Q K^T) V * scale per head, no softmax. Q K^T is computed on bit-packed rows,
+//   one AND and one popcount per 64 features, so an attention score costs D/64 word operations;
+//   the product with V is event-driven over V's spikes.
+// - Attention, softmax kind: softmax attention in float (SpikeLM's real-valued Q against
+//   ternary K and V), softmax(Q K^T * scale) V per head, through OpenBLAS.
 // - LayerNorm over the last dimension, GELU (erf form), softmax over the last dimension.
 // - Embedding lookup (token ids -> rows of a table) and token gather/scatter by index.
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
 
-/// Inputs Q, K, V: binary spikes [N, D] (other values take the float path); output analog
-/// [N, D].
-class SpikeAttention final : public LayerOp {
- public:
-  SpikeAttention(std::size_t heads, double scale) : heads_(heads), scale_(scale) {}
-  std::string_view kind() const override { return "spike_attention"; }
-  std::size_t arity() const override { return 3; }
-  Shape bind(std::span<const Shape> inputs) override;
-  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
-
- private:
-  std::size_t heads_;
-  double scale_;
-  Shape shape_;
+enum class AttentionKind {
+  spiking,  ///< (Q K^T) V * scale, no softmax: binary spikes by AND + popcount (else in float)
+  softmax,  ///< softmax(Q K^T * scale) V in float
 };
 
-/// Inputs Q, K, V (any kind) [N, D]; output analog [N, D]. `scale` 0: 1 / sqrt(D / heads).
+/// Multi-head attention over inputs Q, K, V [N, D]; output analog [N, D]. For softmax
+/// attention, `scale` 0 means 1 / sqrt(D / heads).
 class Attention final : public LayerOp {
  public:
-  Attention(std::size_t heads, double scale) : heads_(heads), scale_(scale) {}
-  std::string_view kind() const override { return "attention"; }
+  Attention(AttentionKind kind, std::size_t heads, double scale)
+      : kind_(kind), heads_(heads), scale_(scale) {}
+  std::string_view kind() const override {
+    return kind_ == AttentionKind::spiking ? "spike_attention" : "attention";
+  }
   std::size_t arity() const override { return 3; }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
 
  private:
+  Value forward_spikes(std::span<const Value* const> inputs, OpCounts& counts) const;
+
+  AttentionKind kind_;
   std::size_t heads_;
   double scale_;
   Shape shape_;
