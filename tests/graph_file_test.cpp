@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 
 #include "encoders/input_encoder.h"
 #include "networks/hdf5_dataset.h"
@@ -123,6 +124,58 @@ TEST_F(GraphFile, WeightErrorsNameTheTensorAndBothShapes) {
   const std::string absent =
       error_of(R"("data/linear-snn.safetensors")", R"("data/missing.safetensors")");
   EXPECT_NE(absent.find("missing.safetensors"), std::string::npos) << absent;
+}
+
+TEST_F(GraphFile, MutatedFilesFailWithOneLineErrorsAndNeverCrash) {
+  // Random byte edits of the conv example (fixed seed): every outcome is a graph that loads and
+  // runs, or an error of one line naming the model or its weights file.
+  std::ifstream in(kExamples + "conv-snn.json");
+  const std::string original((std::istreambuf_iterator<char>(in)), {});
+  std::mt19937 random(11);
+  const std::string alphabet = "{}[]\",:0123456789-. abnlx";
+  int rejected = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string text = original;
+    for (int edit = 0; edit < 1 + trial % 3; ++edit) {
+      const std::size_t at = random() % text.size();
+      switch (random() % 3) {
+        case 0:
+          text[at] = alphabet[random() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(at, 1);
+          break;
+        default:
+          text.insert(at, 1, alphabet[random() % alphabet.size()]);
+      }
+    }
+    const std::string model = write_model("", "");
+    std::filesystem::copy_file(kExamples + "data/conv-snn.safetensors",
+                               path("data/conv-snn.safetensors"),
+                               std::filesystem::copy_options::overwrite_existing);
+    std::ofstream(model) << text;
+    try {
+      const LayerGraphSpec spec = load_layer_graph_file(model);
+      const std::size_t t = spec.graph->timesteps();
+      if (element_count(spec.graph->input_shape()) * t < 100000) {
+        const std::vector<float> zeros(element_count(spec.graph->input_shape()) *
+                                           (encodes_sequences(spec.encoder.kind) ? t : 1),
+                                       0.5f);
+        spec.graph->run(encode_input(spec.encoder, spec.graph->input_shape(), zeros, 1, 0, t),
+                        false);
+      }
+    } catch (const std::exception& error) {
+      ++rejected;
+      const std::string message = error.what();
+      ASSERT_EQ(message.find('\n'), std::string::npos) << message;
+      ASSERT_TRUE(message.find("model.json") != std::string::npos ||
+                  message.find(".safetensors") != std::string::npos)
+          << message << " for:\n"
+          << text;
+    }
+  }
+  EXPECT_GT(rejected, 150);
+  EXPECT_LT(rejected, 300) << "some edits (whitespace, descriptions) leave a valid model";
 }
 
 TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {

@@ -96,6 +96,13 @@ void LayerGraph::bind() {
       shapes.push_back(nodes_[input].shape);
     try {
       node.shape = node.op->bind(shapes);
+      // Values are indexed with 32-bit neuron indices per sample.
+      double elements = 1.0;
+      for (std::size_t d : node.shape)
+        elements *= static_cast<double>(d);
+      if (elements > 2147483647.0) {
+        throw GraphError("the output " + shape_string(node.shape) + " has more than 2^31 elements");
+      }
     } catch (const GraphError& error) {
       throw GraphError("node " + node.name + " (" + std::string(node.op->kind()) +
                        "): " + error.what());
