@@ -11,7 +11,6 @@
 //
 // The loop below is the CPU's per-neuron launch; kernels/neuron_update.cu is the CUDA one.
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -20,6 +19,7 @@
 
 #include "kernels/neuron_step.h"
 #include "sim/neuron_model.h"
+#include "sim/nonzero_scan.h"
 #include "sim/vector_clones.h"
 
 namespace snnsim {
@@ -99,22 +99,10 @@ class ModelPopulation final : public PopulationDynamics {
     }
   }
 
-  /// Appends the neurons flagged in spiked_[begin, end). Spikes are sparse: test eight flags
-  /// at a time.
+  /// Appends the neurons flagged in spiked_[begin, end).
   void collect_spikes(NeuronIndex begin, NeuronIndex end, std::vector<NeuronIndex>& spikes) const {
-    const std::uint8_t* const flags = spiked_.data();
-    NeuronIndex i = begin;
-    for (; i + 8 <= end; i += 8) {
-      std::uint64_t eight;
-      std::memcpy(&eight, flags + i, sizeof eight);
-      if (eight == 0) continue;
-      for (NeuronIndex k = i; k < i + 8; ++k) {
-        if (flags[k]) spikes.push_back(k);
-      }
-    }
-    for (; i < end; ++i) {
-      if (flags[i]) spikes.push_back(i);
-    }
+    for_each_nonzero(spiked_.data(), begin, end,
+                     [&spikes](std::size_t i) { spikes.push_back(static_cast<NeuronIndex>(i)); });
   }
 
   /// This neuron's input, every member set (receptors the model lacks read as zero): a

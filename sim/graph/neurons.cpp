@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
+#include "sim/nonzero_scan.h"
 #include "sim/vector_clones.h"
 
 namespace snnsim {
@@ -67,19 +67,8 @@ void LifLayer::advance(const float* drive, std::size_t batch, std::size_t n, flo
     } else {
       charge_fire_reset<Charge::decay_membrane>(x, v, fired.data(), n, tau, threshold, reset, hard);
     }
-    // Spikes are sparse: test eight flags at a time.
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      std::uint64_t eight;
-      std::memcpy(&eight, fired.data() + i, sizeof eight);
-      if (eight == 0) continue;
-      for (std::size_t k = i; k < i + 8; ++k) {
-        if (fired[k]) out.add(static_cast<std::uint32_t>(k), 1);
-      }
-    }
-    for (; i < n; ++i) {
-      if (fired[i]) out.add(static_cast<std::uint32_t>(i), 1);
-    }
+    for_each_nonzero(fired.data(), 0, n,
+                     [&out](std::size_t i) { out.add(static_cast<std::uint32_t>(i), 1); });
     out.close_frame();
   }
 }

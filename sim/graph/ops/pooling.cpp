@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "sim/nonzero_scan.h"
+
 namespace snnsim {
 namespace {
 
@@ -96,9 +98,8 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
         }
       }
     }
-    for (std::size_t i = 0; i < level.size(); ++i) {
-      if (level[i] > 0) out.add(static_cast<std::uint32_t>(i), level[i]);
-    }
+    for_each_nonzero(level.data(), 0, level.size(),
+                     [&](std::size_t i) { out.add(static_cast<std::uint32_t>(i), level[i]); });
     out.close_frame();
   }
   return out;
