@@ -16,18 +16,6 @@ std::string shape_string(const Shape& shape) {
   return out + "]";
 }
 
-std::string_view spike_kind_name(SpikeKind kind) {
-  switch (kind) {
-    case SpikeKind::binary:
-      return "binary";
-    case SpikeKind::integer:
-      return "integer";
-    case SpikeKind::ternary:
-      return "ternary";
-  }
-  return "?";
-}
-
 void SpikeTrain::add(std::uint32_t index, int level) {
   indices.push_back(index);
   if (kind != SpikeKind::binary) levels.push_back(static_cast<std::int8_t>(level));

@@ -31,8 +31,6 @@ enum class SpikeKind {
   ternary,  ///< {-1, 0, +1} x alpha_t: signed spikes with a per-timestep amplitude
 };
 
-std::string_view spike_kind_name(SpikeKind kind);
-
 /// The spikes of one node over T timesteps x B samples.
 struct SpikeTrain {
   SpikeKind kind = SpikeKind::binary;
