@@ -1,6 +1,7 @@
 // snnsim infer MODEL.json --input FILE: run a layer-graph SNN on samples, print predictions,
 // per-layer firing rates, synaptic operations, the energy estimate and throughput.
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
