@@ -75,7 +75,7 @@ void LifLayer::advance(const float* drive, std::size_t batch, std::size_t n, flo
 
 Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, SpikeKind::binary);
   std::vector<float> v(x.batch * n, rest());
@@ -87,7 +87,7 @@ Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
 Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
                              StepContext& context) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   std::vector<float>& v = context.state[0];
   if (v.empty()) v.assign(x.batch * x.features(), rest());
   SpikeTrain s = empty_train(x, SpikeKind::binary);
@@ -97,7 +97,7 @@ Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
 
 Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, levels_ == 1 ? SpikeKind::binary : SpikeKind::integer);
   const float top = static_cast<float>(levels_);
@@ -137,7 +137,7 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
     throw GraphError("alpha has " + std::to_string(timesteps_) + " timesteps; the run has " +
                      std::to_string(x.steps));
   }
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
   s.amplitude = alpha_;
@@ -153,7 +153,7 @@ Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&
   if (context.step >= timesteps_) {
     throw GraphError("alpha has " + std::to_string(timesteps_) + " timesteps; the run has more");
   }
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   if (context.state[0].empty()) {
     context.state[0].assign(x.batch * n, 0.0f);

@@ -41,6 +41,17 @@ Value Value::analog(Shape shape, std::size_t steps, std::size_t batch) {
   return value;
 }
 
+Value::DenseView Value::dense_view() const {
+  DenseView view;
+  if (spikes) {
+    view.storage = spikes->to_dense();
+    view.values = view.storage;
+  } else {
+    view.values = dense;
+  }
+  return view;  // returned in place (NRVO); a move would keep storage's buffer, and so the span
+}
+
 Value Value::of_spikes(Shape shape, SpikeTrain spikes) {
   Value value;
   value.shape = std::move(shape);

@@ -67,8 +67,18 @@ struct Value {
   std::size_t features() const { return element_count(shape); }
   std::size_t frames() const { return steps * batch; }
   bool is_spikes() const { return spikes.has_value(); }
-  /// The dense values (analog, or spikes expanded), for operators without an event path.
+  /// The dense values (analog, or spikes expanded), as a copy to modify.
   std::vector<float> densified() const { return spikes ? spikes->to_dense() : dense; }
+
+  /// The dense values to read, without copying analog ones (spikes are expanded into storage).
+  struct DenseView {
+    std::vector<float> storage;
+    std::span<const float> values;
+    const float* data() const { return values.data(); }
+    std::size_t size() const { return values.size(); }
+    float operator[](std::size_t i) const { return values[i]; }
+  };
+  DenseView dense_view() const;
 
   static Value analog(Shape shape, std::size_t steps, std::size_t batch);
   /// A spiking value of `shape`, its steps and batch those of `spikes`.

@@ -18,7 +18,7 @@ Shape Add::bind(std::span<const Shape> inputs) {
 Value Add::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value &a = *inputs[0], &b = *inputs[1];
   Value y = Value::analog(shape_, a.steps, a.batch);
-  const std::vector<float> da = a.densified(), db = b.densified();
+  const Value::DenseView da = a.dense_view(), db = b.dense_view();
   for (std::size_t k = 0; k < y.dense.size(); ++k)
     y.dense[k] = da[k] + db[k];
   const auto unit_spikes = [](const Value& v) {

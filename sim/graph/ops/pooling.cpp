@@ -110,7 +110,7 @@ Value Pool2d::forward(std::span<const Value* const> inputs, OpCounts&) const {
   if (x.is_spikes() && p_.kind == PoolKind::max && x.spikes->kind != SpikeKind::ternary) {
     return Value::of_spikes(output_, max_of_spikes(*x.spikes));
   }
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   Value y = Value::analog(output_, x.steps, x.batch);
   const std::size_t channels = input_[0], height = input_[1], width = input_[2];
   const std::size_t out_h = output_[1], out_w = output_[2];
@@ -156,7 +156,7 @@ Shape GlobalAveragePool::bind(std::span<const Shape> inputs) {
 
 Value GlobalAveragePool::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   Value y = Value::analog({input_[0]}, x.steps, x.batch);
   const std::size_t plane = input_[1] * input_[2];
   for (std::size_t f = 0; f < x.frames(); ++f) {
@@ -180,7 +180,7 @@ Shape Upsample::bind(std::span<const Shape> inputs) {
 
 Value Upsample::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const Shape out_shape{input_[0], input_[1] * scale_, input_[2] * scale_};
   Value y = Value::analog(out_shape, x.steps, x.batch);
   const std::size_t height = input_[1], width = input_[2];

@@ -55,8 +55,8 @@ void softmax_in_place(float* values, std::size_t n) {
 /// when `softmax`.
 Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, std::size_t heads,
                       double scale, bool softmax, OpCounts& counts) {
-  const std::vector<float> q = inputs[0]->densified(), k = inputs[1]->densified(),
-                           v = inputs[2]->densified();
+  const Value::DenseView q = inputs[0]->dense_view(), k = inputs[1]->dense_view(),
+                         v = inputs[2]->dense_view();
   const std::size_t tokens = shape[0], features = shape[1], head_size = features / heads;
   Value y = Value::analog(shape, inputs[0]->steps, inputs[0]->batch);
   const int n = static_cast<int>(tokens), d = static_cast<int>(head_size),
@@ -224,7 +224,7 @@ Shape Embedding::bind(std::span<const Shape> inputs) {
 
 Value Embedding::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> ids = x.densified();
+  const Value::DenseView ids = x.dense_view();
   const std::size_t length = x.shape[0];
   Value y = Value::analog({length, dimension_}, x.steps, x.batch);
   for (std::size_t k = 0; k < ids.size(); ++k) {
@@ -262,7 +262,7 @@ Shape TokenSelect::bind(std::span<const Shape> inputs) {
 
 Value TokenSelect::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const std::vector<float> in = x.densified();
+  const Value::DenseView in = x.dense_view();
   const std::size_t d = input_[1];
   const std::size_t in_frame = input_[0] * d, out_frame = output_[0] * d;
   std::vector<float> out(x.frames() * out_frame, 0.0f);
@@ -270,7 +270,7 @@ Value TokenSelect::forward(std::span<const Value* const> inputs, OpCounts&) cons
     for (std::size_t k = 0; k < indices_.size(); ++k) {
       const std::size_t from = scatter_tokens_ ? k : indices_[k];
       const std::size_t to = scatter_tokens_ ? indices_[k] : k;
-      std::copy_n(in.begin() + f * in_frame + from * d, d, out.begin() + f * out_frame + to * d);
+      std::copy_n(in.data() + f * in_frame + from * d, d, out.begin() + f * out_frame + to * d);
     }
   }
   return like_input(x, output_, std::move(out));
