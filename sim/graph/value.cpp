@@ -16,11 +16,6 @@ std::string shape_string(const Shape& shape) {
   return out + "]";
 }
 
-void SpikeTrain::add(std::uint32_t index, int level) {
-  indices.push_back(index);
-  if (kind != SpikeKind::binary) levels.push_back(static_cast<std::int8_t>(level));
-}
-
 std::vector<float> SpikeTrain::to_dense() const {
   std::vector<float> dense(frames() * features, 0.0f);
   for (std::size_t frame = 0; frame < frames(); ++frame) {

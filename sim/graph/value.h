@@ -51,7 +51,10 @@ struct SpikeTrain {
   float scale(std::size_t step) const { return amplitude.empty() ? 1.0f : amplitude[step]; }
   /// Appends an event to the frame being built (frames are built in order; end with
   /// close_frame()).
-  void add(std::uint32_t index, int level);
+  void add(std::uint32_t index, int level) {
+    indices.push_back(index);
+    if (kind != SpikeKind::binary) levels.push_back(static_cast<std::int8_t>(level));
+  }
   void close_frame() { offsets.push_back(indices.size()); }
   /// The dense [T][B][features] values: level x amplitude at each event, 0 elsewhere.
   std::vector<float> to_dense() const;

@@ -57,9 +57,10 @@ Shape Pool2d::bind(std::span<const Shape> inputs) {
   }
   output_ = {input_[0], (input_[1] + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1,
              (input_[2] + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1};
-  // Which windows contain each input row / column: output o covers o * stride - padding + tap.
-  const auto windows = [](std::size_t size, std::size_t kernel, std::size_t stride,
-                          std::size_t padding, std::size_t out_size) {
+  // The windows (output pixels) that contain each input pixel, as offsets into windows_: output
+  // o covers input o * stride - padding + tap along each axis.
+  const auto along = [](std::size_t size, std::size_t kernel, std::size_t stride,
+                        std::size_t padding, std::size_t out_size) {
     std::vector<std::vector<std::uint32_t>> of(size);
     for (std::size_t o = 0; o < out_size; ++o) {
       for (std::size_t tap = 0; tap < kernel; ++tap) {
@@ -70,8 +71,19 @@ Shape Pool2d::bind(std::span<const Shape> inputs) {
     }
     return of;
   };
-  row_windows_ = windows(input_[1], p_.kernel_h, p_.stride_h, p_.padding_h, output_[1]);
-  column_windows_ = windows(input_[2], p_.kernel_w, p_.stride_w, p_.padding_w, output_[2]);
+  const auto rows = along(input_[1], p_.kernel_h, p_.stride_h, p_.padding_h, output_[1]);
+  const auto columns = along(input_[2], p_.kernel_w, p_.stride_w, p_.padding_w, output_[2]);
+  window_offsets_.assign(1, 0);
+  windows_.clear();
+  for (std::size_t y = 0; y < input_[1]; ++y) {
+    for (std::size_t x = 0; x < input_[2]; ++x) {
+      for (const std::uint32_t oy : rows[y]) {
+        for (const std::uint32_t ox : columns[x])
+          windows_.push_back(static_cast<std::uint32_t>(oy * output_[2] + ox));
+      }
+      window_offsets_.push_back(static_cast<std::uint32_t>(windows_.size()));
+    }
+  }
   return output_;
 }
 
@@ -90,13 +102,10 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
     std::fill(level.begin(), level.end(), std::int8_t{0});
     for (std::uint64_t k = in.offsets[f]; k < in.offsets[f + 1]; ++k) {
       const std::size_t index = in.indices[k], channel = index / plane;
-      const std::size_t y = (index % plane) / width, x = index % width;
-      for (const std::uint32_t oy : row_windows_[y]) {
-        for (const std::uint32_t ox : column_windows_[x]) {
-          std::int8_t& cell = level[channel * out_plane + oy * output_[2] + ox];
-          cell = std::max(cell, static_cast<std::int8_t>(in.level(k)));
-        }
-      }
+      const std::size_t pixel = index - channel * plane;
+      std::int8_t* cells = level.data() + channel * out_plane;
+      for (std::uint32_t w = window_offsets_[pixel]; w < window_offsets_[pixel + 1]; ++w)
+        cells[windows_[w]] = std::max(cells[windows_[w]], static_cast<std::int8_t>(in.level(k)));
     }
     for_each_nonzero(level.data(), 0, level.size(),
                      [&](std::size_t i) { out.add(static_cast<std::uint32_t>(i), level[i]); });

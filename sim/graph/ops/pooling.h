@@ -30,8 +30,9 @@ class Pool2d final : public LayerOp {
 
   Pool2dParameters p_;
   Shape input_, output_;
-  /// Per input row / column: the output rows / columns whose windows contain it.
-  std::vector<std::vector<std::uint32_t>> row_windows_, column_windows_;
+  /// Per input pixel p, windows_[window_offsets_[p] .. window_offsets_[p + 1]): the output
+  /// pixels whose windows contain it.
+  std::vector<std::uint32_t> window_offsets_, windows_;
 };
 
 class GlobalAveragePool final : public LayerOp {
