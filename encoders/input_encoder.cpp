@@ -60,28 +60,31 @@ Value encode_input(const EncoderSpec& spec, const Shape& shape, std::span<const 
   s.batch = batch;
   s.features = n;
   const RandomStream random = RandomStream::make(spec.seed, "encoder:rate");
-  for (std::size_t t = 0; t < timesteps; ++t) {
-    for (std::size_t b = 0; b < batch; ++b) {
-      const float* x = samples.data() + b * n;
-      for (std::size_t i = 0; i < n; ++i) {
-        bool spike;
-        if (spec.kind == EncoderKind::rate) {
-          // One Philox block per (sample, group of 4 features, step): the group's low 32 bits
-          // are the block index, its high bits go above the step in the counter.
-          const std::uint64_t group = (first_sample + b) * ((n + 3) / 4) + i / 4;
-          const PhiloxBlock block =
-              random.block(static_cast<std::uint32_t>(group), (group >> 32 << 32) | t);
-          spike = uniform_float(block.v[i % 4]) < std::clamp(x[i], 0.0f, 1.0f);
-        } else {
-          spike = x[i] > 0.0f &&
-                  static_cast<std::size_t>(std::lround((1.0f - std::min(x[i], 1.0f)) *
-                                                       static_cast<float>(timesteps - 1))) == t;
+  append_frames_in_parallel(s, timesteps * batch, [&](std::size_t f, SpikeTrain& part) {
+    const std::size_t t = f / batch, b = f % batch;
+    const float* x = samples.data() + b * n;
+    if (spec.kind == EncoderKind::rate) {
+      // One Philox block per (sample, group of 4 features, step): the group's low 32 bits are
+      // the block index, its high bits go above the step in the counter.
+      for (std::size_t first = 0; first < n; first += 4) {
+        const std::uint64_t group = (first_sample + b) * ((n + 3) / 4) + first / 4;
+        const PhiloxBlock block =
+            random.block(static_cast<std::uint32_t>(group), (group >> 32 << 32) | t);
+        for (std::size_t i = first; i < std::min(first + 4, n); ++i) {
+          if (uniform_float(block.v[i - first]) < std::clamp(x[i], 0.0f, 1.0f))
+            part.add(static_cast<std::uint32_t>(i), 1);
         }
-        if (spike) s.add(static_cast<std::uint32_t>(i), 1);
       }
-      s.close_frame();
+      return;
     }
-  }
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool first_spike =
+          x[i] > 0.0f &&
+          static_cast<std::size_t>(
+              std::lround((1.0f - std::min(x[i], 1.0f)) * static_cast<float>(timesteps - 1))) == t;
+      if (first_spike) part.add(static_cast<std::uint32_t>(i), 1);
+    }
+  });
   return Value::of_spikes(shape, std::move(s));
 }
 

@@ -60,6 +60,23 @@ struct SpikeTrain {
   std::vector<float> to_dense() const;
 };
 
+/// Appends `frames` frames to `train`, built in parallel: fill(f, part) appends frame f's events
+/// to `part`, an empty train of the same kind; the parts are then joined in frame order.
+template <class Fill>
+void append_frames_in_parallel(SpikeTrain& train, std::size_t frames, Fill fill) {
+  std::vector<SpikeTrain> parts(frames);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t f = 0; f < frames; ++f) {
+    parts[f].kind = train.kind;
+    fill(f, parts[f]);
+  }
+  for (const SpikeTrain& part : parts) {
+    train.indices.insert(train.indices.end(), part.indices.begin(), part.indices.end());
+    train.levels.insert(train.levels.end(), part.levels.begin(), part.levels.end());
+    train.close_frame();
+  }
+}
+
 /// A node's output.
 struct Value {
   Shape shape;  ///< per sample

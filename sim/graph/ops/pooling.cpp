@@ -97,32 +97,19 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
   out.steps = in.steps;
   out.batch = in.batch;
   out.features = output_[0] * out_plane;
-  // Frames in parallel, each into its own list; then the lists in frame order.
-  std::vector<SpikeTrain> frames(in.frames());
-#pragma omp parallel
-  {
-    std::vector<std::int8_t> level(out.features);
-#pragma omp for schedule(dynamic, 1)
-    for (std::size_t f = 0; f < in.frames(); ++f) {
-      std::fill(level.begin(), level.end(), std::int8_t{0});
-      for (std::uint64_t k = in.offsets[f]; k < in.offsets[f + 1]; ++k) {
-        const std::size_t index = in.indices[k], channel = index / plane;
-        const std::size_t pixel = index - channel * plane;
-        std::int8_t* cells = level.data() + channel * out_plane;
-        for (std::uint32_t w = window_offsets_[pixel]; w < window_offsets_[pixel + 1]; ++w)
-          cells[windows_[w]] = std::max(cells[windows_[w]], static_cast<std::int8_t>(in.level(k)));
-      }
-      SpikeTrain& part = frames[f];
-      part.kind = in.kind;
-      for_each_nonzero(level.data(), 0, level.size(),
-                       [&](std::size_t i) { part.add(static_cast<std::uint32_t>(i), level[i]); });
+  append_frames_in_parallel(out, in.frames(), [&](std::size_t f, SpikeTrain& part) {
+    thread_local std::vector<std::int8_t> level;
+    level.assign(out.features, 0);
+    for (std::uint64_t k = in.offsets[f]; k < in.offsets[f + 1]; ++k) {
+      const std::size_t index = in.indices[k], channel = index / plane;
+      const std::size_t pixel = index - channel * plane;
+      std::int8_t* cells = level.data() + channel * out_plane;
+      for (std::uint32_t w = window_offsets_[pixel]; w < window_offsets_[pixel + 1]; ++w)
+        cells[windows_[w]] = std::max(cells[windows_[w]], static_cast<std::int8_t>(in.level(k)));
     }
-  }
-  for (const SpikeTrain& part : frames) {
-    out.indices.insert(out.indices.end(), part.indices.begin(), part.indices.end());
-    out.levels.insert(out.levels.end(), part.levels.begin(), part.levels.end());
-    out.close_frame();
-  }
+    for_each_nonzero(level.data(), 0, level.size(),
+                     [&](std::size_t i) { part.add(static_cast<std::uint32_t>(i), level[i]); });
+  });
   return out;
 }
 
