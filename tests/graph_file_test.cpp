@@ -135,20 +135,7 @@ TEST_F(GraphFile, MutatedFilesFailWithOneLineErrorsAndNeverCrash) {
   const std::string alphabet = "{}[]\",:0123456789-. abnlx";
   int rejected = 0;
   for (int trial = 0; trial < 300; ++trial) {
-    std::string text = original;
-    for (int edit = 0; edit < 1 + trial % 3; ++edit) {
-      const std::size_t at = random() % text.size();
-      switch (random() % 3) {
-        case 0:
-          text[at] = alphabet[random() % alphabet.size()];
-          break;
-        case 1:
-          text.erase(at, 1);
-          break;
-        default:
-          text.insert(at, 1, alphabet[random() % alphabet.size()]);
-      }
-    }
+    const std::string text = testing::mutated(original, 1 + trial % 3, alphabet, random);
     const std::string model = write_model("", "");
     std::filesystem::copy_file(kExamples + "data/conv-snn.safetensors",
                                path("data/conv-snn.safetensors"),

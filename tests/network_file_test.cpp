@@ -8,6 +8,7 @@
 
 #include "networks/builder.h"
 #include "networks/network_file.h"
+#include "test_support.h"
 
 namespace snnsim {
 namespace {
@@ -249,20 +250,7 @@ TEST(NetworkFile, MutatedFilesFailOnlyWithNetworkFileErrors) {
   const std::string alphabet = "{}[]\",:0123456789-eE. abNx";
   int rejected = 0;
   for (int trial = 0; trial < 500; ++trial) {
-    std::string text = original;
-    for (int edit = 0; edit < 1 + trial % 4; ++edit) {
-      const std::size_t at = random() % text.size();
-      switch (random() % 3) {
-        case 0:
-          text[at] = alphabet[random() % alphabet.size()];
-          break;
-        case 1:
-          text.erase(at, 1);
-          break;
-        default:
-          text.insert(at, 1, alphabet[random() % alphabet.size()]);
-      }
-    }
+    const std::string text = testing::mutated(original, 1 + trial % 4, alphabet, random);
     try {
       parse_network(text, "mutated.json");
     } catch (const NetworkFileError& error) {

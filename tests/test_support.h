@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,26 @@ inline void add_projection(Network& network, std::size_t source, std::size_t tar
   const int r = network.populations[target].model->receptor_index(receptor);
   network.projections.push_back(
       {"p" + std::to_string(network.projections.size()), source, target, r, std::move(c)});
+}
+
+/// `text` with `edits` random one-character edits (replace, erase or insert a character of
+/// `alphabet`), for robustness tests of file readers.
+inline std::string mutated(std::string text, int edits, const std::string& alphabet,
+                           std::mt19937& random) {
+  for (int edit = 0; edit < edits; ++edit) {
+    const std::size_t at = random() % text.size();
+    switch (random() % 3) {
+      case 0:
+        text[at] = alphabet[random() % alphabet.size()];
+        break;
+      case 1:
+        text.erase(at, 1);
+        break;
+      default:
+        text.insert(at, 1, alphabet[random() % alphabet.size()]);
+    }
+  }
+  return text;
 }
 
 /// Everything a run reports, kept in memory.
