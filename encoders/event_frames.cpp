@@ -2,12 +2,12 @@
 #include "encoders/event_frames.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "networks/file_extension.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/npy.h"
 
@@ -110,9 +110,7 @@ std::vector<float> events_to_frames(std::span<const Event> events, std::size_t h
 }
 
 std::vector<Event> read_events(const std::filesystem::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string extension = lowercase_extension(path);
   if (extension == ".npy") return read_npy_events(path);
   if (extension == ".h5" || extension == ".hdf5") return read_hdf5_events(path);
   fail(path, "unknown event file extension '" + extension + "', expected .npy, .h5 or .hdf5");

@@ -4,21 +4,12 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "networks/file_extension.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/image_io.h"
 #include "networks/npy.h"
 
 namespace snnsim {
-namespace {
-
-std::string lower_extension(const std::string& path) {
-  std::string extension = std::filesystem::path(path).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension;
-}
-
-}  // namespace
 
 SampleFile read_samples(const std::string& path, const Shape& shape, std::size_t timesteps,
                         const EncoderSpec& encoder) {
@@ -32,14 +23,15 @@ SampleFile read_samples(const std::string& path, const Shape& shape, std::size_t
   }
   std::vector<std::size_t> array_shape;
   std::vector<float> values;
-  const std::string extension = lower_extension(path);
+  const std::string extension = lowercase_extension(path);
   if (extension == ".pgm" || extension == ".ppm" || extension == ".png") {
     Image image = read_image(path);
     array_shape = {image.channels, image.height, image.width};
     values = std::move(image.values);
   } else if (const auto colon = path.rfind(':');
-             colon != std::string::npos && (lower_extension(path.substr(0, colon)) == ".h5" ||
-                                            lower_extension(path.substr(0, colon)) == ".hdf5")) {
+             colon != std::string::npos &&
+             (lowercase_extension(path.substr(0, colon)) == ".h5" ||
+              lowercase_extension(path.substr(0, colon)) == ".hdf5")) {
     const Hdf5Array array = read_hdf5_array(path.substr(0, colon), path.substr(colon + 1));
     array_shape = array.shape;
     values.assign(array.values.begin(), array.values.end());

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "kernels/grid.h"
 #include "sim/types.h"
@@ -110,7 +111,10 @@ class CudaDevice {
   }
   void select_flagged(const std::uint8_t* flags, NeuronIndex n, NeuronIndex* out,
                       std::uint32_t* count) {
-    std::size_t bytes = scratch_bytes(n);
+    // CUB's size query is host work: once per population size, not once per step.
+    auto [known, added] = scratch_sizes_.try_emplace(n, 0);
+    if (added) known->second = scratch_bytes(n);
+    std::size_t bytes = known->second;
     if (bytes > scratch_.size()) scratch_ = Array<std::uint8_t>(bytes);
     check_cuda(cub::DeviceSelect::Flagged(scratch_.data(), bytes,
                                           thrust::counting_iterator<NeuronIndex>(0), flags, out,
@@ -147,6 +151,7 @@ class CudaDevice {
   cudaDeviceProp properties_{};
   std::unique_ptr<CUstream_st, DestroyStream> stream_;
   Array<std::uint8_t> scratch_;
+  std::unordered_map<NeuronIndex, std::size_t> scratch_sizes_;
 };
 
 }  // namespace snnsim

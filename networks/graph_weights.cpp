@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "networks/file_extension.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/safetensors.h"
 
@@ -20,17 +21,25 @@ struct TensorSource {
 };
 
 TensorSource open_source(const std::filesystem::path& file) {
-  const std::string extension = file.extension().string();
+  const std::string extension = lowercase_extension(file);
   if (extension == ".safetensors") {
     auto tensors = std::make_shared<SafetensorsFile>(file);
     return {tensors->names(), [tensors](const std::string& n) { return tensors->shape(n); },
             [tensors](const std::string& n) { return tensors->read_float(n); }};
   }
   if (extension == ".h5" || extension == ".hdf5") {
+    // HDF5 gives a dataset's shape with its values: each is read once, when its shape is asked,
+    // and handed over by read().
+    auto arrays = std::make_shared<std::map<std::string, Hdf5Array>>();
     return {list_hdf5_datasets(file),
-            [file](const std::string& n) { return read_hdf5_array(file, n).shape; },
-            [file](const std::string& n) {
-              const Hdf5Array array = read_hdf5_array(file, n);
+            [file, arrays](const std::string& n) {
+              Hdf5Array& array = (*arrays)[n];
+              array = read_hdf5_array(file, n);
+              return array.shape;
+            },
+            [arrays](const std::string& n) {
+              const Hdf5Array array = std::move(arrays->at(n));
+              arrays->erase(n);
               return std::vector<float>(array.values.begin(), array.values.end());
             }};
   }

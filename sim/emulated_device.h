@@ -21,8 +21,9 @@ class EmulatedDevice {
   template <class T>
   using Array = std::vector<T>;
 
+  EmulatedDevice() = default;
   /// A device with `memory_bytes` free, for testing the memory check.
-  explicit EmulatedDevice(std::uint64_t memory_bytes = 1ull << 40) : memory_bytes_(memory_bytes) {}
+  explicit EmulatedDevice(std::uint64_t memory_bytes) : memory_bytes_(memory_bytes) {}
 
   template <class T>
   Array<T> allocate(std::size_t n) {
@@ -61,7 +62,7 @@ class EmulatedDevice {
   std::uint64_t allocated_bytes() const { return allocated_bytes_; }
 
  private:
-  std::uint64_t memory_bytes_;
+  std::uint64_t memory_bytes_ = 1ull << 40;
   std::uint64_t allocated_bytes_ = 0;
 };
 

@@ -134,7 +134,14 @@ class GridBackend final : public Backend {
   std::vector<PopulationArrays> arrays_;
   std::vector<ProjectionArrays> projections_;
   std::vector<ProbeArrays> probes_;
-  std::vector<Array<double>> poisson_tables_;  ///< per drive (empty for other drives)
+  /// Per drive: its Poisson table on the device and the kernel's view of it, resolved once
+  /// (uniform drives: no table, `uniform` set).
+  struct DriveArrays {
+    Array<double> table;
+    PoissonInput poisson{};
+    const UniformDrive* uniform = nullptr;
+  };
+  std::vector<DriveArrays> drives_;
   BackendCounters counters_;
 };
 
@@ -189,10 +196,13 @@ GridBackend<Device>::GridBackend(Network& network, const DevicePlanOptions& opti
     a.rows = device_.template allocate<float>(chunk * probe.neurons.size());
   }
   for (const auto& drive : network.drives) {
-    const auto* poisson = dynamic_cast<const PoissonDrive*>(drive.get());
-    const PoissonInput input = poisson ? poisson->input() : PoissonInput{};
-    poisson_tables_.push_back(upload_array<double>({input.cumulative, input.table_size}));
-    if (!poisson && !dynamic_cast<const UniformDrive*>(drive.get())) {
+    DriveArrays& a = drives_.emplace_back();
+    a.uniform = dynamic_cast<const UniformDrive*>(drive.get());
+    if (const auto* poisson = dynamic_cast<const PoissonDrive*>(drive.get())) {
+      a.poisson = poisson->input();
+      a.table = upload_array<double>({a.poisson.cumulative, a.poisson.table_size});
+      a.poisson.cumulative = a.table.data();
+    } else if (a.uniform == nullptr) {
       throw std::logic_error("a drive the grid backend does not know");
     }
   }
@@ -249,13 +259,10 @@ void GridBackend<Device>::step(Step step, std::uint32_t k) {
       float* input = drive.receptor() == ExternalDrive::kCurrent
                          ? a.current.data()
                          : ring(p, drive.receptor()).slot(step);
-      if (const auto* poisson = dynamic_cast<const PoissonDrive*>(&drive)) {
-        PoissonInput on_device = poisson->input();
-        on_device.cumulative = poisson_tables_[d].data();
+      if (drives_[d].uniform == nullptr) {
         device_.launch(device_.items_shape((size + 3) / 4),
-                       PoissonInputKernel{on_device, input, size, step});
-      } else if (const float value = static_cast<const UniformDrive&>(drive).value(step);
-                 value != 0.0f) {
+                       PoissonInputKernel{drives_[d].poisson, input, size, step});
+      } else if (const float value = drives_[d].uniform->value(step); value != 0.0f) {
         device_.launch(device_.items_shape(size), UniformInputKernel{value, input, size});
       }
     }

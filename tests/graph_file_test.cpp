@@ -2,6 +2,7 @@
 // implementation (tools/reference/train_digit_examples.py), weights errors, file errors, encoders,
 // and `snnsim infer` with its trace.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
 #include "networks/npy.h"
+#include "networks/safetensors.h"
 #include "test_support.h"
 
 namespace snnsim {
@@ -163,6 +165,33 @@ TEST_F(GraphFile, MutatedFilesFailWithOneLineErrorsAndNeverCrash) {
   }
   EXPECT_GT(rejected, 150);
   EXPECT_LT(rejected, 300) << "some edits (whitespace, descriptions) leave a valid model";
+}
+
+TEST_F(GraphFile, HdfWeightsGiveTheSafetensorsOutputs) {
+  // The linear example's tensors copied into an HDF5 file, one dataset per tensor.
+  const SafetensorsFile tensors(kExamples + "data/linear-snn.safetensors");
+  const std::string model = write_model(R"("data/linear-snn.safetensors")", R"("weights.H5")");
+  const hid_t file = H5Fcreate(path("weights.H5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  for (const std::string& name : tensors.names()) {
+    const std::vector<std::size_t> shape = tensors.shape(name);
+    const std::vector<hsize_t> dims(shape.begin(), shape.end());
+    const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    const hid_t data = H5Dcreate2(file, name.c_str(), H5T_NATIVE_FLOAT, space, H5P_DEFAULT,
+                                  H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(data, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+             tensors.read_float(name).data());
+    H5Dclose(data);
+    H5Sclose(space);
+  }
+  H5Fclose(file);
+  const LayerGraphSpec from_hdf5 = load_layer_graph_file(model);
+  const LayerGraphSpec from_safetensors = load_layer_graph_file(kExamples + "linear-snn.json");
+  const NpyArray input = read_npy(kExamples + "data/linear-snn-input.npy");
+  const auto run = [&](const LayerGraphSpec& spec) {
+    const Value x = encode_input(spec.encoder, {64}, input.values, 32, 0, 4);
+    return spec.graph->run(x, false).output.densified();
+  };
+  EXPECT_EQ(run(from_hdf5), run(from_safetensors));
 }
 
 TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {

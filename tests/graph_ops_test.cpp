@@ -182,7 +182,9 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
                      "conv " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) +
                          " groups " + std::to_string(p.groups));
         EXPECT_EQ(kind == InputKind::analog ? counts.acs : counts.macs, 0u);
-        if (density == 0.0 && kind != InputKind::analog) EXPECT_EQ(counts.acs, 0u);
+        if (density == 0.0 && kind != InputKind::analog) {
+          EXPECT_EQ(counts.acs, 0u);
+        }
       }
     }
   }

@@ -187,7 +187,8 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
     report.kind = node.op->kind();
     report.shape = node.shape;
     if (node.folded) {
-      values[n] = values[node.inputs[0]];
+      // A folded BatchNorm is its input's only consumer (fold_batchnorms checks): take the value.
+      values[n] = std::move(values[node.inputs[0]]);
       report.kind += " (folded)";
     } else {
       std::vector<Value> densified;
@@ -233,7 +234,7 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
           current[n] = Value::analog(node.shape, 1, input.batch);
         }
       } else if (node.folded) {
-        current[n] = current[node.inputs[0]];
+        current[n] = std::move(current[node.inputs[0]]);
       } else {
         contexts[n].step = t;
         std::vector<Value> densified;

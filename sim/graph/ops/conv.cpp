@@ -134,8 +134,8 @@ SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_frame(const SpikeTrain& s, st
     const std::size_t row = (index % plane) / width_, column = index % width_;
     const std::size_t first_output = (channel / in_per_group) * out_per_group;
     const float level = static_cast<float>(s.level(k));
-    for (const auto [ky, oy] : row_taps_[row]) {
-      for (const auto [kx, ox] : column_taps_[column]) {
+    for (const auto& [ky, oy] : row_taps_[row]) {
+      for (const auto& [kx, ox] : column_taps_[column]) {
         const float* __restrict taps =
             scatter_.data() + ((channel * p_.kernel_h + ky) * p_.kernel_w + kx) * out_per_group;
         float* __restrict into =
