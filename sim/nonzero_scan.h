@@ -1,11 +1,29 @@
 #pragma once
-// Finding the few non-zero bytes of a flag array (spikes, raised pooling windows): eight bytes are
-// tested at once, so the silent majority costs one load and one compare per eight entries.
+// Finding the non-zero bytes of a flag array (spikes, raised pooling windows). Eight bytes are
+// tested at once, so the silent majority costs one load and one compare per eight entries; a
+// word with non-zero bytes becomes a bit mask whose set bits are visited in order. No branch
+// depends on a single byte, so dense flags (a layer firing at 10-20 %) cost no mispredictions
+// per entry, which a byte-by-byte test did: it made spike extraction the costliest part of a LIF
+// layer.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 namespace snnsim {
+
+static_assert(std::endian::native == std::endian::little, "byte j is bits 8j..8j+7 of a word");
+
+/// Bit j of the result is set iff byte j (in memory order) of the eight at `bytes` is non-zero.
+inline unsigned nonzero_byte_mask(const void* bytes) {
+  std::uint64_t eight;
+  std::memcpy(&eight, bytes, sizeof eight);
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full, kHigh = 0x8080808080808080ull;
+  // The high bit of each byte is set iff the byte is non-zero (no carry crosses bytes).
+  const std::uint64_t high = (((eight & kLow7) + kLow7) | eight) & kHigh;
+  // Gathers the eight high bits into the top byte, byte j's bit at position j.
+  return static_cast<unsigned>(((high >> 7) * 0x0102040810204080ull) >> 56);
+}
 
 /// Calls visit(i), ascending, for every i in [begin, end) where bytes[i] != 0. `Byte` is a
 /// one-byte type.
@@ -14,16 +32,24 @@ void for_each_nonzero(const Byte* bytes, std::size_t begin, std::size_t end, Vis
   static_assert(sizeof(Byte) == 1);
   std::size_t i = begin;
   for (; i + 8 <= end; i += 8) {
-    std::uint64_t eight;
-    std::memcpy(&eight, bytes + i, sizeof eight);
-    if (eight == 0) continue;
-    for (std::size_t k = i; k < i + 8; ++k) {
-      if (bytes[k]) visit(k);
-    }
+    for (unsigned mask = nonzero_byte_mask(bytes + i); mask != 0; mask &= mask - 1)
+      visit(i + static_cast<std::size_t>(std::countr_zero(mask)));
   }
   for (; i < end; ++i) {
     if (bytes[i]) visit(i);
   }
+}
+
+/// Writes first + i for every i < n with bytes[i] != 0, ascending, to `out` (room for n);
+/// returns how many. Through a plain array rather than push_back, whose capacity checks and
+/// stores of the vector's end cost more than the scan itself.
+template <class Byte>
+std::size_t compact_nonzero(const Byte* bytes, std::size_t n, std::uint32_t first,
+                            std::uint32_t* out) {
+  std::size_t count = 0;
+  for_each_nonzero(bytes, 0, n,
+                   [&](std::size_t i) { out[count++] = first + static_cast<std::uint32_t>(i); });
+  return count;
 }
 
 }  // namespace snnsim

@@ -31,9 +31,9 @@ float round_half_even(float x) {
 enum class Charge { integrate, decay_input, decay_membrane };
 
 template <Charge kCharge>
-SNNSIM_VECTOR_CLONES void charge_fire_reset(const float* __restrict x, float* __restrict v,
-                                            std::uint8_t* __restrict fired, std::size_t n,
-                                            float tau, float threshold, float reset, bool hard) {
+SNNSIM_VECTOR_CLONES void charge_fire_reset_of(const float* __restrict x, float* __restrict v,
+                                               std::uint8_t* __restrict fired, std::size_t n,
+                                               float tau, float threshold, float reset, bool hard) {
   for (std::size_t i = 0; i < n; ++i) {
     // spikingjelly's neuronal_charge, in its order of operations.
     float h;
@@ -51,48 +51,64 @@ SNNSIM_VECTOR_CLONES void charge_fire_reset(const float* __restrict x, float* __
   }
 }
 
-void LifLayer::advance(const float* drive, std::size_t batch, std::size_t n, float* membrane,
-                       SpikeTrain& out) const {
+void LifLayer::charge_fire_reset(const float* drive, float* membrane, std::uint8_t* fired,
+                                 std::size_t n) const {
   const float tau = static_cast<float>(p_.tau), threshold = static_cast<float>(p_.v_threshold);
   const bool hard = p_.v_reset.has_value();
-  const float reset = rest();
-  std::vector<std::uint8_t> fired(n);
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* v = membrane + b * n;
-    const float* x = drive + b * n;
-    if (!leaky_) {
-      charge_fire_reset<Charge::integrate>(x, v, fired.data(), n, tau, threshold, reset, hard);
-    } else if (p_.decay_input) {
-      charge_fire_reset<Charge::decay_input>(x, v, fired.data(), n, tau, threshold, reset, hard);
-    } else {
-      charge_fire_reset<Charge::decay_membrane>(x, v, fired.data(), n, tau, threshold, reset, hard);
-    }
-    for_each_nonzero(fired.data(), 0, n,
-                     [&out](std::size_t i) { out.add(static_cast<std::uint32_t>(i), 1); });
-    out.close_frame();
+  if (!leaky_) {
+    charge_fire_reset_of<Charge::integrate>(drive, membrane, fired, n, tau, threshold, rest(),
+                                            hard);
+  } else if (p_.decay_input) {
+    charge_fire_reset_of<Charge::decay_input>(drive, membrane, fired, n, tau, threshold, rest(),
+                                              hard);
+  } else {
+    charge_fire_reset_of<Charge::decay_membrane>(drive, membrane, fired, n, tau, threshold, rest(),
+                                                 hard);
   }
+}
+
+SpikeTrain LifLayer::fire(const Value& x, float* membrane) const {
+  const Value::DenseView in = x.dense_view();
+  const std::size_t n = x.features(), frames = x.frames();
+  constexpr std::size_t kChunk = 16384;  // neurons; 80 KB of drive, membrane and flags
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  // parts[f * chunks + c]: the spikes of chunk c in frame f, joined in order at the end.
+  std::vector<std::vector<std::uint32_t>> parts(frames * chunks);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t item = 0; item < chunks * x.batch; ++item) {
+    const std::size_t c = item % chunks, b = item / chunks;
+    const std::size_t begin = c * kChunk, count = std::min(kChunk, n - begin);
+    std::vector<std::uint8_t> fired(count);
+    std::vector<std::uint32_t> spiked(count);
+    for (std::size_t t = 0; t < x.steps; ++t) {
+      const std::size_t f = t * x.batch + b;
+      charge_fire_reset(in.data() + f * n + begin, membrane + b * n + begin, fired.data(), count);
+      const std::size_t spikes =
+          compact_nonzero(fired.data(), count, static_cast<std::uint32_t>(begin), spiked.data());
+      parts[f * chunks + c].assign(spiked.begin(), spiked.begin() + spikes);
+    }
+  }
+  SpikeTrain s = empty_train(x, SpikeKind::binary);
+  for (std::size_t f = 0; f < frames; ++f) {
+    for (std::size_t c = 0; c < chunks; ++c)
+      s.indices.insert(s.indices.end(), parts[f * chunks + c].begin(), parts[f * chunks + c].end());
+    s.close_frame();
+  }
+  return s;
 }
 
 Value LifLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
-  const Value::DenseView in = x.dense_view();
-  const std::size_t n = x.features();
-  SpikeTrain s = empty_train(x, SpikeKind::binary);
-  std::vector<float> v(x.batch * n, rest());
-  for (std::size_t t = 0; t < x.steps; ++t)
-    advance(in.data() + t * x.batch * n, x.batch, n, v.data(), s);
-  return Value::of_spikes(x.shape, std::move(s));
+  std::vector<float> v(x.batch * x.features(), rest());
+  return Value::of_spikes(x.shape, fire(x, v.data()));
 }
 
 Value LifLayer::forward_step(std::span<const Value* const> inputs, OpCounts&,
                              StepContext& context) const {
   const Value& x = *inputs[0];
-  const Value::DenseView in = x.dense_view();
   std::vector<float>& v = context.state[0];
   if (v.empty()) v.assign(x.batch * x.features(), rest());
-  SpikeTrain s = empty_train(x, SpikeKind::binary);
-  advance(in.data(), x.batch, x.features(), v.data(), s);
-  return Value::of_spikes(x.shape, std::move(s));
+  return Value::of_spikes(x.shape, fire(x, v.data()));
 }
 
 Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {

@@ -45,11 +45,17 @@ class LifLayer final : public NeuronLayer {
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   Value forward_step(std::span<const Value* const> inputs, OpCounts& counts,
                      StepContext& context) const override;
+  const LifParameters& parameters() const { return p_; }
+  /// False for IF.
+  bool leaky() const { return leaky_; }
 
  private:
-  /// One timestep of `batch` samples of `n` neurons: charges, fires into `out`, resets.
-  void advance(const float* drive, std::size_t batch, std::size_t n, float* membrane,
-               SpikeTrain& out) const;
+  /// Runs x's timesteps from `membrane` ([B][features], updated): the spikes. Neurons are cut
+  /// into chunks that threads run through all timesteps, so a batch of one uses every core.
+  SpikeTrain fire(const Value& x, float* membrane) const;
+  /// One timestep of n neurons: charges, resets, flags the neurons that fired.
+  void charge_fire_reset(const float* drive, float* membrane, std::uint8_t* fired,
+                         std::size_t n) const;
   float rest() const { return p_.v_reset ? static_cast<float>(*p_.v_reset) : 0.0f; }
 
   LifParameters p_;
@@ -62,6 +68,7 @@ class ThresholdLayer final : public NeuronLayer {
   explicit ThresholdLayer(int levels) : levels_(levels) {}
   std::string_view kind() const override { return levels_ == 1 ? "threshold" : "multilevel"; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  int levels() const { return levels_; }
 
  private:
   int levels_;

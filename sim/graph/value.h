@@ -77,6 +77,24 @@ void append_frames_in_parallel(SpikeTrain& train, std::size_t frames, Fill fill)
   }
 }
 
+/// Calls visit(k, channel, row, column) for each event k of frame f of spikes over [C, H, W]
+/// feature maps. Indices ascend within a frame, so (channel, row) follows by stepping rows
+/// forward: no divisions, which at one or two 64-bit divisions per spike had cost a max pooling
+/// a tenth of its time.
+template <class Visit>
+void for_each_pixel_event(const SpikeTrain& train, std::size_t f, std::size_t height,
+                          std::size_t width, Visit visit) {
+  std::size_t channel = 0, row = 0, row_start = 0;
+  for (std::uint64_t k = train.offsets[f]; k < train.offsets[f + 1]; ++k) {
+    const std::size_t index = train.indices[k];
+    while (index >= row_start + width) {
+      row_start += width;
+      if (++row == height) row = 0, ++channel;
+    }
+    visit(k, channel, row, index - row_start);
+  }
+}
+
 /// A node's output.
 struct Value {
   Shape shape;  ///< per sample

@@ -9,24 +9,26 @@
 namespace snnsim {
 namespace {
 
-/// For each input position along one axis, the (kernel tap, output position) pairs it reaches:
-/// output o sees input o * stride - padding + tap. Computed once, so the event path needs no
-/// divisions.
-std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> taps_of(std::size_t size,
-                                                                          std::size_t kernel,
-                                                                          std::size_t stride,
-                                                                          std::size_t padding,
-                                                                          std::size_t out_size) {
-  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> taps(size);
-  for (std::size_t o = 0; o < out_size; ++o) {
-    for (std::size_t tap = 0; tap < kernel; ++tap) {
-      const std::size_t shifted = o * stride + tap;
-      if (shifted < padding || shifted - padding >= size) continue;
-      taps[shifted - padding].emplace_back(static_cast<std::uint32_t>(tap),
-                                           static_cast<std::uint32_t>(o));
+/// For each input column x, the output columns it reaches and with which taps. Output ox sees
+/// input ox * stride - padding + kx, so the outputs x reaches are consecutive, and their taps go
+/// down by `stride` as ox goes up. Computed once, so the event path needs no divisions.
+std::vector<Conv2d::ColumnSpan> column_spans(std::size_t width, std::size_t kernel,
+                                             std::size_t stride, std::size_t padding,
+                                             std::size_t out_width) {
+  std::vector<Conv2d::ColumnSpan> spans(width);
+  for (std::size_t x = 0; x < width; ++x) {
+    Conv2d::ColumnSpan& span = spans[x];
+    for (std::size_t ox = 0; ox < out_width; ++ox) {
+      const std::size_t shifted = x + padding;
+      if (shifted < ox * stride || shifted - ox * stride >= kernel) continue;
+      if (span.count == 0) {
+        span.first_output = static_cast<std::uint32_t>(ox);
+        span.first_tap = static_cast<std::uint32_t>(kernel - 1 - (shifted - ox * stride));
+      }
+      ++span.count;
     }
   }
-  return taps;
+  return spans;
 }
 
 }  // namespace
@@ -47,8 +49,7 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   }
   out_height_ = (height_ + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1;
   out_width_ = (width_ + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1;
-  row_taps_ = taps_of(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_);
-  column_taps_ = taps_of(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
+  column_spans_ = column_spans(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
   bias_.assign(p_.out_channels, 0.0f);
   return {p_.out_channels, out_height_, out_width_};
 }
@@ -78,9 +79,12 @@ void Conv2d::rebuild_scatter_layout() {
     const std::size_t group = o / out_per_group, local = o % out_per_group;
     for (std::size_t i = 0; i < in_per_group; ++i) {
       const std::size_t channel = group * in_per_group + i;
-      for (std::size_t tap = 0; tap < taps; ++tap) {
-        scatter_[(channel * taps + tap) * out_per_group + local] =
-            weight_[(o * in_per_group + i) * taps + tap];
+      for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+        for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+          const std::size_t reversed = (ky * p_.kernel_w + p_.kernel_w - 1 - kx);
+          scatter_[(channel * taps + reversed) * out_per_group + local] =
+              weight_[((o * in_per_group + i) * p_.kernel_h + ky) * p_.kernel_w + kx];
+        }
       }
     }
   }
@@ -109,60 +113,103 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
 }
 
 void Conv2d::forward_events(const SpikeTrain& s, Value& y, OpCounts& counts) const {
+  const std::size_t frames = s.frames(), out_frame = out_height_ * out_width_ * p_.out_channels;
+  std::vector<RowBuckets> buckets(frames);
   std::uint64_t acs = 0;
-#pragma omp parallel reduction(+ : acs)
+#pragma omp parallel
   {
-    std::vector<float> accumulator(out_height_ * out_width_ * p_.out_channels);
-#pragma omp for schedule(dynamic, 2)
-    for (std::size_t f = 0; f < s.frames(); ++f)
-      acs += scatter_frame(s, f, accumulator.data(),
-                           y.dense.data() + f * out_height_ * out_width_ * p_.out_channels);
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t f = 0; f < frames; ++f)
+      buckets[f] = bucket_by_row(s, f);
+    std::vector<float> accumulator(out_width_ * p_.out_channels);
+#pragma omp for schedule(dynamic, 4) reduction(+ : acs)
+    for (std::size_t item = 0; item < frames * out_height_; ++item) {
+      const std::size_t f = item / out_height_;
+      const std::size_t oy = item % out_height_;
+      float* out = y.dense.data() + f * out_frame;
+      acs += scatter_row(buckets[f], oy, s.scale(f / s.batch), accumulator.data(), out);
+    }
   }
   counts.acs += acs;
 }
 
-SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_frame(const SpikeTrain& s, std::size_t f,
-                                                         float* accumulator, float* out) const {
-  const std::size_t out_per_group = p_.out_channels / p_.groups;
+Conv2d::RowBuckets Conv2d::bucket_by_row(const SpikeTrain& s, std::size_t f) const {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
-  const std::size_t plane = height_ * width_, out_plane = out_height_ * out_width_;
-  std::fill_n(accumulator, out_plane * p_.out_channels, 0.0f);
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  const std::size_t kernel_block = p_.kernel_h * p_.kernel_w * out_per_group;
+  // A counting sort by row, in two passes over the spikes.
+  RowBuckets buckets;
+  std::vector<std::uint32_t>& next = buckets.row_end;  // per row: where its next spike goes
+  next.assign(height_, 0);
+  for_each_pixel_event(
+      s, f, height_, width_,
+      [&](std::uint64_t, std::size_t, std::size_t row, std::size_t) { ++next[row]; });
+  std::uint32_t start = 0;
+  for (std::uint32_t& slot : next)
+    start += std::exchange(slot, start);
+  buckets.events.resize(s.offsets[f + 1] - s.offsets[f]);
+  for_each_pixel_event(
+      s, f, height_, width_,
+      [&](std::uint64_t k, std::size_t channel, std::size_t row, std::size_t column) {
+        buckets.events[next[row]++] = {
+            static_cast<std::uint32_t>(channel * kernel_block),
+            static_cast<std::uint32_t>((channel / in_per_group) * out_per_group),
+            static_cast<std::uint32_t>(column), static_cast<float>(s.level(k))};
+      });
+  // Each row's slot now points past its last spike: row_end, as documented.
+  return buckets;
+}
+
+namespace {
+
+/// into[i] += level * taps[i] for i < n; kBinary: level is 1, no multiplication.
+template <bool kBinary>
+inline void accumulate(float* __restrict into, const float* __restrict taps, float level,
+                       std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    into[i] += kBinary ? taps[i] : level * taps[i];
+}
+
+}  // namespace
+
+SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets, std::size_t oy,
+                                                       float amplitude, float* accumulator,
+                                                       float* out) const {
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  const std::size_t channels = p_.out_channels, out_plane = out_height_ * out_width_;
+  // Stride 1 without groups: the outputs of a spike's taps are adjacent in the accumulator and,
+  // kx being stored reversed, its taps adjacent in scatter_, so one run adds them all.
+  const bool one_run = p_.stride_w == 1 && p_.groups == 1;
+  std::fill_n(accumulator, out_width_ * channels, 0.0f);
   std::uint64_t acs = 0;
-  for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
-    const std::size_t index = s.indices[k];
-    const std::size_t channel = index / plane;
-    const std::size_t row = (index % plane) / width_, column = index % width_;
-    const std::size_t first_output = (channel / in_per_group) * out_per_group;
-    const float level = static_cast<float>(s.level(k));
-    for (const auto& [ky, oy] : row_taps_[row]) {
-      for (const auto& [kx, ox] : column_taps_[column]) {
-        const float* __restrict taps =
-            scatter_.data() + ((channel * p_.kernel_h + ky) * p_.kernel_w + kx) * out_per_group;
-        float* __restrict into =
-            accumulator + (oy * out_width_ + ox) * p_.out_channels + first_output;
-        // Binary spikes add their kernel taps; levels scale them.
-        if (level == 1.0f) {
-          for (std::size_t o = 0; o < out_per_group; ++o)
-            into[o] += taps[o];
-        } else {
-          for (std::size_t o = 0; o < out_per_group; ++o)
-            into[o] += level * taps[o];
-        }
-        acs += out_per_group;
+  for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+    const std::size_t shifted = oy * p_.stride_h + ky;
+    if (shifted < p_.padding_h || shifted - p_.padding_h >= height_) continue;
+    const std::size_t row = shifted - p_.padding_h;
+    for (std::size_t e = row == 0 ? 0 : buckets.row_end[row - 1]; e < buckets.row_end[row]; ++e) {
+      const RowEvent& event = buckets.events[e];
+      const ColumnSpan span = column_spans_[event.column];
+      const float* taps =
+          scatter_.data() + event.kernel + (ky * p_.kernel_w + span.first_tap) * out_per_group;
+      float* into = accumulator + span.first_output * channels + event.first_output;
+      // Binary spikes add their taps; levels scale them.
+      if (one_run && event.level == 1.0f) {
+        accumulate<true>(into, taps, 1.0f, span.count * channels);
+      } else if (one_run) {
+        accumulate<false>(into, taps, event.level, span.count * channels);
+      } else {
+        for (std::size_t j = 0; j < span.count; ++j)
+          accumulate<false>(into + j * channels, taps + j * p_.stride_w * out_per_group,
+                            event.level, out_per_group);
       }
+      acs += span.count * out_per_group;
     }
   }
-  const float amplitude = s.scale(f / s.batch);
-  // [OH][OW][C] to [C][OH][OW] in tiles of 16 pixels: the tile's reads are contiguous and its
-  // writes go to one cache line per channel, which stay in L1 until the tile is done.
-  constexpr std::size_t kTile = 16;
-  for (std::size_t first = 0; first < out_plane; first += kTile) {
-    const std::size_t last = std::min(first + kTile, out_plane);
-    for (std::size_t o = 0; o < p_.out_channels; ++o) {
-      for (std::size_t pixel = first; pixel < last; ++pixel)
-        out[o * out_plane + pixel] =
-            amplitude * accumulator[pixel * p_.out_channels + o] + bias_[o];
-    }
+  // [OW][C] to row oy of [C][OH][OW]; the accumulator row is in L1.
+  for (std::size_t o = 0; o < channels; ++o) {
+    float* to = out + o * out_plane + oy * out_width_;
+    for (std::size_t ox = 0; ox < out_width_; ++ox)
+      to[ox] = amplitude * accumulator[ox * channels + o] + bias_[o];
   }
   return acs;
 }

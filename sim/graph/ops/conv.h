@@ -4,9 +4,14 @@
 // [C_out].
 //
 // Spike input, event-driven: each spike at (c, y, x) scatters its kernel, kept as
-// [C_in][kH][kW][C_out / groups] so that the output channels of a tap are contiguous, into an
-// [OH][OW][C_out] accumulator, transposed to [C_out][OH][OW] at the end of the frame. Work is
-// proportional to the spikes. Analog input: im2col and one SGEMM per group (OpenBLAS).
+// [C_in][kH][kW, reversed][C_out / groups] so that the output channels of a tap are contiguous,
+// and for stride 1 so are those of the taps along a row (see scatter_row). Work is
+// proportional to the spikes. The frame's spikes are first bucketed by input row; then one
+// output row at a time gathers the rows that reach it into an [OW][C_out] accumulator, which
+// stays in L1 (8 KB for 32 x 64), and is written out as [C_out][OW] before the next row.
+// Scattering into a whole [OH][OW][C_out] frame instead made every accumulate an L2 access.
+// Threads share out (frame, output row) pairs, so a batch of one balances across cores.
+// Analog input: im2col and one SGEMM per group (OpenBLAS).
 #include <utility>
 
 #include "sim/graph/layer_op.h"
@@ -24,6 +29,13 @@ struct Conv2dParameters {
 
 class Conv2d final : public LayerOp {
  public:
+  /// The output columns an input column reaches: first_output, first_output + 1, ... (count of
+  /// them), through taps first_tap, first_tap + stride, ... of the kernel stored reversed along
+  /// its width.
+  struct ColumnSpan {
+    std::uint32_t first_output = 0, first_tap = 0, count = 0;
+  };
+
   explicit Conv2d(Conv2dParameters p) : p_(p) {}
   std::string_view kind() const override { return "conv2d"; }
   Shape bind(std::span<const Shape> inputs) override;
@@ -32,23 +44,41 @@ class Conv2d final : public LayerOp {
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_channels; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  const Conv2dParameters& parameters() const { return p_; }
+  /// [C_out][C_in/g][kH][kW], BatchNorm folded in.
+  const std::vector<float>& weight() const { return weight_; }
+  /// [C_out], zeros without a bias (once bound).
+  const std::vector<float>& bias() const { return bias_; }
 
  private:
+  /// A spike of one frame, bucketed by its input row.
+  struct RowEvent {
+    std::uint32_t kernel;        ///< offset of its channel's [kH][kW][C_out/g] block in scatter_
+    std::uint32_t first_output;  ///< first output channel of its group
+    std::uint32_t column;
+    float level;
+  };
+  /// One frame's spikes, bucketed by input row.
+  struct RowBuckets {
+    std::vector<RowEvent> events;        ///< grouped by row, rows ascending
+    std::vector<std::uint32_t> row_end;  ///< per input row, the end of its group in `events`
+  };
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
-  /// Frame f of the event path: scatters its spikes into `accumulator` ([OH][OW][C_out]),
-  /// writes [C_out][OH][OW] to `out`; returns the accumulates done.
-  std::uint64_t scatter_frame(const SpikeTrain& spikes, std::size_t f, float* accumulator,
-                              float* out) const;
+  RowBuckets bucket_by_row(const SpikeTrain& spikes, std::size_t f) const;
+  /// Output row oy of one frame: gathers the buckets of the input rows that reach it into
+  /// `accumulator` ([OW][C_out]) and writes the row into every channel of `out` ([C_out][OH][OW]).
+  /// Returns the accumulates done.
+  std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
+                            float* accumulator, float* out) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
   void rebuild_scatter_layout();
 
   Conv2dParameters p_;
   std::size_t height_ = 0, width_ = 0, out_height_ = 0, out_width_ = 0;
   std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
-  std::vector<float> scatter_;  ///< [C_in][kH][kW][C_out/g]
+  std::vector<float> scatter_;  ///< [C_in][kH][kW reversed][C_out/g]
   std::vector<float> bias_;
-  /// Per input row / column: the (tap, output row / column) pairs it reaches.
-  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> row_taps_, column_taps_;
+  std::vector<ColumnSpan> column_spans_;  ///< per input column
 };
 
 }  // namespace snnsim

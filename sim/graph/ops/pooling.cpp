@@ -90,7 +90,7 @@ Shape Pool2d::bind(std::span<const Shape> inputs) {
 /// Max pooling of binary or integer spikes, event-driven: each spike raises the windows that
 /// contain it to its level; the output spikes are the windows raised.
 SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
-  const std::size_t height = input_[1], width = input_[2], plane = height * width;
+  const std::size_t height = input_[1], width = input_[2];
   const std::size_t out_plane = output_[1] * output_[2];
   SpikeTrain out;
   out.kind = in.kind;
@@ -98,17 +98,37 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
   out.batch = in.batch;
   out.features = output_[0] * out_plane;
   append_frames_in_parallel(out, in.frames(), [&](std::size_t f, SpikeTrain& part) {
-    thread_local std::vector<std::int8_t> level;
-    level.assign(out.features, 0);
-    for (std::uint64_t k = in.offsets[f]; k < in.offsets[f + 1]; ++k) {
-      const std::size_t index = in.indices[k], channel = index / plane;
-      const std::size_t pixel = index - channel * plane;
-      std::int8_t* cells = level.data() + channel * out_plane;
-      for (std::uint32_t w = window_offsets_[pixel]; w < window_offsets_[pixel + 1]; ++w)
-        cells[windows_[w]] = std::max(cells[windows_[w]], static_cast<std::int8_t>(in.level(k)));
+    // Per-thread buffers, reached through plain pointers: every touch of a thread_local vector
+    // inside the spike loop would call its TLS wrapper.
+    thread_local std::vector<std::int8_t> level_buffer;
+    thread_local std::vector<std::uint32_t> raised_buffer;
+    level_buffer.assign(out.features, 0);
+    raised_buffer.resize(out.features);
+    // Local copies of the tables' pointers: stores through int8_t* may alias anything, so the
+    // compiler would reload members after each one.
+    std::int8_t* level = level_buffer.data();
+    const std::uint32_t* offsets = window_offsets_.data();
+    const std::uint32_t* windows = windows_.data();
+    const bool binary = in.kind == SpikeKind::binary;
+    for_each_pixel_event(
+        in, f, height, width,
+        [&](std::uint64_t k, std::size_t channel, std::size_t row, std::size_t column) {
+          const std::size_t pixel = row * width + column;
+          std::int8_t* cells = level + channel * out_plane;
+          for (std::uint32_t w = offsets[pixel]; w < offsets[pixel + 1]; ++w) {
+            // A binary spike raises its windows to 1, whatever they held: no load.
+            cells[windows[w]] =
+                binary ? std::int8_t{1}
+                       : std::max(cells[windows[w]], static_cast<std::int8_t>(in.level(k)));
+          }
+        });
+    std::uint32_t* raised = raised_buffer.data();
+    const std::size_t count = compact_nonzero(level, out.features, 0, raised);
+    part.indices.assign(raised, raised + count);
+    if (part.kind != SpikeKind::binary) {
+      for (const std::uint32_t i : part.indices)
+        part.levels.push_back(level[i]);
     }
-    for_each_nonzero(level.data(), 0, level.size(),
-                     [&](std::size_t i) { part.add(static_cast<std::uint32_t>(i), level[i]); });
   });
   return out;
 }

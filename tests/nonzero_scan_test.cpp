@@ -1,0 +1,45 @@
+// for_each_nonzero against a byte-by-byte scan, on flags of every density, with values that
+// stress the word trick (0x80, 0x7f, 0xff, 1) and ranges that start and end off the word grid.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "sim/nonzero_scan.h"
+
+namespace snnsim {
+namespace {
+
+TEST(NonzeroScan, VisitsExactlyTheNonzeroBytesInOrder) {
+  std::mt19937 random(7);
+  const std::uint8_t values[] = {1, 0x7f, 0x80, 0xff, 2};
+  for (const double density : {0.0, 0.01, 0.15, 0.5, 0.9, 1.0}) {
+    std::bernoulli_distribution fires(density);
+    std::vector<std::uint8_t> bytes(203);
+    for (auto& b : bytes)
+      b = fires(random) ? values[random() % 5] : 0;
+    for (const auto& [begin, end] :
+         {std::pair<std::size_t, std::size_t>{0, 203}, {3, 200}, {5, 12}, {7, 7}, {0, 5}}) {
+      std::vector<std::size_t> expected, visited;
+      for (std::size_t i = begin; i < end; ++i) {
+        if (bytes[i]) expected.push_back(i);
+      }
+      for_each_nonzero(bytes.data(), begin, end, [&](std::size_t i) { visited.push_back(i); });
+      EXPECT_EQ(visited, expected) << "density " << density << ", [" << begin << ", " << end << ")";
+    }
+  }
+}
+
+TEST(NonzeroScan, MaskPutsByteJAtBitJ) {
+  for (unsigned j = 0; j < 8; ++j) {
+    std::uint8_t bytes[8] = {};
+    bytes[j] = 0x80;
+    EXPECT_EQ(nonzero_byte_mask(bytes), 1u << j);
+  }
+  const std::int8_t mixed[8] = {0, -1, 0, 127, -128, 0, 0, 1};
+  EXPECT_EQ(nonzero_byte_mask(mixed), 0b10011010u);
+}
+
+}  // namespace
+}  // namespace snnsim
