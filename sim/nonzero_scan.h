@@ -5,6 +5,7 @@
 // depends on a single byte, so dense flags (a layer firing at 10-20 %) cost no mispredictions
 // per entry, which a byte-by-byte test did: it made spike extraction the costliest part of a LIF
 // layer.
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -40,15 +41,48 @@ void for_each_nonzero(const Byte* bytes, std::size_t begin, std::size_t end, Vis
   }
 }
 
-/// Writes first + i for every i < n with bytes[i] != 0, ascending, to `out` (room for n);
-/// returns how many. Through a plain array rather than push_back, whose capacity checks and
-/// stores of the vector's end cost more than the scan itself.
+namespace detail {
+/// Per 8-bit mask, the positions of its set bits, ascending, one per byte (zero-padded).
+inline constexpr auto kSetBitPositions = [] {
+  std::array<std::uint64_t, 256> table{};
+  for (unsigned mask = 0; mask < 256; ++mask) {
+    unsigned count = 0;
+    for (unsigned bit = 0; bit < 8; ++bit) {
+      if (mask >> bit & 1) table[mask] |= std::uint64_t{bit} << (8 * count++);
+    }
+  }
+  return table;
+}();
+/// Per 8-bit mask, its set bits: a table, as the x86-64 baseline has no popcount instruction.
+inline constexpr auto kSetBitCounts = [] {
+  std::array<std::uint8_t, 256> table{};
+  for (unsigned mask = 0; mask < 256; ++mask)
+    table[mask] = static_cast<std::uint8_t>(std::popcount(mask));
+  return table;
+}();
+}  // namespace detail
+
+/// Writes first + i for every i < n with bytes[i] != 0, ascending, to `out`, which has room for
+/// n + 8 (eight entries are written per eight bytes, of which the non-zero count are kept);
+/// returns how many. No branch depends on the flags: at the 5-30 % a layer fires, branching per
+/// byte or per set bit mispredicts about once per eight bytes.
 template <class Byte>
 std::size_t compact_nonzero(const Byte* bytes, std::size_t n, std::uint32_t first,
                             std::uint32_t* out) {
-  std::size_t count = 0;
-  for_each_nonzero(bytes, 0, n,
-                   [&](std::size_t i) { out[count++] = first + static_cast<std::uint32_t>(i); });
+  static_assert(sizeof(Byte) == 1);
+  std::size_t count = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const unsigned mask = nonzero_byte_mask(bytes + i);
+    const std::uint64_t positions = detail::kSetBitPositions[mask];
+    const auto base = static_cast<std::uint32_t>(first + i);
+    for (unsigned j = 0; j < 8; ++j)
+      out[count + j] = base + static_cast<std::uint32_t>(positions >> (8 * j) & 0xff);
+    count += detail::kSetBitCounts[mask];
+  }
+  for (; i < n; ++i) {
+    out[count] = first + static_cast<std::uint32_t>(i);
+    count += bytes[i] != 0;
+  }
   return count;
 }
 

@@ -1,5 +1,6 @@
-// for_each_nonzero against a byte-by-byte scan, on flags of every density, with values that
-// stress the word trick (0x80, 0x7f, 0xff, 1) and ranges that start and end off the word grid.
+// for_each_nonzero and compact_nonzero against a byte-by-byte scan, on flags of every density, with
+// values that stress the word trick (0x80, 0x7f, 0xff, 1) and ranges that start and end off the
+// word grid.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -27,6 +28,11 @@ TEST(NonzeroScan, VisitsExactlyTheNonzeroBytesInOrder) {
       }
       for_each_nonzero(bytes.data(), begin, end, [&](std::size_t i) { visited.push_back(i); });
       EXPECT_EQ(visited, expected) << "density " << density << ", [" << begin << ", " << end << ")";
+      std::vector<std::uint32_t> compacted(end - begin + 8);
+      compacted.resize(compact_nonzero(bytes.data() + begin, end - begin,
+                                       static_cast<std::uint32_t>(begin), compacted.data()));
+      EXPECT_EQ(std::vector<std::size_t>(compacted.begin(), compacted.end()), expected)
+          << "compact_nonzero, density " << density << ", [" << begin << ", " << end << ")";
     }
   }
 }

@@ -79,7 +79,7 @@ SpikeTrain LifLayer::fire(const Value& x, float* membrane) const {
     const std::size_t c = item % chunks, b = item / chunks;
     const std::size_t begin = c * kChunk, count = std::min(kChunk, n - begin);
     std::vector<std::uint8_t> fired(count);
-    std::vector<std::uint32_t> spiked(count);
+    std::vector<std::uint32_t> spiked(count + 8);
     for (std::size_t t = 0; t < x.steps; ++t) {
       const std::size_t f = t * x.batch + b;
       charge_fire_reset(in.data() + f * n + begin, membrane + b * n + begin, fired.data(), count);

@@ -103,7 +103,7 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
     thread_local std::vector<std::int8_t> level_buffer;
     thread_local std::vector<std::uint32_t> raised_buffer;
     level_buffer.assign(out.features, 0);
-    raised_buffer.resize(out.features);
+    raised_buffer.resize(out.features + 8);
     // Local copies of the tables' pointers: stores through int8_t* may alias anything, so the
     // compiler would reload members after each one.
     std::int8_t* level = level_buffer.data();
@@ -115,7 +115,8 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
         [&](std::uint64_t k, std::size_t channel, std::size_t row, std::size_t column) {
           const std::size_t pixel = row * width + column;
           std::int8_t* cells = level + channel * out_plane;
-          for (std::uint32_t w = offsets[pixel]; w < offsets[pixel + 1]; ++w) {
+          const std::uint32_t first = offsets[pixel], last = offsets[pixel + 1];
+          for (std::uint32_t w = first; w < last; ++w) {
             // A binary spike raises its windows to 1, whatever they held: no load.
             cells[windows[w]] =
                 binary ? std::int8_t{1}
