@@ -15,13 +15,7 @@ int cuda_device_count() {
 }
 
 std::unique_ptr<Backend> make_cuda_backend(Network& network, const DevicePlanOptions& options) {
-  int count = 0;
-  const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess || count == 0) {
-    throw std::runtime_error(std::string("no CUDA device is available (") +
-                             (status != cudaSuccess ? cudaGetErrorString(status) : "none found") +
-                             "); use --backend cpu");
-  }
+  require_cuda_device();
   return std::make_unique<GridBackend<CudaDevice>>(network, options, CudaDevice{});
 }
 

@@ -8,6 +8,11 @@
 // architecture by NVIDIA (decoupled look-back, one pass), and it keeps the update kernel a plain
 // per-neuron body. The flag pass costs one byte per neuron per step, well under the update's
 // own traffic.
+//
+// Matrix products (gemm, the weighted layers of layer graphs) are cuBLAS's, on the device's
+// stream, in full FP32 (no TF32 tensor cores: the results stay within float rounding of the
+// CPU's OpenBLAS products, which the spikes of the next neuron layer depend on).
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <cub/device/device_select.cuh>
@@ -19,6 +24,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "kernels/gemm.h"
 #include "kernels/grid.h"
 #include "sim/types.h"
 
@@ -28,6 +34,23 @@ namespace snnsim {
 inline void check_cuda(cudaError_t status, const char* what) {
   if (status != cudaSuccess) {
     throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+  }
+}
+
+inline void check_cublas(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    throw std::runtime_error(std::string(what) + ": " + cublasGetStatusString(status));
+  }
+}
+
+/// Throws "no CUDA device is available (why); use --backend cpu" unless a GPU can be used.
+inline void require_cuda_device() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess || count == 0) {
+    throw std::runtime_error(std::string("no CUDA device is available (") +
+                             (status != cudaSuccess ? cudaGetErrorString(status) : "none found") +
+                             "); use --backend cpu");
   }
 }
 
@@ -71,6 +94,38 @@ class CudaDevice {
     cudaStream_t stream = nullptr;
     check_cuda(cudaStreamCreate(&stream), "cudaStreamCreate");
     stream_.reset(stream);
+  }
+
+  /// The cuBLAS handle, created on first use (population networks never need one), bound to
+  /// the device's stream so products are ordered with the kernels around them.
+  cublasHandle_t blas() {
+    if (!blas_) {
+      cublasHandle_t handle = nullptr;
+      check_cublas(cublasCreate(&handle), "cublasCreate");
+      blas_.reset(handle);
+      check_cublas(cublasSetStream(handle, stream()), "cublasSetStream");
+      check_cublas(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    }
+    return blas_.get();
+  }
+
+  /// Row-major C = alpha op(A) op(B) + beta C (kernels/gemm.h). cuBLAS is column-major: a
+  /// row-major matrix is its transpose there, so it computes C^T = op(B)^T op(A)^T, which is B
+  /// before A with the same transpose flags.
+  void gemm(const GemmArguments& g) {
+    if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+    const cublasOperation_t op_a = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t op_b = g.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (g.batch == 1) {
+      check_cublas(cublasSgemm(blas(), op_b, op_a, g.n, g.m, g.k, &g.alpha, g.b, g.ldb, g.a, g.lda,
+                               &g.beta, g.c, g.ldc),
+                   "cublasSgemm");
+    } else {
+      check_cublas(cublasSgemmStridedBatched(blas(), op_b, op_a, g.n, g.m, g.k, &g.alpha, g.b,
+                                             g.ldb, g.stride_b, g.a, g.lda, g.stride_a, &g.beta,
+                                             g.c, g.ldc, g.stride_c, g.batch),
+                   "cublasSgemmStridedBatched");
+    }
   }
 
   template <class T>
@@ -146,10 +201,14 @@ class CudaDevice {
   struct DestroyStream {
     void operator()(cudaStream_t stream) const { cudaStreamDestroy(stream); }
   };
+  struct DestroyBlas {
+    void operator()(cublasHandle_t handle) const { cublasDestroy(handle); }
+  };
 
   int device_ = 0;
   cudaDeviceProp properties_{};
   std::unique_ptr<CUstream_st, DestroyStream> stream_;
+  std::unique_ptr<cublasContext, DestroyBlas> blas_;  ///< declared after the stream: freed first
   Array<std::uint8_t> scratch_;
   std::unordered_map<NeuronIndex, std::size_t> scratch_sizes_;
 };

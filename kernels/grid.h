@@ -44,6 +44,17 @@ SNN_HD void atomic_add(float* into, float value) {
 #endif
 }
 
+/// Integer counts (spikes per step, accumulates): exact, so the order of the atomics does not
+/// matter.
+SNN_HD void atomic_add(std::uint64_t* into, std::uint64_t value) {
+#ifdef __CUDA_ARCH__
+  static_assert(sizeof(std::uint64_t) == sizeof(unsigned long long));
+  atomicAdd(reinterpret_cast<unsigned long long*>(into), static_cast<unsigned long long>(value));
+#else
+  *into += value;
+#endif
+}
+
 /// Runs `kernel` on the CPU for every (block, thread) of `shape`, blocks in order and threads in
 /// order: the CPU stand-in for a launch, used by the emulated device and the kernel tests.
 template <class Kernel>

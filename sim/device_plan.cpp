@@ -7,7 +7,6 @@
 #include "encoders/external_drive.h"
 
 namespace snnsim {
-namespace {
 
 std::string megabytes(std::uint64_t bytes) {
   char text[32];
@@ -17,8 +16,6 @@ std::string megabytes(std::uint64_t bytes) {
     std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
   return text;
 }
-
-}  // namespace
 
 DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& options) {
   DevicePlan plan;

@@ -62,6 +62,9 @@ struct DevicePlan {
   std::string describe() const;
 };
 
+/// "103.3 MB", "9.42 GB": device memory sizes in messages.
+std::string megabytes(std::uint64_t bytes);
+
 /// Plans the device memory and the delivery strategies of `network`.
 DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& options = {});
 

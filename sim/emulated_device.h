@@ -3,13 +3,15 @@
 // thread after another, compaction by a plain loop. GridBackend<EmulatedDevice> is the CUDA
 // backend with every kernel body and the whole step loop executed here, so the tests check the
 // CUDA backend's logic on machines without a GPU. Launch shapes are deliberately small, so that
-// every grid-stride loop goes round more than once.
+// every grid-stride loop goes round more than once. Matrix products (gemm, for layer graphs) are
+// OpenBLAS's, as on the CPU.
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/grid.h"
 #include "sim/types.h"
 
@@ -55,6 +57,8 @@ class EmulatedDevice {
     }
     *count = selected;
   }
+  /// cblas_sgemm per matrix of the batch (sim/emulated_device.cpp).
+  void gemm(const GemmArguments& arguments);
   std::uint64_t scratch_bytes(NeuronIndex) const { return 0; }
   std::uint64_t free_bytes() const { return memory_bytes_; }
   std::string description() const { return "CPU grid emulation"; }

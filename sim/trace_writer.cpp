@@ -181,6 +181,8 @@ struct TraceWriter::Impl {
         hdf5::write_attribute(p.group.get(), "op", spec.layer_op);
         hdf5::write_attribute(p.group.get(), "shape", spec.layer_shape);
       }
+      if (!spec.token_indices.empty())
+        hdf5::write_attribute(p.group.get(), "token_indices", spec.token_indices);
       if (spec.record_spikes) {
         p.spikes_group = create_group(p.group.get(), "spikes");
         p.steps = create_extendible(p.spikes_group.get(), "step", H5T_NATIVE_UINT64, 0);

@@ -51,6 +51,8 @@ struct TracePopulationSpec {
   /// Layer-graph runs: the node's operator and per-sample shape (attributes op and shape).
   std::string layer_op;
   std::vector<std::uint32_t> layer_shape;
+  /// Token gather / scatter nodes: the token rows kept or restored (attribute token_indices).
+  std::vector<std::uint32_t> token_indices;
 };
 
 class TraceWriter {

@@ -239,6 +239,27 @@ TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {
   EXPECT_FALSE(std::filesystem::exists(path("u.h5.partial")));
 }
 
+TEST_F(GraphFile, InferTraceRecordsTheTokensAGatherKeeps) {
+  std::ofstream(path("gather.json")) << R"({"format": "snnsim-network", "version": 1,
+    "kind": "layer_graph", "timesteps": 2, "input": {"shape": [5, 3]},
+    "nodes": [{"name": "keep", "op": "token_gather", "indices": [4, 0, 2]}], "output": "keep"})";
+  write_npy(path("x.npy"), {1, 5, 3}, std::vector<float>(15, 0.5f));
+  const std::string command = std::string(SNNSIM_BINARY) + " infer " +
+                              path("gather.json").string() + " --input " + path("x.npy").string() +
+                              " -q -o " + path("t.h5").string();
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const hid_t file = H5Fopen(path("t.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t attribute =
+      H5Aopen_by_name(file, "populations/keep", "token_indices", H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(attribute, 0);
+  std::vector<std::uint32_t> kept(3);
+  EXPECT_GE(H5Aread(attribute, H5T_NATIVE_UINT32, kept.data()), 0);
+  H5Aclose(attribute);
+  H5Fclose(file);
+  EXPECT_EQ(kept, (std::vector<std::uint32_t>{4, 0, 2}));
+}
+
 TEST(InputEncoders, RateAndLatencyFollowTheirDefinitions) {
   const Shape shape{1000};
   std::vector<float> x(2000);

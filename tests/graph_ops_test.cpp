@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "graph_test_support.h"
 #include "sim/graph/layer_graph.h"
 #include "sim/graph/neurons.h"
 #include "sim/graph/ops/conv.h"
@@ -17,52 +18,9 @@ namespace {
 
 constexpr std::size_t kSteps = 3, kBatch = 2;
 
-std::vector<float> random_values(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v)
-    x = normal(rng);
-  return v;
-}
-
-/// The input kinds every operator is checked with.
-enum class InputKind { analog, binary, integer, ternary };
-const InputKind kInputKinds[] = {InputKind::analog, InputKind::binary, InputKind::integer,
-                                 InputKind::ternary};
-
 /// A random input of `shape` over kSteps x kBatch with spikes at `density`.
 Value random_input(const Shape& shape, InputKind kind, double density, std::mt19937& rng) {
-  Value v;
-  v.shape = shape;
-  v.steps = kSteps;
-  v.batch = kBatch;
-  const std::size_t n = element_count(shape);
-  if (kind == InputKind::analog) {
-    v.dense = random_values(kSteps * kBatch * n, rng);
-    return v;
-  }
-  SpikeTrain s;
-  s.kind = kind == InputKind::binary    ? SpikeKind::binary
-           : kind == InputKind::integer ? SpikeKind::integer
-                                        : SpikeKind::ternary;
-  s.steps = kSteps;
-  s.batch = kBatch;
-  s.features = n;
-  if (kind == InputKind::ternary) s.amplitude = {0.5f, 1.25f, 2.0f};
-  std::bernoulli_distribution fires(density);
-  std::uniform_int_distribution<int> level(1, 3), sign(0, 1);
-  for (std::size_t f = 0; f < kSteps * kBatch; ++f) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!fires(rng)) continue;
-      const int l = kind == InputKind::binary    ? 1
-                    : kind == InputKind::integer ? level(rng)
-                                                 : (sign(rng) ? 1 : -1);
-      s.add(static_cast<std::uint32_t>(i), l);
-    }
-    s.close_frame();
-  }
-  v.spikes = std::move(s);
-  return v;
+  return random_input(shape, kind, kSteps, kBatch, density, rng);
 }
 
 void expect_close(const std::vector<float>& actual, const std::vector<float>& expected,

@@ -98,6 +98,10 @@ class LayerGraph {
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   const GraphNode& output() const { return nodes_[output_]; }
   int find(const std::string& name) const;
+  /// Node indices in execution order, the input node first (set by bind()).
+  const std::vector<std::size_t>& execution_order() const { return order_; }
+  /// Whether the graph has delay nodes (and so runs step by step).
+  bool has_delays() const { return has_delays_; }
 
  private:
   std::vector<GraphNode> nodes_;

@@ -10,6 +10,24 @@ namespace snnsim::cli {
 
 namespace po = boost::program_options;
 
+namespace {
+
+/// --backend, the same option for `snnsim run` and `snnsim infer`.
+void add_backend_option(po::options_description& d, Arguments& a) {
+  d.add_options()("backend", po::value(&a.backend)->value_name("cpu|cuda|auto"),
+                  "where to run: cpu, cuda (an NVIDIA GPU), or auto (cuda when a GPU is present); "
+                  "default cpu");
+}
+
+}  // namespace
+
+BackendKind parse_backend(const std::string& name) {
+  if (name == "cpu") return BackendKind::cpu;
+  if (name == "cuda") return BackendKind::cuda;
+  if (name == "auto") return BackendKind::automatic;
+  throw std::runtime_error("--backend " + name + ": expected cpu, cuda or auto");
+}
+
 po::options_description options_for(OptionGroup group, Arguments& a) {
   switch (group) {
     case OptionGroup::network: {
@@ -31,10 +49,8 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           }),
           "random seed (default: the file's)")(
           "threads,t", po::value(&a.threads)->value_name("N"),
-          "CPU threads (default: all cores); results do not depend on it")(
-          "backend", po::value(&a.backend)->value_name("cpu|cuda|auto"),
-          "where to run: cpu, cuda (an NVIDIA GPU), or auto (cuda when a GPU is present); "
-          "default cpu");
+          "CPU threads (default: all cores); results do not depend on it");
+      add_backend_option(d, a);
       return d;
     }
     case OptionGroup::output: {
@@ -65,7 +81,9 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)")(
           "dense", po::bool_switch(&a.dense),
           "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
-          "PyTorch would; for comparisons with the event-driven default");
+          "PyTorch would; for comparisons with the event-driven default (CPU only: cuda always "
+          "runs dense products and reports event-driven counts)");
+      add_backend_option(d, a);
       return d;
     }
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "networks/network_file.h"
+#include "sim/backend.h"
 #include "sim/units.h"
 
 namespace snnsim::cli {
@@ -37,8 +38,11 @@ enum class OptionGroup {
   network,  ///< NET.json and --param
   run,      ///< --duration, --dt, --seed, --threads, --backend
   output,   ///< -o, --summary-json, --quiet
-  infer,    ///< --input, --labels, --batch, --timesteps, --top-k, --threads, energy constants
+  infer,    ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
 };
+
+/// --backend's value: cpu, cuda or auto; throws std::runtime_error otherwise.
+BackendKind parse_backend(const std::string& name);
 
 /// The options of `group`, storing into `arguments`.
 boost::program_options::options_description options_for(OptionGroup group, Arguments& arguments);

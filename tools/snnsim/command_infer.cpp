@@ -13,6 +13,8 @@
 #include "encoders/sample_file.h"
 #include "networks/layer_graph_file.h"
 #include "networks/npy.h"
+#include "sim/graph/graph_executor.h"
+#include "sim/graph/ops/transformer.h"
 #include "sim/trace_writer.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
@@ -29,6 +31,8 @@ constexpr const char* kUsage =
     "prints the top predictions per sample (the output layer's mean\n"
     "over timesteps), per-layer firing rates, synaptic operations (ACs), multiply-accumulates\n"
     "(MACs), the energy estimate and samples/s. With -o, per-layer spikes go to an HDF5 trace.\n"
+    "--backend cuda runs the model on an NVIDIA GPU (docs/cuda.md); the counts stay those of\n"
+    "the event-driven model.\n"
     "\n"
     "example: snnsim infer examples/conv-snn.json --input examples/data/conv-snn-input.npy -o "
     "t.h5\n";
@@ -40,7 +44,8 @@ struct LayerTotals {
 };
 
 std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const LayerGraphSpec& spec,
-                                              std::size_t samples, int threads) {
+                                              std::size_t samples, int threads,
+                                              std::string_view backend) {
   TraceMetadata metadata;
   metadata.dt_s = 1.0;  // one timestep; layer graphs have no physical time step
   metadata.duration_s = static_cast<double>(spec.graph->timesteps());
@@ -48,7 +53,7 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
   std::ifstream in(spec.path);
   metadata.network_json.assign(std::istreambuf_iterator<char>(in), {});
   metadata.network_path = spec.path;
-  metadata.backend = "cpu";
+  metadata.backend = std::string(backend);
   metadata.threads = threads;
   metadata.timesteps = spec.graph->timesteps();
   metadata.samples = samples;
@@ -63,6 +68,9 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
                       true,
                       std::string(node.op->kind()),
                       std::vector<std::uint32_t>(node.shape.begin(), node.shape.end())});
+    if (const auto* select = dynamic_cast<const TokenSelect*>(node.op.get())) {
+      layers.back().token_indices.assign(select->indices().begin(), select->indices().end());
+    }
   }
   return std::make_unique<TraceWriter>(path, metadata, std::move(layers));
 }
@@ -92,6 +100,7 @@ int command_infer(int argc, const char* const* argv) {
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
     if (a.batch == 0) throw std::runtime_error("--batch must be at least 1");
+    parse_backend(a.backend);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "snnsim infer: %s\n", error.what());
     return kExitUsage;
@@ -116,8 +125,12 @@ int command_infer(int argc, const char* const* argv) {
       for (float label : array.values)
         labels.push_back(static_cast<long>(label));
     }
+    const std::unique_ptr<GraphExecutor> executor =
+        make_graph_executor(parse_backend(a.backend), graph, a.dense);
     std::unique_ptr<TraceWriter> trace;
-    if (!a.output.empty()) trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads());
+    if (!a.output.empty()) {
+      trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads(), executor->name());
+    }
 
     // Values per sample in the input file: one per feature, or per feature and timestep.
     const std::size_t features =
@@ -133,7 +146,7 @@ int command_infer(int argc, const char* const* argv) {
       const Value x =
           encode_input(spec.encoder, input_shape, std::span(input.values).subspan(first * features),
                        batch, first, timesteps);
-      const GraphRun run = graph.run(x, trace != nullptr, a.dense);
+      const GraphRun run = executor->run(x, trace != nullptr);
       const std::vector<float> out = run.output.densified();
       for (std::size_t f = 0; f < timesteps * batch; ++f) {
         const std::size_t sample = first + f % batch;
@@ -203,6 +216,7 @@ int command_infer(int argc, const char* const* argv) {
                   std::string(encoder_name(spec.encoder.kind)).c_str());
       std::printf("  input      %s: %zu sample%s, batch %zu\n", a.input.c_str(), samples,
                   samples == 1 ? "" : "s", a.batch);
+      std::printf("  backend    %s\n", executor->description().c_str());
       std::printf("\n  predictions (top %zu: class and mean output over timesteps)\n",
                   std::min(a.top_k, out_features));
       const std::size_t shown = std::min<std::size_t>(samples, 10);
@@ -233,8 +247,8 @@ int command_infer(int argc, const char* const* argv) {
       std::printf("  per sample: %s ACs, %s MACs, %.3f uJ (%.1f pJ/MAC, %.1f pJ/AC)\n",
                   scaled(total_acs / samples).c_str(), scaled(total_macs / samples).c_str(),
                   total_pj / samples * 1e-6, energy.mac_pj, energy.ac_pj);
-      std::printf("  time       %.3f s for %zu samples: %.1f samples/s, %d threads\n", wall_s,
-                  samples, samples / wall_s, omp_get_max_threads());
+      std::printf("  time       %.3f s for %zu samples: %.1f samples/s on %s\n", wall_s, samples,
+                  samples / wall_s, executor->description().c_str());
       if (trace) std::printf("  trace      %s\n", a.output.c_str());
     }
     if (!a.summary_json.empty()) {
@@ -244,6 +258,7 @@ int command_infer(int argc, const char* const* argv) {
       j["samples"] = samples;
       j["timesteps"] = timesteps;
       j["batch"] = a.batch;
+      j["backend"] = executor->name();
       j["wall_s"] = wall_s;
       j["samples_per_s"] = samples / wall_s;
       j["energy_uj_per_sample"] = total_pj / samples * 1e-6;

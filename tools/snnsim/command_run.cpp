@@ -119,13 +119,6 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
   std::filesystem::rename(temporary, path);
 }
 
-BackendKind parse_backend(const std::string& name) {
-  if (name == "cpu") return BackendKind::cpu;
-  if (name == "cuda") return BackendKind::cuda;
-  if (name == "auto") return BackendKind::automatic;
-  throw std::runtime_error("--backend " + name + ": expected cpu, cuda or auto");
-}
-
 }  // namespace
 
 int command_run(int argc, const char* const* argv) {

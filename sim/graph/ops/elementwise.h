@@ -29,6 +29,8 @@ class ChannelScale final : public LayerOp {
   std::vector<WeightSpec> weight_specs() const override;
   void set_weight(const std::string& name, std::vector<float> values) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  /// Per channel.
+  const std::vector<float>& scale() const { return scale_; }
 
  private:
   Shape shape_;

@@ -26,6 +26,11 @@ class Linear final : public LayerOp {
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_features; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  const LinearParameters& parameters() const { return p_; }
+  /// [out][in], BatchNorm folded in.
+  const std::vector<float>& weight() const { return weight_; }
+  /// [out], zeros without a bias (once bound).
+  const std::vector<float>& bias() const { return bias_; }
 
  private:
   LinearParameters p_;

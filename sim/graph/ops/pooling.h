@@ -24,6 +24,7 @@ class Pool2d final : public LayerOp {
   std::string_view kind() const override;
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  const Pool2dParameters& parameters() const { return p_; }
 
  private:
   SpikeTrain max_of_spikes(const SpikeTrain& in) const;
@@ -51,6 +52,7 @@ class Upsample final : public LayerOp {
   std::string_view kind() const override { return "upsample_nearest"; }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  std::size_t scale() const { return scale_; }
 
  private:
   std::size_t scale_;

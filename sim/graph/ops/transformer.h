@@ -105,6 +105,8 @@ class TokenSelect final : public LayerOp {
   }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  /// The tokens kept (gather) or the rows they return to (scatter).
+  const std::vector<std::size_t>& indices() const { return indices_; }
 
  private:
   std::vector<std::size_t> indices_;
