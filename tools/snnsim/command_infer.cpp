@@ -67,7 +67,8 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
                       true,
                       true,
                       std::string(node.op->kind()),
-                      std::vector<std::uint32_t>(node.shape.begin(), node.shape.end())});
+                      std::vector<std::uint32_t>(node.shape.begin(), node.shape.end()),
+                      {}});
     if (const auto* select = dynamic_cast<const TokenSelect*>(node.op.get())) {
       layers.back().token_indices.assign(select->indices().begin(), select->indices().end());
     }
