@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "encoders/input_encoder.h"
@@ -198,8 +199,18 @@ TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {
   const std::string binary = SNNSIM_BINARY;
   const std::string trace = path("t.h5").string();
   const std::string command = binary + " infer " + kExamples + "conv-snn.json --input " +
-                              kExamples + "data/conv-snn-input.npy -q -o " + trace;
+                              kExamples + "data/conv-snn-input.npy -q -o " + trace +
+                              " --summary-json " + path("summary.json").string();
   ASSERT_EQ(std::system(command.c_str()), 0);
+  // The summary times every layer; the layers' times add up to at most the run's.
+  const nlohmann::json summary = nlohmann::json::parse(std::ifstream(path("summary.json")));
+  double layer_seconds = 0.0;
+  for (const auto& layer : summary["layers"]) {
+    EXPECT_GE(layer["seconds"].get<double>(), 0.0) << layer["name"];
+    layer_seconds += layer["seconds"].get<double>();
+  }
+  EXPECT_GT(layer_seconds, 0.0);
+  EXPECT_LE(layer_seconds, summary["wall_s"].get<double>());
   const std::string validate =
       binary + " validate " + kExamples + "conv-snn.json > " + path("validate.txt").string();
   EXPECT_EQ(std::system(validate.c_str()), 0);

@@ -1,5 +1,6 @@
 #include "sim/graph/layer_graph.h"
 
+#include <chrono>
 #include <limits>
 
 #include "sim/graph/ops/elementwise.h"
@@ -7,7 +8,11 @@
 namespace snnsim {
 namespace {
 constexpr std::size_t kUnconnected = std::numeric_limits<std::size_t>::max();
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+}  // namespace
 
 LayerGraph::LayerGraph(Shape input_shape, std::size_t timesteps) : timesteps_(timesteps) {
   nodes_.push_back({"input", nullptr, {}, std::move(input_shape)});
@@ -191,8 +196,10 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
       values[n] = std::move(values[node.inputs[0]]);
       report.kind += " (folded)";
     } else {
+      const auto start = std::chrono::steady_clock::now();
       std::vector<Value> densified;
       values[n] = node.op->forward(arguments(n, values, dense, densified), report.counts);
+      report.seconds = seconds_since(start);
     }
     count_spikes(values[n], 0, report);
     result.spike_values.push_back(keep_spikes && values[n].is_spikes() ? values[n] : Value{});
@@ -237,9 +244,11 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
         current[n] = std::move(current[node.inputs[0]]);
       } else {
         contexts[n].step = t;
+        const auto start = std::chrono::steady_clock::now();
         std::vector<Value> densified;
         current[n] = node.op->forward_step(arguments(n, current, dense, densified), report.counts,
                                            contexts[n]);
+        report.seconds += seconds_since(start);
       }
       count_spikes(current[n], t, report);
       if (keep_spikes && current[n].is_spikes())

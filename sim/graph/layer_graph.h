@@ -57,6 +57,7 @@ struct NodeReport {
   std::uint64_t spikes = 0;             ///< events (multi-level spikes count once)
   std::vector<std::uint64_t> per_step;  ///< spikes per timestep
   OpCounts counts;
+  double seconds = 0.0;  ///< wall time of the node's operator
   /// Spikes over (features x timesteps x samples).
   double firing_rate = 0.0;
   double energy_pj(const EnergyModel& model) const {

@@ -165,6 +165,7 @@ int command_infer(int argc, const char* const* argv) {
           t.report.spikes += r.spikes;
           t.report.counts.macs += r.counts.macs;
           t.report.counts.acs += r.counts.acs;
+          t.report.seconds += r.seconds;
           for (std::size_t s = 0; s < r.per_step.size(); ++s)
             t.report.per_step[s] += r.per_step[s];
         }
@@ -233,17 +234,24 @@ int command_infer(int argc, const char* const* argv) {
         std::printf("  accuracy   %.2f %% (%zu of %zu)\n", 100.0 * correct / samples, correct,
                     samples);
       }
-      std::printf("\n  %-16s %-18s %-14s %9s %9s %9s %11s\n", "layer", "op", "shape", "rate", "ACs",
-                  "MACs", "energy/smp");
+      double layer_seconds = 0.0;
+      for (const LayerTotals& t : totals)
+        layer_seconds += t.report.seconds;
+      std::printf("\n  %-16s %-18s %-14s %9s %9s %9s %11s %6s\n", "layer", "op", "shape", "rate",
+                  "ACs", "MACs", "energy/smp", "time");
       for (const LayerTotals& t : totals) {
         char rate[16] = "-";
         if (t.report.spiking)
           std::snprintf(rate, sizeof rate, "%.2f %%", 100 * t.report.firing_rate);
-        std::printf("  %-16s %-18s %-14s %9s %9s %9s %8.2f nJ\n", t.report.name.c_str(),
+        // Operator times are measured on the CPU only (GPU kernels run asynchronously).
+        char time[16] = "-";
+        if (layer_seconds > 0)
+          std::snprintf(time, sizeof time, "%.1f%%", 100.0 * t.report.seconds / layer_seconds);
+        std::printf("  %-16s %-18s %-14s %9s %9s %9s %8.2f nJ %6s\n", t.report.name.c_str(),
                     t.report.kind.c_str(), shape_string(t.report.shape).c_str(), rate,
                     scaled(static_cast<double>(t.report.counts.acs) / samples).c_str(),
                     scaled(static_cast<double>(t.report.counts.macs) / samples).c_str(),
-                    t.report.energy_pj(energy) / samples * 1e-3);
+                    t.report.energy_pj(energy) / samples * 1e-3, time);
       }
       std::printf("  per sample: %s ACs, %s MACs, %.3f uJ (%.1f pJ/MAC, %.1f pJ/AC)\n",
                   scaled(total_acs / samples).c_str(), scaled(total_macs / samples).c_str(),
@@ -276,7 +284,8 @@ int command_infer(int argc, const char* const* argv) {
                                {"firing_rate", t.report.firing_rate},
                                {"acs", t.report.counts.acs},
                                {"macs", t.report.counts.macs},
-                               {"energy_pj", t.report.energy_pj(energy)}});
+                               {"energy_pj", t.report.energy_pj(energy)},
+                               {"seconds", t.report.seconds}});
       }
       const std::string temporary = a.summary_json + ".partial";
       std::ofstream(temporary) << j.dump(2) << "\n";
