@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <iterator>
+#include <regex>
 #include <vector>
 
 namespace snnsim {
@@ -543,6 +544,16 @@ double unit_factor(std::string_view symbol, Dimension expected) {
 ParameterScope evaluate_parameters(const nlohmann::json& block,
                                    const std::map<std::string, std::string>& overrides) {
   return ParameterBlock(block, overrides).evaluate_all();
+}
+
+double parse_quantity_text(const std::string& text, Dimension expected) {
+  // Accept "1s" as well as "1 s": put a space between the number and a trailing unit.
+  static const std::regex number_then_unit(R"(^\s*([-+0-9.eE]+)\s*([A-Za-zµ]+)\s*$)");
+  std::smatch match;
+  const std::string spaced = std::regex_match(text, match, number_then_unit)
+                                 ? match[1].str() + " " + match[2].str()
+                                 : text;
+  return parse_quantity(nlohmann::json(spaced), expected, {});
 }
 
 }  // namespace snnsim

@@ -52,6 +52,10 @@ double evaluate_expression(std::string_view text, const ParameterScope& scope);
 /// - Anything else (boolean, null, object, array) is an error.
 double parse_quantity(const nlohmann::json& value, Dimension expected, const ParameterScope& scope);
 
+/// A quantity typed on a command line: "1s", "1 s", "0.1ms", "250 ms", in the dimension's
+/// canonical unit (ms for times). Throws QuantityError.
+double parse_quantity_text(const std::string& text, Dimension expected);
+
 /// The factor from `unit` to the canonical unit of `expected` ("V" -> 1000 for voltages), for
 /// fields such as "unit": "nS". Throws when `unit` is unknown or of another dimension.
 double unit_factor(std::string_view unit, Dimension expected);

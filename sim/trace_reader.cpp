@@ -1,6 +1,8 @@
 #include "sim/trace_reader.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "sim/hdf5_util.h"
 
@@ -161,6 +163,15 @@ TraceReader::TraceReader(const std::filesystem::path& path) : impl_(std::make_un
 
 TraceReader::~TraceReader() = default;
 
+const std::string& TraceReader::path() const {
+  return impl_->path;
+}
+
+bool TraceReader::has_attribute(const std::string& name) const {
+  hdf5::silence_errors();
+  return H5Aexists(impl_->file.get(), name.c_str()) > 0;
+}
+
 std::string TraceReader::attribute_string(const std::string& name) const {
   hdf5::silence_errors();
   return impl_->read_string(impl_->file.get(), "/", name);
@@ -209,6 +220,124 @@ TraceSpikes TraceReader::read_spikes(const std::string& population) const {
     impl_->fail("the spike datasets of '" + population + "' differ in length");
   }
   return spikes;
+}
+
+bool TraceReader::has_spikes(const std::string& population) const {
+  hdf5::silence_errors();
+  impl_->open_population(population);
+  return impl_->exists("/populations/" + population + "/spikes");
+}
+
+std::uint64_t TraceReader::spike_count(const std::string& population) const {
+  hdf5::silence_errors();
+  if (!has_spikes(population)) return 0;
+  const std::string steps = "/populations/" + population + "/spikes/step";
+  const Handle dataset = impl_->open_dataset(steps);
+  return impl_->shape(dataset.get(), steps, 1)[0];
+}
+
+void TraceReader::for_each_spike_block(const std::string& population,
+                                       const std::function<void(const SpikeBlock&)>& visit,
+                                       std::size_t block_size, std::uint64_t first,
+                                       std::uint64_t last) const {
+  hdf5::silence_errors();
+  if (!has_spikes(population)) {
+    impl_->fail("population '" + population + "' has no recorded spikes");
+  }
+  const std::string base = "/populations/" + population + "/spikes/";
+  // The datasets read: step and index always; sample and value when the trace has them.
+  struct Column {
+    std::string name;
+    hid_t memory_type;
+    Handle dataset;
+  };
+  std::vector<Column> columns;
+  for (const auto& [name, type] : {std::pair{"step", H5T_NATIVE_UINT64},
+                                   {"index", H5T_NATIVE_UINT32},
+                                   {"sample", H5T_NATIVE_UINT32},
+                                   {"value", H5T_NATIVE_FLOAT}}) {
+    if (columns.size() >= 2 && !impl_->exists(base + name)) continue;
+    columns.push_back({name, type, impl_->open_dataset(base + name)});
+  }
+  const std::uint64_t count = impl_->shape(columns[0].dataset.get(), base + "step", 1)[0];
+  for (const Column& column : columns) {
+    if (impl_->shape(column.dataset.get(), base + column.name, 1)[0] != count) {
+      impl_->fail("the spike datasets of '" + population + "' differ in length");
+    }
+  }
+  last = std::min(last, count);
+  block_size = std::max<std::size_t>(block_size, 1);
+  std::vector<Step> steps;
+  std::vector<NeuronIndex> indices;
+  std::vector<std::uint32_t> samples;
+  std::vector<float> values;
+  void* buffers[] = {nullptr, nullptr, nullptr, nullptr};
+  for (std::uint64_t start = first; start < last; start += block_size) {
+    const hsize_t offset = start, length = std::min<std::uint64_t>(block_size, last - start);
+    steps.resize(length);
+    indices.resize(length);
+    buffers[0] = steps.data();
+    buffers[1] = indices.data();
+    for (std::size_t c = 2; c < columns.size(); ++c) {
+      if (columns[c].name == "sample") {
+        samples.resize(length);
+        buffers[c] = samples.data();
+      } else {
+        values.resize(length);
+        buffers[c] = values.data();
+      }
+    }
+    const Handle memory(H5Screate_simple(1, &length, nullptr), H5Sclose);
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const Handle file_space(H5Dget_space(columns[c].dataset.get()), H5Sclose);
+      if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &length,
+                              nullptr) < 0 ||
+          H5Dread(columns[c].dataset.get(), columns[c].memory_type, memory.get(), file_space.get(),
+                  H5P_DEFAULT, buffers[c]) < 0) {
+        impl_->fail("cannot read dataset '" + base + columns[c].name +
+                    "' (damaged or truncated file?)");
+      }
+    }
+    visit(SpikeBlock{start, steps, indices, samples, values});
+  }
+}
+
+bool TraceReader::has_population_attribute(const std::string& population,
+                                           const std::string& name) const {
+  hdf5::silence_errors();
+  const Handle group = impl_->open_population(population);
+  return H5Aexists(group.get(), name.c_str()) > 0;
+}
+
+std::string TraceReader::population_attribute_string(const std::string& population,
+                                                     const std::string& name) const {
+  hdf5::silence_errors();
+  const Handle group = impl_->open_population(population);
+  return impl_->read_string(group.get(), "/populations/" + population, name);
+}
+
+double TraceReader::population_attribute_double(const std::string& population,
+                                                const std::string& name) const {
+  hdf5::silence_errors();
+  const Handle group = impl_->open_population(population);
+  return impl_->read_scalar<double>(group.get(), "/populations/" + population, name,
+                                    H5T_NATIVE_DOUBLE);
+}
+
+std::vector<std::uint32_t> TraceReader::population_attribute_uints(const std::string& population,
+                                                                   const std::string& name) const {
+  hdf5::silence_errors();
+  const Handle group = impl_->open_population(population);
+  const std::string owner = "/populations/" + population;
+  const Handle attribute = impl_->open_attribute(group.get(), owner, name);
+  const Handle space(H5Aget_space(attribute.get()), H5Sclose);
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (count < 0) impl_->fail("cannot read attribute '" + name + "' of '" + owner + "'");
+  std::vector<std::uint32_t> values(static_cast<std::size_t>(count));
+  if (!values.empty() && H5Aread(attribute.get(), H5T_NATIVE_UINT32, values.data()) < 0) {
+    impl_->fail("attribute '" + name + "' of '" + owner + "' is not a list of whole numbers");
+  }
+  return values;
 }
 
 std::vector<std::string> TraceReader::state_variables(const std::string& population) const {

@@ -4,7 +4,9 @@
 // one line naming the file and what is wrong.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,16 @@ namespace snnsim {
 struct TraceSpikes {
   std::vector<Step> steps;
   std::vector<NeuronIndex> indices;
+};
+
+/// A run of consecutive spikes of one population, in file order (time order), as streamed by
+/// TraceReader::for_each_spike_block. The spans are valid during the callback only.
+struct SpikeBlock {
+  std::uint64_t first = 0;  ///< position of the block's first spike in the population's list
+  std::span<const Step> steps;
+  std::span<const NeuronIndex> indices;
+  std::span<const std::uint32_t> samples;  ///< layer-graph traces; empty otherwise
+  std::span<const float> values;           ///< when the trace stores spike values; else empty
 };
 
 struct TraceState {
@@ -30,6 +42,10 @@ class TraceReader {
   explicit TraceReader(const std::filesystem::path& path);
   ~TraceReader();
 
+  /// The file's path, as given (for messages).
+  const std::string& path() const;
+  /// Whether the root has attribute `name` (e.g. `kind`, absent from older traces).
+  bool has_attribute(const std::string& name) const;
   std::string attribute_string(const std::string& name) const;
   double attribute_double(const std::string& name) const;
   std::uint64_t attribute_uint(const std::string& name) const;
@@ -38,7 +54,26 @@ class TraceReader {
 
   std::vector<std::string> population_names() const;
   NeuronIndex population_size(const std::string& population) const;
+  /// All spikes at once: for small traces and tests. Analyses stream (for_each_spike_block).
   TraceSpikes read_spikes(const std::string& population) const;
+  /// False when the population's spikes were not recorded.
+  bool has_spikes(const std::string& population) const;
+  /// Spikes recorded for the population (the length of its spike datasets).
+  std::uint64_t spike_count(const std::string& population) const;
+  /// Streams the population's spikes in file order, at most `block_size` per call of `visit`:
+  /// memory stays bounded by the block, whatever the file's size. Spikes [first, last) only.
+  void for_each_spike_block(const std::string& population,
+                            const std::function<void(const SpikeBlock&)>& visit,
+                            std::size_t block_size = std::size_t{1} << 20, std::uint64_t first = 0,
+                            std::uint64_t last = ~std::uint64_t{0}) const;
+  /// The population group's attribute, e.g. a layer's "op", "firing_rate", "acs".
+  bool has_population_attribute(const std::string& population, const std::string& name) const;
+  std::string population_attribute_string(const std::string& population,
+                                          const std::string& name) const;
+  double population_attribute_double(const std::string& population, const std::string& name) const;
+  /// A uint32 array attribute, e.g. a layer's "shape".
+  std::vector<std::uint32_t> population_attribute_uints(const std::string& population,
+                                                        const std::string& name) const;
   std::vector<std::string> state_variables(const std::string& population) const;
   TraceState read_state(const std::string& population, const std::string& variable) const;
 

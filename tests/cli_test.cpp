@@ -23,21 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int status;
-  std::string output;  ///< stdout and stderr
-};
-
-CommandResult run_snnsim(const std::string& arguments) {
-  const std::string command = std::string(SNNSIM_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using testing::CommandResult;
+using testing::run_snnsim;
 
 class Cli : public testing::TemporaryFolderTest {
  protected:

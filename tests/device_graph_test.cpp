@@ -19,6 +19,7 @@
 #include "sim/emulated_device.h"
 #include "sim/graph/device_graph.h"
 #include "sim/graph/graph_executor.h"
+#include "test_support.h"
 
 namespace snnsim {
 namespace {
@@ -401,17 +402,7 @@ TEST(DeviceGraph, MemoryPlanFreesBuffersAfterTheirLastConsumer) {
   EXPECT_EQ(plan_device_graph_memory(graph, 10).peak_bytes, 2 * buffer + 3 * sizeof(std::uint64_t));
 }
 
-/// Runs the snnsim binary with `arguments`; returns its exit status and its output, stderr
-/// included.
-std::pair<int, std::string> run_snnsim(const std::string& arguments) {
-  std::string output;
-  FILE* pipe = popen((std::string(SNNSIM_BINARY) + " " + arguments + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), output};
-}
+using testing::run_snnsim;
 
 TEST(DeviceGraph, InferBackendOption) {
   const std::string model = SNNSIM_SOURCE_DIR "/examples/linear-snn.json";

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -15,6 +19,26 @@
 #include "sim/network.h"
 
 namespace snnsim::testing {
+
+#ifdef SNNSIM_BINARY
+struct CommandResult {
+  int status;
+  std::string output;  ///< stdout and stderr
+};
+
+/// Runs the snnsim binary with `arguments` (a shell command line); returns its exit status and
+/// its output, stderr included.
+inline CommandResult run_snnsim(const std::string& arguments) {
+  const std::string command = std::string(SNNSIM_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+#endif
 
 /// A fixture with a fresh temporary folder per test, removed afterwards.
 class TemporaryFolderTest : public ::testing::Test {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-run}"
 case "$mode" in run|test) ;; *) echo "usage: tools/setup.sh run|test" >&2; exit 2;; esac
 
-packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev)
+packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev libcairo2-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,8 +1,6 @@
 #include "tools/snnsim/cli_options.h"
 
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <regex>
 
 #include "networks/quantity.h"
 
@@ -86,12 +84,68 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
       add_backend_option(d, a);
       return d;
     }
+    case OptionGroup::trace_select: {
+      po::options_description d("Selection");
+      d.add_options()("population,P", po::value(&a.populations)->composing()->value_name("NAME"),
+                      "a population or layer (repeatable; default: all)")(
+          "from", po::value(&a.from)->value_name("TIME"),
+          "start of the time window, e.g. 200ms (default: the start)")(
+          "to", po::value(&a.to)->value_name("TIME"),
+          "end of the time window, e.g. 1s (default: the end)");
+      return d;
+    }
+    case OptionGroup::trace_summary: {
+      po::options_description d("Summary");
+      d.add_options()("json", po::bool_switch(&a.json), "print JSON instead of a table")(
+          "bin", po::value(&a.bin)->value_name("TIME"),
+          "window of the spike counts behind the Fano factor, correlations and synchrony "
+          "(default 5ms)");
+      return d;
+    }
+    case OptionGroup::trace_plot: {
+      po::options_description d("Plot");
+      d.add_options()("output,o", po::value(&a.output)->value_name("PLOT.svg|PLOT.png"),
+                      "the picture to write; its extension picks the format")(
+          "width", po::value(&a.width)->value_name("PX"), "width in pixels (default 800)")(
+          "height", po::value(&a.height)->value_name("PX"), "height in pixels (default 500)")(
+          "title", po::value(&a.title)->value_name("TEXT"), "title (default: what is shown)")(
+          "bin", po::value(&a.bin)->value_name("SIZE"),
+          "bin of rate and isi plots (a time, e.g. 5ms) or of hist (a frequency, e.g. 2Hz); "
+          "default: chosen from the data")(
+          "variable", po::value(&a.variable)->value_name("NAME"),
+          "state: the sampled variable (default v, else the first)")(
+          "neuron", po::value(&a.neurons)->composing()->value_name("N"),
+          "state: a neuron to draw (repeatable, at most 10; default: the first 3 sampled)");
+      return d;
+    }
+    case OptionGroup::trace_compare: {
+      po::options_description d("Comparison");
+      d.add_options()("exact", po::bool_switch(&a.exact),
+                      "require identical spike trains (same steps, neurons, samples and values) "
+                      "instead of alike statistics")(
+          "tolerance", po::value(&a.tolerance)->value_name("R"),
+          "largest relative difference of mean rates and CVs accepted (default 0.1)")(
+          "ks-threshold", po::value(&a.ks_threshold)->value_name("D"),
+          "largest Kolmogorov-Smirnov distance between distributions accepted (default 0.2)")(
+          "bin", po::value(&a.bin)->value_name("TIME"),
+          "window of the spike counts behind the correlations (default 5ms)")(
+          "json", po::bool_switch(&a.json), "print JSON instead of a table");
+      return d;
+    }
+    case OptionGroup::trace_export: {
+      po::options_description d("Export");
+      d.add_options()("format", po::value(&a.format)->value_name("csv|nirdata"),
+                      "csv: one line per spike; nirdata: NIR's NIRGraphData with EventData")(
+          "output,o", po::value(&a.output)->value_name("FILE"), "the file to write");
+      return d;
+    }
   }
   return po::options_description();
 }
 
 bool parse_command_line(int argc, const char* const* argv, const std::string& usage,
-                        std::initializer_list<OptionGroup> groups, Arguments& a) {
+                        std::initializer_list<OptionGroup> groups, Arguments& a,
+                        Positionals positionals) {
   po::options_description visible;
   for (OptionGroup group : groups)
     visible.add(options_for(group, a));
@@ -99,9 +153,9 @@ bool parse_command_line(int argc, const char* const* argv, const std::string& us
   general.add_options()("help,h", po::bool_switch(&a.help), "show this help");
   visible.add(general);
   po::options_description all = visible;
-  all.add_options()("network", po::value(&a.network));
+  all.add_options()("files", po::value(&a.files)->composing());
   po::positional_options_description positional;
-  positional.add("network", 1);
+  positional.add("files", -1);
   po::variables_map values;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
@@ -114,20 +168,21 @@ bool parse_command_line(int argc, const char* const* argv, const std::string& us
     std::cout << usage << "\n" << visible;
     return false;
   }
-  if (a.network.empty()) throw std::runtime_error("missing the network file (see --help)");
+  if (a.files.size() < positionals.least) {
+    throw std::runtime_error(std::string("missing ") + positionals.what + " (see --help)");
+  }
+  if (a.files.size() > positionals.most) {
+    throw std::runtime_error("unexpected argument '" + a.files[positionals.most] +
+                             "' (see --help)");
+  }
+  if (!a.files.empty()) a.network = a.files[0];
   return true;
 }
 
 double parse_command_line_quantity(const std::string& option, const std::string& text,
                                    Dimension dimension) {
-  // Accept "1s" as well as "1 s": put a space between the number and a trailing unit.
-  static const std::regex number_then_unit(R"(^\s*([-+0-9.eE]+)\s*([A-Za-zµ]+)\s*$)");
-  std::smatch match;
-  const std::string spaced = std::regex_match(text, match, number_then_unit)
-                                 ? match[1].str() + " " + match[2].str()
-                                 : text;
   try {
-    return parse_quantity(nlohmann::json(spaced), dimension, {});
+    return parse_quantity_text(text, dimension);
   } catch (const QuantityError& error) {
     throw std::runtime_error("--" + option + " " + text + ": " + error.what());
   }

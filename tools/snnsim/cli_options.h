@@ -32,13 +32,39 @@ struct Arguments {
   std::size_t top_k = 3;
   double mac_pj = 4.6, ac_pj = 0.9;
   bool dense = false;  ///< --dense: dense operator paths only
+  // trace
+  std::vector<std::string> files;         ///< every positional argument (files[0] is `network`)
+  std::vector<std::string> populations;   ///< --population NAME (repeatable)
+  std::string from, to;                   ///< --from 100ms, --to 1s: a time window
+  bool json = false;                      ///< --json
+  std::string bin;                        ///< --bin 5ms: histogram / count window
+  std::size_t width = 800, height = 500;  ///< plot size, pixels
+  std::string title;
+  std::string variable;                ///< state plot: the sampled variable
+  std::vector<std::uint32_t> neurons;  ///< state plot: --neuron N (repeatable)
+  std::string format;                  ///< export format
+  bool exact = false;                  ///< compare: spike trains must be identical
+  double tolerance = 0.1;              ///< compare: relative tolerance on rates and CVs
+  double ks_threshold = 0.2;           ///< compare: largest Kolmogorov-Smirnov distance accepted
 };
 
 enum class OptionGroup {
-  network,  ///< NET.json and --param
-  run,      ///< --duration, --dt, --seed, --threads, --backend
-  output,   ///< -o, --summary-json, --quiet
-  infer,    ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
+  network,       ///< NET.json and --param
+  run,           ///< --duration, --dt, --seed, --threads, --backend
+  output,        ///< -o, --summary-json, --quiet
+  infer,         ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
+  trace_select,  ///< --population, --from, --to
+  trace_summary,  ///< --json, --bin
+  trace_plot,     ///< -o PLOT.svg|png, --width, --height, --title, --bin, --variable, --neuron
+  trace_compare,  ///< --exact, --tolerance, --ks-threshold, --json
+  trace_export,   ///< --format, -o
+};
+
+/// The positional arguments a command takes: what they are (for "missing ..." messages) and
+/// how many.
+struct Positionals {
+  const char* what = "the network file";
+  std::size_t least = 1, most = 1;
 };
 
 /// --backend's value: cpu, cuda or auto; throws std::runtime_error otherwise.
@@ -50,7 +76,8 @@ boost::program_options::options_description options_for(OptionGroup group, Argum
 /// Parses a command's arguments; returns false (after printing usage) when --help was asked.
 /// Throws std::runtime_error with a one-line message for a bad command line.
 bool parse_command_line(int argc, const char* const* argv, const std::string& usage,
-                        std::initializer_list<OptionGroup> groups, Arguments& arguments);
+                        std::initializer_list<OptionGroup> groups, Arguments& arguments,
+                        Positionals positionals = {});
 
 /// The network-file overrides given on the command line (--param, --duration, --dt, --seed).
 LoadOptions load_options(const Arguments& arguments);

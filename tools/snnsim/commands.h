@@ -7,6 +7,7 @@ namespace snnsim::cli {
 int command_run(int argc, const char* const* argv);
 int command_infer(int argc, const char* const* argv);
 int command_validate(int argc, const char* const* argv);
+int command_trace(int argc, const char* const* argv);
 
 /// Exit statuses.
 inline constexpr int kExitFailure = 1;

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  run NET.json [-o trace.h5]   simulate a population network and summarise the run\n"
     "  infer MODEL.json -i X.npy    run a layer-graph SNN on samples: predictions, rates, energy\n"
     "  validate NET.json            check a network file without running it\n"
+    "  trace SUBCOMMAND TRACE.h5    statistics, plots, comparisons and exports of a trace\n"
     "\n"
     "  snnsim COMMAND --help        options of a command\n"
     "  snnsim --version             version\n"
@@ -43,8 +44,10 @@ int main(int argc, char** argv) {
   if (command == "run") return command_run(argc - 1, argv + 1);
   if (command == "infer") return command_infer(argc - 1, argv + 1);
   if (command == "validate") return command_validate(argc - 1, argv + 1);
-  std::fprintf(
-      stderr, "snnsim: unknown command '%s'; expected run, infer or validate (see snnsim --help)\n",
-      argv[1]);
+  if (command == "trace") return command_trace(argc - 1, argv + 1);
+  std::fprintf(stderr,
+               "snnsim: unknown command '%s'; expected run, infer, validate or trace (see snnsim "
+               "--help)\n",
+               argv[1]);
   return kExitUsage;
 }
