@@ -297,6 +297,43 @@ TEST(TernaryNeurons, QuantizerAndElasticBiSpikingFollowSpikeLM) {
             (std::vector<float>{1.0f, 0.0f, -1.0f, 0.5f, 0.0f, 0.0f}));
 }
 
+TEST(LayerGraph, ConvolutionFusedWithItsLifGivesTheSeparateOpsSpikes) {
+  std::mt19937 rng(11);
+  // Stride 1 (one contiguous run per spike) and stride 2 with groups (the general path); binary
+  // and integer spikes; a soft-reset LIF and an IF.
+  const std::pair<Conv2dParameters, LifParameters> cases[] = {
+      {{3, 8, 3, 3, 1, 1, 1, 1, 1, true}, {2.0, 1.0, 0.0, true}},
+      {{4, 6, 3, 3, 2, 2, 1, 1, 2, true}, {3.0, 0.5, std::nullopt, false}}};
+  for (const auto& [conv_parameters, lif_parameters] : cases) {
+    for (const InputKind kind : {InputKind::binary, InputKind::integer}) {
+      LayerGraph graph({conv_parameters.in_channels, 9, 7}, kSteps);
+      const auto conv = graph.add_node("conv", std::make_unique<Conv2d>(conv_parameters));
+      const auto lif = graph.add_node("lif", std::make_unique<LifLayer>(lif_parameters, true));
+      graph.connect(0, conv, 0);
+      graph.connect(conv, lif, 0);
+      graph.set_output(lif);
+      graph.bind();
+      LayerOp& conv_op = *graph.nodes()[conv].op;
+      conv_op.set_weight("weight", random_values(conv_op.weight_specs()[0].shape[0] *
+                                                     conv_op.weight_specs()[0].shape[1] * 9,
+                                                 rng, 0.8f));
+      conv_op.set_weight("bias", random_values(conv_parameters.out_channels, rng, 0.3f));
+      const Value x = random_input({conv_parameters.in_channels, 9, 7}, kind, 0.3, rng);
+      // The graph fuses the pair; the operators one after the other are the reference.
+      const GraphRun fused = graph.run(x, false);
+      OpCounts counts;
+      const Value drive = run_op(conv_op, x, counts);
+      OpCounts unused;
+      const Value spikes = run_op(*graph.nodes()[lif].op, drive, unused);
+      EXPECT_EQ(fused.output.spikes->offsets, spikes.spikes->offsets);
+      EXPECT_EQ(fused.output.spikes->indices, spikes.spikes->indices);
+      EXPECT_GT(spikes.spikes->events(), 0u);
+      EXPECT_EQ(fused.nodes[0].counts.acs, counts.acs);
+      EXPECT_EQ(fused.nodes[1].spikes, spikes.spikes->events());
+    }
+  }
+}
+
 TEST(LayerGraph, FoldedBatchNormGivesTheUnfoldedOutput) {
   std::mt19937 rng(6);
   auto build = [&](std::mt19937 weights_rng) {

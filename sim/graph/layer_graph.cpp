@@ -3,6 +3,8 @@
 #include <chrono>
 #include <limits>
 
+#include "sim/graph/neurons.h"
+#include "sim/graph/ops/conv.h"
 #include "sim/graph/ops/elementwise.h"
 
 namespace snnsim {
@@ -83,6 +85,11 @@ void LayerGraph::bind() {
         if (input == n && --waiting[i] == 0) ready.push_back(i);
       }
     }
+  }
+  consumers_.assign(nodes_.size(), {});
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    for (std::size_t input : nodes_[i].inputs)
+      consumers_[input].push_back(i);
   }
   if (order_.size() != nodes_.size()) {
     for (std::size_t i = 1; i < nodes_.size(); ++i) {
@@ -183,6 +190,9 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
   }
   std::vector<Value> values(nodes_.size());
   values[0] = input;
+  // Nodes whose value a fused convolution and LIF layer already computed (the LIF, and the
+  // folded BatchNorms between them, which hold nothing).
+  std::vector<bool> computed(nodes_.size(), false);
   GraphRun result;
   for (std::size_t n : order_) {
     const GraphNode& node = nodes_[n];
@@ -191,10 +201,22 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
     report.name = node.name;
     report.kind = node.op->kind();
     report.shape = node.shape;
-    if (node.folded) {
+    if (node.folded) report.kind += " (folded)";
+    if (computed[n]) {
+      // Done with the convolution before it.
+    } else if (node.folded) {
       // A folded BatchNorm is its input's only consumer (fold_batchnorms checks): take the value.
       values[n] = std::move(values[node.inputs[0]]);
-      report.kind += " (folded)";
+    } else if (const std::size_t lif = fused_lif(n, values, dense); lif != 0) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto& conv = static_cast<const Conv2d&>(*node.op);
+      values[lif] = Value::of_spikes(
+          nodes_[lif].shape,
+          conv.forward_into_lif(*values[node.inputs[0]].spikes,
+                                static_cast<const LifLayer&>(*nodes_[lif].op), report.counts));
+      report.seconds = seconds_since(start);  // the LIF layer's time included
+      for (std::size_t k = lif; k != n; k = nodes_[k].inputs[0])
+        computed[k] = true;
     } else {
       const auto start = std::chrono::steady_clock::now();
       std::vector<Value> densified;
@@ -210,6 +232,21 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
   }
   result.output = std::move(values[output_]);
   return result;
+}
+
+std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& values,
+                                  bool dense) const {
+  if (dense || dynamic_cast<const Conv2d*>(nodes_[n].op.get()) == nullptr ||
+      !values[nodes_[n].inputs[0]].is_spikes()) {
+    return 0;
+  }
+  // Follow the only consumer, through folded BatchNorms (already in the weights), to a LIF.
+  for (std::size_t k = n;;) {
+    if (k == output_ || consumers_[k].size() != 1) return 0;
+    k = consumers_[k][0];
+    if (nodes_[k].folded) continue;
+    return dynamic_cast<const LifLayer*>(nodes_[k].op.get()) != nullptr ? k : 0;
+  }
 }
 
 GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense) const {

@@ -106,12 +106,16 @@ class LayerGraph {
 
  private:
   std::vector<GraphNode> nodes_;
-  std::vector<std::vector<std::size_t>> slots_;  ///< per node, its inputs by slot (unsorted)
-  std::vector<std::size_t> order_;               ///< execution order
+  std::vector<std::vector<std::size_t>> slots_;      ///< per node, its inputs by slot (unsorted)
+  std::vector<std::size_t> order_;                   ///< execution order
+  std::vector<std::vector<std::size_t>> consumers_;  ///< per node, the nodes reading it
   GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense) const;
   /// The arguments of node `n` from `values`, spikes densified when `dense`.
   std::vector<const Value*> arguments(std::size_t n, const std::vector<Value>& values, bool dense,
                                       std::vector<Value>& densified) const;
+  /// The LIF layer that convolution `n` feeds alone (through folded BatchNorms) when the two
+  /// can run fused (Conv2d::forward_into_lif): event-driven, on spikes; else 0.
+  std::size_t fused_lif(std::size_t n, const std::vector<Value>& values, bool dense) const;
   /// Adds `value`'s spikes to `report`.
   static void count_spikes(const Value& value, std::size_t first_step, NodeReport& report);
 

@@ -48,15 +48,17 @@ class LifLayer final : public NeuronLayer {
   const LifParameters& parameters() const { return p_; }
   /// False for IF.
   bool leaky() const { return leaky_; }
+  /// One timestep of n neurons: charges, resets, flags the neurons that fired (also run by a
+  /// convolution fused with this layer, Conv2d::forward_into_lif).
+  void charge_fire_reset(const float* drive, float* membrane, std::uint8_t* fired,
+                         std::size_t n) const;
+  /// The membrane at the start, and after a hard reset.
+  float rest() const { return p_.v_reset ? static_cast<float>(*p_.v_reset) : 0.0f; }
 
  private:
   /// Runs x's timesteps from `membrane` ([B][features], updated): the spikes. Neurons are cut
   /// into chunks that threads run through all timesteps, so a batch of one uses every core.
   SpikeTrain fire(const Value& x, float* membrane) const;
-  /// One timestep of n neurons: charges, resets, flags the neurons that fired.
-  void charge_fire_reset(const float* drive, float* membrane, std::uint8_t* fired,
-                         std::size_t n) const;
-  float rest() const { return p_.v_reset ? static_cast<float>(*p_.v_reset) : 0.0f; }
 
   LifParameters p_;
   bool leaky_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sim/nonzero_scan.h"
 #include "sim/vector_clones.h"
 
 namespace snnsim {
@@ -126,11 +127,60 @@ void Conv2d::forward_events(const SpikeTrain& s, Value& y, OpCounts& counts) con
     for (std::size_t item = 0; item < frames * out_height_; ++item) {
       const std::size_t f = item / out_height_;
       const std::size_t oy = item % out_height_;
-      float* out = y.dense.data() + f * out_frame;
-      acs += scatter_row(buckets[f], oy, s.scale(f / s.batch), accumulator.data(), out);
+      float* out = y.dense.data() + f * out_frame + oy * out_width_;
+      acs += scatter_row(buckets[f], oy, s.scale(f / s.batch), accumulator.data(), out,
+                         out_height_ * out_width_);
     }
   }
   counts.acs += acs;
+}
+
+SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
+                                    OpCounts& counts) const {
+  const std::size_t frames = s.frames(), channels = p_.out_channels;
+  const std::size_t out_plane = out_height_ * out_width_, features = channels * out_plane;
+  const std::size_t row = channels * out_width_;  // one output row of every channel
+  std::vector<RowBuckets> buckets(frames);
+  std::vector<std::uint8_t> fired(frames * features);
+  std::vector<std::vector<std::uint32_t>> spiked(frames);
+  std::uint64_t acs = 0;
+#pragma omp parallel
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t f = 0; f < frames; ++f)
+      buckets[f] = bucket_by_row(s, f);
+    std::vector<float> accumulator(row), drive(row), membrane(row);
+    std::vector<std::uint8_t> row_fired(row);
+#pragma omp for schedule(dynamic, 2) reduction(+ : acs)
+    for (std::size_t item = 0; item < s.batch * out_height_; ++item) {
+      const std::size_t b = item / out_height_, oy = item % out_height_;
+      std::fill(membrane.begin(), membrane.end(), lif.rest());
+      for (std::size_t t = 0; t < s.steps; ++t) {
+        const std::size_t f = t * s.batch + b;
+        acs +=
+            scatter_row(buckets[f], oy, s.scale(t), accumulator.data(), drive.data(), out_width_);
+        lif.charge_fire_reset(drive.data(), membrane.data(), row_fired.data(), row);
+        for (std::size_t o = 0; o < channels; ++o)
+          std::copy_n(row_fired.data() + o * out_width_, out_width_,
+                      fired.data() + f * features + o * out_plane + oy * out_width_);
+      }
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t f = 0; f < frames; ++f) {
+      spiked[f].resize(features + 8);
+      spiked[f].resize(compact_nonzero(fired.data() + f * features, features, 0, spiked[f].data()));
+    }
+  }
+  counts.acs += acs;
+  SpikeTrain out;
+  out.steps = s.steps;
+  out.batch = s.batch;
+  out.features = features;
+  for (const std::vector<std::uint32_t>& frame : spiked) {
+    out.indices.insert(out.indices.end(), frame.begin(), frame.end());
+    out.close_frame();
+  }
+  return out;
 }
 
 Conv2d::RowBuckets Conv2d::bucket_by_row(const SpikeTrain& s, std::size_t f) const {
@@ -174,7 +224,8 @@ inline void accumulate(float* __restrict into, const float* __restrict taps, flo
 
 SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets, std::size_t oy,
                                                        float amplitude, float* accumulator,
-                                                       float* out) const {
+                                                       float* out,
+                                                       std::size_t channel_stride) const {
   const std::size_t out_per_group = p_.out_channels / p_.groups;
   const std::size_t channels = p_.out_channels, out_plane = out_height_ * out_width_;
   // Stride 1 without groups: the outputs of a spike's taps are adjacent in the accumulator and,
@@ -205,9 +256,9 @@ SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets
       acs += span.count * out_per_group;
     }
   }
-  // [OW][C] to row oy of [C][OH][OW]; the accumulator row is in L1.
+  // [OW][C] to one row per channel; the accumulator row is in L1.
   for (std::size_t o = 0; o < channels; ++o) {
-    float* to = out + o * out_plane + oy * out_width_;
+    float* to = out + o * channel_stride;
     for (std::size_t ox = 0; ox < out_width_; ++ox)
       to[ox] = amplitude * accumulator[ox * channels + o] + bias_[o];
   }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "sim/graph/layer_op.h"
+#include "sim/graph/neurons.h"
 
 namespace snnsim {
 
@@ -44,6 +45,12 @@ class Conv2d final : public LayerOp {
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_channels; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+  /// This convolution on spikes with `lif` fed by it, fused: each (sample, output row) runs
+  /// through the timesteps, the LIF charging from the row just gathered, so the convolution's
+  /// output never goes to memory. The spikes and counts are those of forward() then lif's
+  /// forward(), bit for bit (the same float operations in the same order).
+  SpikeTrain forward_into_lif(const SpikeTrain& spikes, const LifLayer& lif,
+                              OpCounts& counts) const;
   const Conv2dParameters& parameters() const { return p_; }
   /// [C_out][C_in/g][kH][kW], BatchNorm folded in.
   const std::vector<float>& weight() const { return weight_; }
@@ -66,10 +73,10 @@ class Conv2d final : public LayerOp {
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
   RowBuckets bucket_by_row(const SpikeTrain& spikes, std::size_t f) const;
   /// Output row oy of one frame: gathers the buckets of the input rows that reach it into
-  /// `accumulator` ([OW][C_out]) and writes the row into every channel of `out` ([C_out][OH][OW]).
+  /// `accumulator` ([OW][C_out]) and writes channel o's row to out + o * channel_stride.
   /// Returns the accumulates done.
   std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
-                            float* accumulator, float* out) const;
+                            float* accumulator, float* out, std::size_t channel_stride) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
   void rebuild_scatter_layout();
 
