@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import brian2 as b2
+import numpy as np
 
 
 def main():
@@ -20,6 +21,7 @@ def main():
     parser.add_argument("--duration", type=float, default=1.0, help="seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--spikes", help="also save the spikes to this .npz (tools/reference/spikes_to_trace.py)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                         help="Brian2's float type (its default: float64; snnsim computes in float32)")
     parser.add_argument("--device", choices=["cpp_standalone", "cuda_standalone"], default="cpp_standalone",
@@ -53,7 +55,8 @@ def main():
     excitatory.connect(condition=f"i < {n_exc}", p=p)
     inhibitory = b2.Synapses(neurons, neurons, on_pre="g_in += 67 * nS")
     inhibitory.connect(condition=f"i >= {n_exc}", p=p)
-    spikes = b2.SpikeMonitor(neurons, record=False)  # counts only, like snnsim without -o
+    # Counts only, like snnsim without -o, unless --spikes asks for the spikes themselves.
+    spikes = b2.SpikeMonitor(neurons, record=bool(args.spikes))
     b2.run(args.duration * b2.second)
 
     start = time.perf_counter()
@@ -62,6 +65,11 @@ def main():
     start = time.perf_counter()
     b2.device.run(directory=directory, with_output=False, run_args=[])
     wall_s = time.perf_counter() - start
+    if args.spikes:
+        # Per population, as tools/reference/spikes_to_trace.py reads them: E is neurons
+        # 0..n_exc-1, I the rest (renumbered from 0), as in examples/coba.json.
+        t, i = np.asarray(spikes.t / b2.second), np.asarray(spikes.i)
+        np.savez(args.spikes, E_t=t[i < n_exc], E_i=i[i < n_exc], I_t=t[i >= n_exc], I_i=i[i >= n_exc] - n_exc)
     print(json.dumps({
         "peer": f"brian2-{args.device}",
         "brian2_version": b2.__version__,
