@@ -57,14 +57,17 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
   if (x.is_spikes()) {
     const SpikeTrain& s = *x.spikes;
     std::uint64_t acs = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : acs)
+    // One frame per chunk: at batch 1 there are only T frames to share out.
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : acs)
     for (std::size_t f = 0; f < frames; ++f) {
       float* frame = y.dense.data() + f * rows * out;
       // Sum the columns of the spiking inputs (signed, times their level), then scale once.
       for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
         const std::uint32_t index = s.indices[k];
-        float* row = frame + (index / in) * out;
-        const float* column = transpose_.data() + (index % in) * out;
+        // Vectors (one token) need no division per spike.
+        const std::size_t token = rows == 1 ? 0 : index / in;
+        float* row = frame + token * out;
+        const float* column = transpose_.data() + (index - token * in) * out;
         const int level = s.level(k);
         if (level == 1) {
           for (std::size_t o = 0; o < out; ++o)
