@@ -227,7 +227,7 @@ SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets
                                                        float* out,
                                                        std::size_t channel_stride) const {
   const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t channels = p_.out_channels, out_plane = out_height_ * out_width_;
+  const std::size_t channels = p_.out_channels;
   // Stride 1 without groups: the outputs of a spike's taps are adjacent in the accumulator and,
   // kx being stored reversed, its taps adjacent in scatter_, so one run adds them all.
   const bool one_run = p_.stride_w == 1 && p_.groups == 1;
