@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <stdexcept>
 
@@ -108,6 +109,34 @@ TraceInfo read_trace_info(const TraceReader& reader) {
   return info;
 }
 
+namespace {
+
+/// `names` (HDF5 lists groups alphabetically) in the order the network file declares them: its
+/// populations, or a layer graph's nodes (input to output), as the trace's `network` attribute
+/// holds the file. Names the file does not list keep their place after those it does.
+std::vector<std::string> in_network_order(const TraceReader& reader,
+                                          std::vector<std::string> names) {
+  if (!reader.has_attribute("network")) return names;
+  const nlohmann::json network =
+      nlohmann::json::parse(reader.attribute_string("network"), nullptr, false);
+  std::vector<std::string> declared;
+  for (const char* key : {"populations", "nodes"}) {
+    if (!network.is_object() || !network.contains(key) || !network[key].is_array()) continue;
+    for (const nlohmann::json& entry : network[key]) {
+      if (entry.is_object() && entry.contains("name") && entry["name"].is_string())
+        declared.push_back(entry["name"].get<std::string>());
+    }
+  }
+  const auto rank = [&](const std::string& name) {
+    return std::find(declared.begin(), declared.end(), name) - declared.begin();
+  };
+  std::stable_sort(names.begin(), names.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  return names;
+}
+
+}  // namespace
+
 std::vector<PopulationInfo> select_populations(const TraceReader& reader,
                                                const std::vector<std::string>& names) {
   const std::vector<std::string> all = reader.population_names();
@@ -121,7 +150,7 @@ std::vector<PopulationInfo> select_populations(const TraceReader& reader,
     }
     if (std::find(chosen.begin(), chosen.end(), name) == chosen.end()) chosen.push_back(name);
   }
-  if (names.empty()) chosen = all;
+  if (names.empty()) chosen = in_network_order(reader, all);
 
   std::vector<PopulationInfo> populations;
   for (const std::string& name : chosen) {

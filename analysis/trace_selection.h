@@ -53,8 +53,9 @@ struct PopulationInfo {
   std::vector<std::uint32_t> shape;
 };
 
-/// The populations named (in the order given, each once), or all of them (alphabetically) when
-/// `names` is empty. An unknown name throws "TRACE: no population 'X'; it has A, B, C".
+/// The populations named (in the order given, each once), or all of them (in the order the
+/// network file declares them: populations, or layers from input to output) when `names` is
+/// empty. An unknown name throws "TRACE: no population 'X'; it has A, B, C".
 std::vector<PopulationInfo> select_populations(const TraceReader& reader,
                                                const std::vector<std::string>& names);
 

@@ -344,8 +344,11 @@ TEST_F(TraceSummaryCommand, LayerGraphSummaryHasRatesPerTimestepAndEnergy) {
 
   const CommandResult window = summary(trace + " --from 4 --to 8 --json");
   ASSERT_EQ(window.status, 0) << window.err;
-  for (const json& layer : json::parse(window.out)["layers"])
-    if (layer["spiking"].get<bool>()) EXPECT_EQ(layer["timestep_firing_rates"].size(), 4u);
+  for (const json& layer : json::parse(window.out)["layers"]) {
+    if (layer["spiking"].get<bool>()) {
+      EXPECT_EQ(layer["timestep_firing_rates"].size(), 4u);
+    }
+  }
 
   const CommandResult table = summary(trace);
   ASSERT_EQ(table.status, 0) << table.err;
