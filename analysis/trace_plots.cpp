@@ -8,7 +8,6 @@
 
 #include "analysis/trace_selection.h"
 #include "networks/quantity.h"
-#include "sim/hdf5_util.h"
 
 namespace snnsim::analysis {
 
@@ -611,109 +610,6 @@ Plot hist(const Context& c) {
 
 // --- state ---------------------------------------------------------------------------------
 
-/// One sampled-state dataset, read a block of rows and a few columns at a time (the reader's
-/// read_state loads it whole, which a long run's trace may not fit in memory).
-class StateDataset {
- public:
-  StateDataset(const std::string& path, const std::string& population, const std::string& variable)
-      : path_(path), name_("/populations/" + population + "/state/" + variable) {
-    hdf5::silence_errors();
-    file_ = hdf5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!file_.valid()) fail("cannot open the file");
-    dataset_ = hdf5::Handle(H5Dopen2(file_.get(), name_.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!dataset_.valid()) fail("cannot open dataset (damaged file?)");
-    const hdf5::Handle space(H5Dget_space(dataset_.get()), H5Sclose);
-    hsize_t dims[2] = {0, 0};
-    if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
-        H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2) {
-      fail("not a 2-dimensional dataset");
-    }
-    rows = dims[0];
-    neurons = uints("neurons");
-    if (neurons.size() != dims[1]) fail("its neuron list does not match its columns");
-    interval_steps = scalar("interval_steps", 1);
-    first_step = scalar("first_step", 0);
-    unit = text("unit");
-  }
-
-  std::uint64_t rows = 0;
-  std::vector<std::uint32_t> neurons;
-  std::uint64_t interval_steps = 1, first_step = 0;
-  std::string unit;
-
-  /// Rows [first, first + count) of the given columns (ascending) into `out`, row-major.
-  void read(std::uint64_t first, std::uint64_t count, const std::vector<hsize_t>& columns,
-            std::vector<float>& out) const {
-    out.resize(count * columns.size());
-    const hdf5::Handle space(H5Dget_space(dataset_.get()), H5Sclose);
-    H5Sselect_none(space.get());
-    for (hsize_t column : columns) {
-      const hsize_t start[2] = {first, column}, size[2] = {count, 1};
-      H5Sselect_hyperslab(space.get(), H5S_SELECT_OR, start, nullptr, size, nullptr);
-    }
-    const hsize_t shape[2] = {count, columns.size()};
-    const hdf5::Handle memory(H5Screate_simple(2, shape, nullptr), H5Sclose);
-    if (H5Dread(dataset_.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT,
-                out.data()) < 0) {
-      fail("cannot read (damaged or truncated file?)");
-    }
-  }
-
- private:
-  std::string path_, name_;
-  hdf5::Handle file_, dataset_;
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(path_ + ": " + name_ + ": " + what);
-  }
-
-  hdf5::Handle attribute(const char* name) const {
-    if (H5Aexists(dataset_.get(), name) <= 0) fail(std::string("no attribute '") + name + "'");
-    hdf5::Handle a(H5Aopen(dataset_.get(), name, H5P_DEFAULT), H5Aclose);
-    if (!a.valid()) fail(std::string("cannot open attribute '") + name + "'");
-    return a;
-  }
-
-  std::uint64_t scalar(const char* name, std::uint64_t absent) const {
-    if (H5Aexists(dataset_.get(), name) <= 0) return absent;
-    std::uint64_t value = 0;
-    if (H5Aread(attribute(name).get(), H5T_NATIVE_UINT64, &value) < 0) {
-      fail(std::string("attribute '") + name + "' is not a whole number");
-    }
-    return value;
-  }
-
-  std::vector<std::uint32_t> uints(const char* name) const {
-    const hdf5::Handle a = attribute(name);
-    const hdf5::Handle space(H5Aget_space(a.get()), H5Sclose);
-    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-    std::vector<std::uint32_t> values(count > 0 ? static_cast<std::size_t>(count) : 0);
-    if (count < 0 || (!values.empty() && H5Aread(a.get(), H5T_NATIVE_UINT32, values.data()) < 0)) {
-      fail(std::string("attribute '") + name + "' is not a list of whole numbers");
-    }
-    return values;
-  }
-
-  std::string text(const char* name) const {
-    const hdf5::Handle a = attribute(name);
-    const hdf5::Handle type(H5Aget_type(a.get()), H5Tclose);
-    if (H5Tget_class(type.get()) != H5T_STRING)
-      fail(std::string("attribute '") + name + "' is not a string");
-    if (H5Tis_variable_str(type.get()) > 0) {
-      char* value = nullptr;
-      if (H5Aread(a.get(), type.get(), &value) < 0)
-        fail(std::string("cannot read attribute '") + name + "'");
-      std::string result = value != nullptr ? value : "";
-      H5free_memory(value);
-      return result;
-    }
-    std::string value(H5Tget_size(type.get()), '\0');
-    if (H5Aread(a.get(), type.get(), value.data()) < 0)
-      fail(std::string("cannot read attribute '") + name + "'");
-    return value.substr(0, value.find('\0'));
-  }
-};
-
 Plot state(const Context& c) {
   if (c.request.populations.size() > 1) {
     c.fail("a state plot shows one population; give one --population");
@@ -739,7 +635,7 @@ Plot state(const Context& c) {
       list += (list.empty() ? "" : ", ") + v;
     c.fail("population '" + population + "' has no sampled '" + variable + "'; it has " + list);
   }
-  const StateDataset data(c.info.path, population, variable);
+  const TraceState data = c.reader.read_state_header(population, variable);
 
   // The columns drawn: the neurons asked for, or the first few recorded.
   std::vector<std::uint32_t> wanted = c.request.neurons;
@@ -753,7 +649,7 @@ Plot state(const Context& c) {
     c.fail("a state plot shows at most " + std::to_string(kMaxStateNeurons) + " neurons (asked " +
            std::to_string(wanted.size()) + ")");
   }
-  std::vector<hsize_t> columns;
+  std::vector<std::uint64_t> columns;
   for (std::uint32_t neuron : wanted) {
     const auto at = std::find(data.neurons.begin(), data.neurons.end(), neuron);
     if (at == data.neurons.end()) {
@@ -764,17 +660,17 @@ Plot state(const Context& c) {
       c.fail("neuron " + std::to_string(neuron) + " of '" + population + "' has no sampled '" +
              variable + "'; sampled: " + list);
     }
-    columns.push_back(static_cast<hsize_t>(at - data.neurons.begin()));
+    columns.push_back(static_cast<std::uint64_t>(at - data.neurons.begin()));
   }
-  std::vector<hsize_t> ascending = columns;
+  std::vector<std::uint64_t> ascending = columns;
   std::sort(ascending.begin(), ascending.end());
   ascending.erase(std::unique(ascending.begin(), ascending.end()), ascending.end());
 
   // Rows whose step lies in the window: row r is the state after step first_step + r * interval.
   const auto row_at = [&](Step step) {
     if (step <= data.first_step) return std::uint64_t{0};
-    return std::min(data.rows,
-                    (step - data.first_step + data.interval_steps - 1) / data.interval_steps);
+    return std::min<std::uint64_t>(
+        data.samples, (step - data.first_step + data.interval_steps - 1) / data.interval_steps);
   };
   const std::uint64_t first_row = row_at(c.window.first), last_row = row_at(c.window.last);
 
@@ -797,7 +693,7 @@ Plot state(const Context& c) {
   std::vector<float> values;
   for (std::uint64_t row = first_row; row < last_row; row += block_rows) {
     const std::uint64_t count = std::min(block_rows, last_row - row);
-    data.read(row, count, ascending, values);
+    c.reader.read_state_rows(population, variable, row, count, ascending, values);
     for (std::uint64_t r = 0; r < count; ++r) {
       const double x =
           static_cast<double>(data.first_step + (row + r) * data.interval_steps) * c.x_per_step;
@@ -809,7 +705,7 @@ Plot state(const Context& c) {
     line.finish();
   // Series in the order asked, so the legend reads in that order.
   std::vector<Series> ordered;
-  for (hsize_t column : columns) {
+  for (const std::uint64_t column : columns) {
     const std::size_t k = std::find(ascending.begin(), ascending.end(), column) - ascending.begin();
     if (k < figure.series.size() && !figure.series[k].x.empty())
       ordered.push_back(figure.series[k]);

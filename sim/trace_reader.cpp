@@ -352,8 +352,8 @@ std::vector<std::string> TraceReader::state_variables(const std::string& populat
   return names;
 }
 
-TraceState TraceReader::read_state(const std::string& population,
-                                   const std::string& variable) const {
+TraceState TraceReader::read_state_header(const std::string& population,
+                                          const std::string& variable) const {
   hdf5::silence_errors();
   impl_->open_population(population);
   const std::string dataset_path = "/populations/" + population + "/state/" + variable;
@@ -362,7 +362,10 @@ TraceState TraceReader::read_state(const std::string& population,
   state.unit = impl_->read_string(dataset.get(), dataset_path, "unit");
   state.interval_steps = impl_->read_scalar<std::uint64_t>(dataset.get(), dataset_path,
                                                            "interval_steps", H5T_NATIVE_UINT64);
-
+  if (H5Aexists(dataset.get(), "first_step") > 0) {
+    state.first_step = impl_->read_scalar<std::uint64_t>(dataset.get(), dataset_path, "first_step",
+                                                         H5T_NATIVE_UINT64);
+  }
   const Handle neurons = impl_->open_attribute(dataset.get(), dataset_path, "neurons");
   const Handle neurons_space(H5Aget_space(neurons.get()), H5Sclose);
   const hssize_t neuron_count = H5Sget_simple_extent_npoints(neurons_space.get());
@@ -372,16 +375,46 @@ TraceState TraceReader::read_state(const std::string& population,
       H5Aread(neurons.get(), H5T_NATIVE_UINT32, state.neurons.data()) < 0) {
     impl_->fail("cannot read the neuron list of '" + dataset_path + "'");
   }
-
   const std::vector<hsize_t> dims = impl_->shape(dataset.get(), dataset_path, 2);
   if (dims[1] != state.neurons.size()) {
     impl_->fail("dataset '" + dataset_path + "' has " + std::to_string(dims[1]) +
                 " columns but its neuron list has " + std::to_string(state.neurons.size()));
   }
   state.samples = dims[0];
-  state.values =
-      impl_->read_all<float>(dataset.get(), dataset_path, H5T_NATIVE_FLOAT, dims[0] * dims[1]);
   return state;
+}
+
+TraceState TraceReader::read_state(const std::string& population,
+                                   const std::string& variable) const {
+  TraceState state = read_state_header(population, variable);
+  std::vector<std::uint64_t> all(state.neurons.size());
+  for (std::size_t c = 0; c < all.size(); ++c)
+    all[c] = c;
+  read_state_rows(population, variable, 0, state.samples, all, state.values);
+  return state;
+}
+
+void TraceReader::read_state_rows(const std::string& population, const std::string& variable,
+                                  std::uint64_t first, std::uint64_t count,
+                                  const std::vector<std::uint64_t>& columns,
+                                  std::vector<float>& out) const {
+  hdf5::silence_errors();
+  const std::string dataset_path = "/populations/" + population + "/state/" + variable;
+  const Handle dataset = impl_->open_dataset(dataset_path);
+  out.resize(count * columns.size());
+  if (out.empty()) return;
+  const Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  H5Sselect_none(space.get());
+  for (const std::uint64_t column : columns) {
+    const hsize_t start[2] = {first, column}, size[2] = {count, 1};
+    H5Sselect_hyperslab(space.get(), H5S_SELECT_OR, start, nullptr, size, nullptr);
+  }
+  const hsize_t shape[2] = {count, columns.size()};
+  const Handle memory(H5Screate_simple(2, shape, nullptr), H5Sclose);
+  if (H5Dread(dataset.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out.data()) <
+      0) {
+    impl_->fail("cannot read dataset '" + dataset_path + "' (damaged or truncated file?)");
+  }
 }
 
 }  // namespace snnsim

@@ -32,6 +32,7 @@ struct SpikeBlock {
 struct TraceState {
   std::vector<NeuronIndex> neurons;  ///< column order
   std::uint64_t interval_steps = 1;
+  std::uint64_t first_step = 0;  ///< step of row 0
   std::string unit;
   std::size_t samples = 0;
   std::vector<float> values;  ///< row-major [samples][neurons]
@@ -76,6 +77,13 @@ class TraceReader {
                                                         const std::string& name) const;
   std::vector<std::string> state_variables(const std::string& population) const;
   TraceState read_state(const std::string& population, const std::string& variable) const;
+  /// The same without the values: neurons, interval, unit and the number of samples (rows).
+  TraceState read_state_header(const std::string& population, const std::string& variable) const;
+  /// Rows [first, first + count) of the given columns (ascending column positions) into `out`,
+  /// row-major: a block of a state dataset, for readers that must not hold it all.
+  void read_state_rows(const std::string& population, const std::string& variable,
+                       std::uint64_t first, std::uint64_t count,
+                       const std::vector<std::uint64_t>& columns, std::vector<float>& out) const;
 
  private:
   struct Impl;
