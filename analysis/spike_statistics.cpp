@@ -58,7 +58,8 @@ Distribution distribution_of(std::vector<double>& values) {
 }
 
 SpikeStatisticsAccumulator::SpikeStatisticsAccumulator(NeuronIndex neurons, StepWindow window,
-                                                       double dt_s, Step bin_steps)
+                                                       double dt_s, Step bin_steps,
+                                                       std::size_t correlation_neurons)
     : neurons_(neurons),
       window_(window),
       dt_s_(dt_s),
@@ -75,7 +76,7 @@ SpikeStatisticsAccumulator::SpikeStatisticsAccumulator(NeuronIndex neurons, Step
       slot_of_(neurons, -1) {
   // A partial Fisher-Yates shuffle of 0..N-1 draws the correlation sample; the generator's output
   // (unlike std::uniform_int_distribution's) is specified, so every platform draws the same one.
-  sampled_ = std::min<std::size_t>(kCorrelationNeurons, neurons);
+  sampled_ = std::min<std::size_t>(correlation_neurons, neurons);
   std::vector<NeuronIndex> order(neurons);
   std::iota(order.begin(), order.end(), NeuronIndex{0});
   std::mt19937_64 generator(kCorrelationSeed);
@@ -143,7 +144,7 @@ void SpikeStatisticsAccumulator::add(std::span<const Step> steps,
   }
 }
 
-SpikeStatistics SpikeStatisticsAccumulator::finish() {
+SpikeStatistics SpikeStatisticsAccumulator::finish(NeuronValues* neuron_values) {
   close_bin();
   SpikeStatistics s;
   s.neurons = neurons_;
@@ -158,6 +159,7 @@ SpikeStatistics SpikeStatisticsAccumulator::finish() {
     values[n] = static_cast<double>(count_[n]) / s.duration_s;
     silent += count_[n] == 0;
   }
+  if (neuron_values) neuron_values->rates_hz = values;
   s.rate_hz = distribution_of(values);
   s.silent_fraction = neurons_ > 0 ? static_cast<double>(silent) / neurons_ : 0.0;
 
@@ -168,6 +170,7 @@ SpikeStatistics SpikeStatisticsAccumulator::finish() {
     values.push_back(std::sqrt(isi_m2_[n] / (intervals - 1)) / isi_mean_[n]);
   }
   s.cv_neurons = values.size();
+  if (neuron_values) neuron_values->cvs = values;
   if (!values.empty()) {
     const Distribution cv = distribution_of(values);
     s.cv_mean = cv.mean;
@@ -209,7 +212,9 @@ SpikeStatistics SpikeStatisticsAccumulator::finish() {
         if (var_a <= 0 || var_b <= 0) continue;
         const double covariance = k * static_cast<double>(co_moment_[a * sampled_ + b]) -
                                   static_cast<double>(bin_sum_[i]) * bin_sum_[j];
-        r_sum += covariance / std::sqrt(var_a * var_b);
+        const double r = covariance / std::sqrt(var_a * var_b);
+        r_sum += r;
+        if (neuron_values) neuron_values->correlations.push_back(r);
         ++s.correlation_pairs;
       }
     }

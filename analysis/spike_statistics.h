@@ -71,13 +71,24 @@ struct SpikeStatistics {
 
 /// Statistics of one population's spikes. Feed every spike of the window in time order (as
 /// population traces store them); spikes outside the window are skipped.
+/// The per-neuron values behind the summaries, for comparing distributions
+/// (analysis/trace_compare.h).
+struct NeuronValues {
+  std::vector<double> rates_hz;      ///< per neuron, silent ones included
+  std::vector<double> cvs;           ///< per neuron with >= 3 spikes
+  std::vector<double> correlations;  ///< per sampled pair whose binned counts both vary
+};
+
 class SpikeStatisticsAccumulator {
  public:
-  SpikeStatisticsAccumulator(NeuronIndex neurons, StepWindow window, double dt_s, Step bin_steps);
+  /// `correlation_neurons`: the size of the seeded sample whose pairwise correlations are taken.
+  SpikeStatisticsAccumulator(NeuronIndex neurons, StepWindow window, double dt_s, Step bin_steps,
+                             std::size_t correlation_neurons = kCorrelationNeurons);
   /// Throws std::runtime_error for a neuron index out of range or spikes out of time order.
   void add(std::span<const Step> steps, std::span<const NeuronIndex> indices);
-  /// The statistics; call once, after the last add.
-  SpikeStatistics finish();
+  /// The statistics, and with `values` the per-neuron values they summarise; call once, after
+  /// the last add.
+  SpikeStatistics finish(NeuronValues* values = nullptr);
 
  private:
   void close_bin();

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <stdexcept>
 
 #include "analysis/spike_statistics.h"
@@ -53,128 +52,6 @@ struct PopulationValues {
   std::vector<double> timestep_rates;  ///< layers
 };
 
-/// Per-neuron rates, CVs of ISIs and binned-count correlations of a population trace's spikes,
-/// with the definitions of analysis/spike_statistics.h (which reports only their summaries).
-/// Memory: a few numbers per neuron and an M × M table for the sampled neurons.
-class NeuronValueCollector {
- public:
-  NeuronValueCollector(NeuronIndex neurons, StepWindow window, double dt_s, Step bin_steps)
-      : window_(window),
-        dt_s_(dt_s),
-        bin_steps_(bin_steps),
-        bins_(window.steps() / bin_steps),
-        count_(neurons, 0),
-        last_step_(neurons, 0),
-        isi_mean_(neurons, 0.0),
-        isi_m2_(neurons, 0.0),
-        slot_of_(neurons, -1) {
-    // The same neurons for every trace of a population of this size, so that runs compare.
-    // Floyd's algorithm: M distinct neurons in M draws, with the engine's raw output (the
-    // standard distributions differ between standard libraries).
-    std::mt19937_64 random(kCorrelationSeed);
-    const std::uint64_t n = neurons;
-    sampled_ = std::min<std::size_t>(kCorrelationSample, neurons);
-    std::size_t slot = 0;
-    for (std::uint64_t j = n - sampled_; j < n; ++j) {
-      const std::uint64_t t = random() % (j + 1);
-      slot_of_[slot_of_[t] < 0 ? t : j] = static_cast<int>(slot++);
-    }
-    bin_count_.assign(sampled_, 0);
-    sum_.assign(sampled_, 0);
-    co_moment_.assign(sampled_ * sampled_, 0);
-  }
-
-  void add(const std::string& where, const SpikeBlock& block) {
-    for (std::size_t k = 0; k < block.steps.size(); ++k) {
-      const Step step = block.steps[k];
-      if (step < window_.first || step >= window_.last) continue;
-      const NeuronIndex neuron = block.indices[k];
-      if (neuron >= count_.size()) {
-        throw std::runtime_error(where + ": neuron index " + std::to_string(neuron) +
-                                 " is out of range (size " + std::to_string(count_.size()) + ")");
-      }
-      ++spikes_;
-      // Welford's update of the ISI mean and squared deviations: exact for regular trains.
-      if (count_[neuron] > 0) {
-        const double isi = static_cast<double>(step - last_step_[neuron]);
-        const double intervals = static_cast<double>(count_[neuron]);
-        const double delta = isi - isi_mean_[neuron];
-        isi_mean_[neuron] += delta / intervals;
-        isi_m2_[neuron] += delta * (isi - isi_mean_[neuron]);
-      }
-      ++count_[neuron];
-      last_step_[neuron] = step;
-      const int slot = slot_of_[neuron];
-      const std::uint64_t bin = (step - window_.first) / bin_steps_;
-      if (slot < 0 || bin >= bins_) continue;
-      if (bin != open_bin_) close_bin(bin);
-      if (bin_count_[slot]++ == 0) touched_.push_back(slot);
-    }
-  }
-
-  PopulationValues finish() {
-    close_bin(open_bin_);
-    PopulationValues values;
-    values.spikes = spikes_;
-    const double duration_s = static_cast<double>(window_.steps()) * dt_s_;
-    values.rates.reserve(count_.size());
-    for (std::size_t i = 0; i < count_.size(); ++i) {
-      values.rates.push_back(static_cast<double>(count_[i]) / duration_s);
-      if (count_[i] < 3) continue;
-      const double sd = std::sqrt(isi_m2_[i] / static_cast<double>(count_[i] - 2));
-      values.cvs.push_back(sd / isi_mean_[i]);
-    }
-    // Pearson's r from the moments: K Σab − Σa Σb over the square root of the variances' product.
-    const double k = static_cast<double>(bins_);
-    const auto variance = [&](std::size_t s) {
-      const double sum = static_cast<double>(sum_[s]);
-      return k * static_cast<double>(co_moment_[s * sampled_ + s]) - sum * sum;
-    };
-    for (std::size_t a = 0; bins_ >= 2 && a < sampled_; ++a) {
-      for (std::size_t b = a + 1; b < sampled_; ++b) {
-        const double va = variance(a), vb = variance(b);
-        if (va <= 0 || vb <= 0) continue;
-        const double covariance = k * static_cast<double>(co_moment_[a * sampled_ + b]) -
-                                  static_cast<double>(sum_[a]) * static_cast<double>(sum_[b]);
-        values.correlations.push_back(covariance / std::sqrt(va * vb));
-      }
-    }
-    return values;
-  }
-
- private:
-  /// Adds the open bin's counts to the sums (only the sampled neurons that fired in it: the cost
-  /// follows the spikes), then opens `next`.
-  void close_bin(std::uint64_t next) {
-    for (int a : touched_) {
-      const std::uint64_t ca = bin_count_[a];
-      sum_[a] += ca;
-      for (int b : touched_) {  // the upper triangle, a <= b, is all finish() reads
-        if (b >= a) co_moment_[a * sampled_ + b] += ca * bin_count_[b];
-      }
-    }
-    for (int a : touched_)
-      bin_count_[a] = 0;
-    touched_.clear();
-    open_bin_ = next;
-  }
-
-  StepWindow window_;
-  double dt_s_;
-  Step bin_steps_;
-  std::uint64_t bins_;
-  std::uint64_t spikes_ = 0;
-  std::vector<std::uint64_t> count_;
-  std::vector<Step> last_step_;
-  std::vector<double> isi_mean_, isi_m2_;
-  std::vector<int> slot_of_;
-  std::size_t sampled_ = 0;
-  std::uint64_t open_bin_ = 0;
-  std::vector<std::uint32_t> bin_count_;
-  std::vector<int> touched_;
-  std::vector<std::uint64_t> sum_, co_moment_;
-};
-
 /// A trace opened for comparison: its metadata, window and populations.
 struct Side {
   const TraceReader* reader = nullptr;
@@ -221,17 +98,29 @@ PopulationValues collect(const Side& side, const PopulationInfo& population, Ste
   const SpikeRange range = spike_range(*side.reader, side.info, population, side.window);
   const std::string where = side.info.path + ": population '" + population.name + "'";
   if (side.info.kind == TraceKind::population) {
-    NeuronValueCollector collector(population.size, side.window, side.info.dt_s, bin_steps);
+    // The summary's accumulator, asked for the per-neuron values behind its summaries.
+    SpikeStatisticsAccumulator statistics(population.size, side.window, side.info.dt_s, bin_steps,
+                                          kCorrelationSample);
     if (range.last > range.first) {
       side.reader->for_each_spike_block(
           population.name,
           [&](const SpikeBlock& block) {
-            collector.add(where, block);
+            try {
+              statistics.add(block.steps, block.indices);
+            } catch (const std::runtime_error& error) {
+              throw std::runtime_error(where + ": " + error.what());
+            }
             progress.add(block.steps.size());
           },
           kBlockSpikes, range.first, range.last);
     }
-    return collector.finish();
+    NeuronValues neurons;
+    PopulationValues values;
+    values.spikes = statistics.finish(&neurons).spikes;
+    values.rates = std::move(neurons.rates_hz);
+    values.cvs = std::move(neurons.cvs);
+    values.correlations = std::move(neurons.correlations);
+    return values;
   }
   // Layer graphs: rates per timestep from the summary's accumulator, per element counted here.
   LayerActivityAccumulator activity(population.size, side.info.samples, side.window);

@@ -446,6 +446,15 @@ struct IsiCounts {
   }
 };
 
+/// Population n's histogram, in its colour, labelled when several populations share the plot.
+Series histogram_series(const std::vector<PopulationInfo>& populations, std::size_t n) {
+  Series s;
+  s.kind = Series::Kind::steps;
+  s.color = plot::series_color(n);
+  if (populations.size() > 1) s.label = populations[n].name;
+  return s;
+}
+
 Plot isi(const Context& c) {
   const std::vector<PopulationInfo> populations = spiking_populations(c);
   if (c.window.steps() >= 0xffffffffu) {
@@ -498,10 +507,7 @@ Plot isi(const Context& c) {
   Figure figure = c.new_figure("inter-spike intervals");
   std::uint64_t beyond = 0;
   for (std::size_t n = 0; n < populations.size(); ++n) {
-    Series s;
-    s.kind = Series::Kind::steps;
-    s.color = plot::series_color(n);
-    if (populations.size() > 1) s.label = populations[n].name;
+    Series s = histogram_series(populations, n);
     std::vector<std::uint64_t> in_bin(bins, 0);
     for (std::size_t k = 0; k < counts[n].by_step.size(); ++k) {
       if (k < end_steps) in_bin[k / bin_steps] += counts[n].by_step[k];
@@ -574,10 +580,7 @@ Plot hist(const Context& c) {
   double mean = 0;
   std::uint64_t silent = 0, neurons = 0;
   for (std::size_t n = 0; n < populations.size(); ++n) {
-    Series s;
-    s.kind = Series::Kind::steps;
-    s.color = plot::series_color(n);
-    if (populations.size() > 1) s.label = populations[n].name;
+    Series s = histogram_series(populations, n);
     std::vector<std::uint64_t> in_bin(bins, 0);
     for (std::uint32_t k : counts[n]) {
       const double r = k / exposure;
