@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "sim/atomic_write.h"
 #include "sim/hdf5_util.h"
 
 namespace snnsim::analysis {
@@ -53,26 +54,6 @@ std::uint64_t spikes_to_read(const TraceReader& reader, const TraceInfo& info,
     total += range.last - range.first;
   }
   return total;
-}
-
-/// Writes through `write(partial)` to OUTPUT.partial, then renames it to `output`. On any failure
-/// the partial file is removed and the error passed on: `output` is never half-written.
-template <class Write>
-void write_atomically(const fs::path& output, Write&& write) {
-  const fs::path partial = output.string() + ".partial";
-  try {
-    write(partial);
-    std::error_code error;
-    fs::rename(partial, output, error);
-    if (error) {
-      throw std::runtime_error("cannot rename '" + partial.string() + "' to '" + output.string() +
-                               "': " + error.message());
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(partial, ignored);
-    throw;
-  }
 }
 
 // --- CSV ----------------------------------------------------------------------------------------

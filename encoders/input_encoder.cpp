@@ -9,14 +9,15 @@
 namespace snnsim {
 
 std::string_view encoder_name(EncoderKind kind) {
-  constexpr std::string_view kNames[] = {"direct", "rate", "latency", "delta", "event_frames"};
+  constexpr std::string_view kNames[] = {"direct", "rate",         "latency",
+                                         "delta",  "event_frames", "sequence"};
   return kNames[static_cast<int>(kind)];
 }
 
 Value encode_input(const EncoderSpec& spec, const Shape& shape, std::span<const float> samples,
                    std::size_t batch, std::size_t first_sample, std::size_t timesteps) {
   const std::size_t n = element_count(shape);
-  if (spec.kind == EncoderKind::event_frames) {
+  if (spec.kind == EncoderKind::event_frames || spec.kind == EncoderKind::sequence) {
     // Samples are [batch][T][features]; values are [T][batch][features].
     Value v = Value::analog(shape, timesteps, batch);
     for (std::size_t b = 0; b < batch; ++b) {

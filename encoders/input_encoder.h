@@ -12,6 +12,8 @@
 //   (encoders/delta_encoder.h): +1 / -1 each time the value has moved by `threshold`.
 // - event_frames: an event-camera recording (x, y, t, polarity) binned into T frames of
 //   per-pixel counts [2][H][W] (encoders/event_frames.h), presented one frame per timestep.
+// - sequence: a sample that is already a sequence [T][features], one frame per timestep as it
+//   is (the inputs of NIR graphs, recorded spike trains, time series).
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -21,7 +23,7 @@
 
 namespace snnsim {
 
-enum class EncoderKind { direct, rate, latency, delta, event_frames };
+enum class EncoderKind { direct, rate, latency, delta, event_frames, sequence };
 
 struct EncoderSpec {
   EncoderKind kind = EncoderKind::direct;
@@ -33,10 +35,11 @@ struct EncoderSpec {
 /// "direct", "rate", ... as network files write them.
 std::string_view encoder_name(EncoderKind kind);
 
-/// Whether a sample of this encoder holds one value per timestep ([T][features]: delta and
-/// event frames) rather than one value ([features]).
+/// Whether a sample of this encoder holds one value per timestep ([T][features]: delta, event
+/// frames and sequences) rather than one value ([features]).
 inline bool encodes_sequences(EncoderKind kind) {
-  return kind == EncoderKind::delta || kind == EncoderKind::event_frames;
+  return kind == EncoderKind::delta || kind == EncoderKind::event_frames ||
+         kind == EncoderKind::sequence;
 }
 
 /// Encodes `samples` ([batch][features] of `shape`, or [batch][T][features] for sequence

@@ -3,7 +3,10 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+
+#include "sim/atomic_write.h"
 
 namespace snnsim {
 namespace {
@@ -84,6 +87,52 @@ std::vector<double> read_hdf5_vector(const std::filesystem::path& file,
     throw std::runtime_error(file.string() + ": dataset '" + dataset + "' is not one-dimensional");
   }
   return std::move(array.values);
+}
+
+void write_hdf5_arrays(const std::filesystem::path& file,
+                       const std::vector<std::pair<std::string, Hdf5Array>>& arrays) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  write_atomically(file, [&](const std::filesystem::path& partial) {
+    const Handle f{H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (f.id < 0) throw std::runtime_error(file.string() + ": cannot create " + partial.string());
+    // Keys with '/' create their groups on the way.
+    const Handle links{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
+    H5Pset_create_intermediate_group(links.id, 1);
+    for (const auto& [name, array] : arrays) {
+      std::vector<hsize_t> dims(array.shape.begin(), array.shape.end());
+      std::size_t count = 1;
+      for (hsize_t d : dims)
+        count *= d;
+      if (count != array.values.size()) {
+        throw std::runtime_error(file.string() + ": dataset '" + name + "' has " +
+                                 std::to_string(array.values.size()) + " values for its shape");
+      }
+      const Handle space{H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose};
+      const Handle properties{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
+      if (count > 0) {
+        H5Pset_chunk(properties.id, int(dims.size()), dims.data());
+        H5Pset_deflate(properties.id, 4);
+      }
+      const Handle dataset{
+          H5Dcreate2(f.id, name.c_str(), array.integer ? H5T_STD_I64LE : H5T_IEEE_F32LE, space.id,
+                     links.id, properties.id, H5P_DEFAULT),
+          H5Dclose};
+      herr_t status = dataset.id < 0 ? -1 : 0;
+      if (status == 0 && count > 0) {
+        if (array.integer) {
+          const std::vector<std::int64_t> values(array.values.begin(), array.values.end());
+          status =
+              H5Dwrite(dataset.id, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+        } else {
+          const std::vector<float> values(array.values.begin(), array.values.end());
+          status =
+              H5Dwrite(dataset.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+        }
+      }
+      if (status < 0)
+        throw std::runtime_error(file.string() + ": cannot write dataset '" + name + "'");
+    }
+  });
 }
 
 }  // namespace snnsim

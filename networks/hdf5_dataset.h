@@ -4,6 +4,7 @@
 // layer graphs.
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace snnsim {
@@ -12,6 +13,7 @@ namespace snnsim {
 struct Hdf5Array {
   std::vector<std::size_t> shape;
   std::vector<double> values;
+  bool integer = false;  ///< written as int64 (indices); float32 otherwise
 };
 
 /// Dataset `dataset` of `file`. Throws std::runtime_error with one line naming the file and the
@@ -25,5 +27,11 @@ std::vector<std::string> list_hdf5_datasets(const std::filesystem::path& file);
 /// one line naming the file and the dataset when the file cannot be read, the dataset is missing,
 /// not numeric or not one-dimensional.
 std::vector<double> read_hdf5_vector(const std::filesystem::path& file, const std::string& dataset);
+
+/// Writes each array as a dataset named by its key (at the root, or under groups named in the
+/// key's path) of a new file `file`, gzip-compressed, through a temporary file renamed on success.
+/// Throws std::runtime_error naming the file.
+void write_hdf5_arrays(const std::filesystem::path& file,
+                       const std::vector<std::pair<std::string, Hdf5Array>>& arrays);
 
 }  // namespace snnsim

@@ -6,6 +6,7 @@
 #include "networks/graph_weights.h"
 #include "networks/json_node.h"
 #include "sim/graph/neurons.h"
+#include "sim/graph/nir_neurons.h"
 #include "sim/graph/ops/conv.h"
 #include "sim/graph/ops/elementwise.h"
 #include "sim/graph/ops/linear.h"
@@ -104,6 +105,24 @@ LifParameters lif_parameters(const Node& n) {
   return p;
 }
 
+/// A NIR neuron layer (sim/graph/nir_neurons.h): "dt" in seconds, "reset" "value" or "subtract".
+template <NirModel kModel>
+std::unique_ptr<LayerOp> build_nir_neuron(const Node& n, std::size_t) {
+  const double dt = n.at("dt").quantity(Dimension::dimensionless);
+  if (!(dt > 0)) n.at("dt").fail("expected a positive time step, in seconds");
+  const bool subtract = n.has("reset") && n.at("reset").choice({"value", "subtract"}) == 1;
+  return std::make_unique<NirNeuronLayer>(kModel, dt, subtract);
+}
+
+Shape shape_list(const Node& n) {
+  const Node list = n.at("shape");
+  list.require_array();
+  Shape shape;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    shape.push_back(list[i].whole_number(1, kMaxSize, "a dimension"));
+  return shape;
+}
+
 std::vector<std::size_t> index_list(const Node& n) {
   const Node list = n.at("indices");
   list.require_array();
@@ -152,12 +171,7 @@ const OpEntry kOps[] = {
     {"delay",
      {"shape"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       const Node list = n.at("shape");
-       list.require_array();
-       Shape shape;
-       for (std::size_t i = 0; i < list.size(); ++i)
-         shape.push_back(list[i].whole_number(1, kMaxSize, "a dimension"));
-       return std::make_unique<Delay>(shape);
+       return std::make_unique<Delay>(shape_list(n));
      }},
     {"spike_attention",
      {"heads", "scale"},
@@ -225,16 +239,34 @@ const OpEntry kOps[] = {
        return std::make_unique<ThresholdLayer>(
            static_cast<int>(n.at("levels").whole_number(1, 127, "the highest spike level D")));
      }},
+    {"nir_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::lif>},
+    {"nir_if", {"dt", "reset"}, &build_nir_neuron<NirModel::if_>},
+    {"nir_cuba_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::cuba_lif>},
+    {"nir_li", {"dt"}, &build_nir_neuron<NirModel::li>},
+    {"nir_cuba_li", {"dt"}, &build_nir_neuron<NirModel::cuba_li>},
+    {"nir_i", {"dt"}, &build_nir_neuron<NirModel::i>},
+    {"nir_threshold",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<NirThreshold>();
+     }},
+    {"nir_scale",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<NirScale>();
+     }},
+    {"reshape",
+     {"shape"},
+     [](const Node& n, std::size_t)
+         -> std::unique_ptr<LayerOp> { return std::make_unique<Reshape>(shape_list(n)); }},
     {"ternary",
      {},
-     [](const Node&, std::size_t t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<TernaryLayer>(t, false);
-     }},
+     [](const Node&, std::size_t t)
+         -> std::unique_ptr<LayerOp> { return std::make_unique<TernaryLayer>(t, false); }},
     {"elastic_bispike",
      {},
-     [](const Node&, std::size_t t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<TernaryLayer>(t, true);
-     }},
+     [](const Node&, std::size_t t)
+         -> std::unique_ptr<LayerOp> { return std::make_unique<TernaryLayer>(t, true); }},
 };
 
 class LayerGraphReader {
@@ -269,8 +301,8 @@ class LayerGraphReader {
     for (std::size_t i = 0; i < shape_node.size(); ++i)
       shape.push_back(shape_node[i].whole_number(1, kMaxSize, "a dimension"));
     if (input.has("encoder")) {
-      spec.encoder.kind = static_cast<EncoderKind>(
-          input.at("encoder").choice({"direct", "rate", "latency", "delta", "event_frames"}));
+      spec.encoder.kind = static_cast<EncoderKind>(input.at("encoder").choice(
+          {"direct", "rate", "latency", "delta", "event_frames", "sequence"}));
     }
     if (input.has("seed")) {
       spec.encoder.seed = input.at("seed").whole_number(0, ~0ull >> 11, "a seed");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets snnsim up on a fresh Debian machine and then runs the main example or the test suite:
 #   tools/setup.sh run    install what is missing, build, simulate examples/coba.json
-#   tools/setup.sh test   install what is missing, build, run every test
+#   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -18,6 +18,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The tests read the NIR files snnsim writes back with NIR's own reader (`pip install nir`), in a
+# virtual environment of the checkout; without Python or PyPI those checks are skipped, saying so.
+if [ "$mode" = test ] && [ ! -x .venv-tools/bin/python ] && command -v python3 >/dev/null; then
+  echo "setup: installing the nir Python package into .venv-tools/" >&2
+  if ! { python3 -m venv .venv-tools && .venv-tools/bin/pip install -q nir h5py numpy; }; then
+    echo "setup: could not install nir; the tests that read NIR files with it will skip" >&2
+    rm -rf .venv-tools
+  fi
 fi
 
 jobs="$(nproc)"

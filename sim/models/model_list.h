@@ -7,6 +7,7 @@
 #include "sim/models/lif_cond_exp.h"
 #include "sim/models/lif_psc_delta.h"
 #include "sim/models/lif_psc_exp.h"
+#include "sim/models/loihi2_lif.h"
 #include "sim/models/poisson_generator.h"
 
 #define SNNSIM_FOR_EACH_NEURON_MODEL(X) \
@@ -14,4 +15,5 @@
   X(LifPscExp)                          \
   X(LifCondExp)                         \
   X(IfPscDelta)                         \
+  X(Loihi2Lif)                          \
   X(PoissonGenerator)

@@ -139,6 +139,50 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "output,o", po::value(&a.output)->value_name("FILE"), "the file to write");
       return d;
     }
+    case OptionGroup::nir_export: {
+      po::options_description d("NIR export");
+      d.add_options()("output,o", po::value(&a.output)->value_name("NET.nir"),
+                      "the NIR file to write")(
+          "approximate", po::bool_switch(&a.approximate),
+          "approximate what NIR cannot express (a warning for each) instead of refusing it")(
+          "dt", po::value(&a.dt)->value_name("TIME"),
+          "the time step written to the file; layer graphs: the duration of a timestep (default "
+          "1ms); population networks: default the file's");
+      return d;
+    }
+    case OptionGroup::loihi2_export: {
+      po::options_description d("Loihi 2 export");
+      d.add_options()("output,o", po::value(&a.output)->value_name("OUT.json"),
+                      "the quantised network file to write (model loihi2_lif, integer weights)")(
+          "report", po::bool_switch(&a.report),
+          "simulate the float and the quantised network with the same seed and print their "
+          "deviation per population")("duration", po::value(&a.duration)->value_name("TIME"),
+                                      "biological time to simulate (default: the file's)")(
+          "seed", po::value<std::uint64_t>()->value_name("N")->notifier([&a](std::uint64_t s) {
+            a.seed = s;
+          }),
+          "random seed (default: the file's)")("threads,t", po::value(&a.threads)->value_name("N"),
+                                               "CPU threads for --report (default: all cores)");
+      return d;
+    }
+    case OptionGroup::export_check: {
+      po::options_description d("Constraint check");
+      d.add_options()("target", po::value(&a.target)->value_name("loihi2|xylo|nir"),
+                      "the hardware whose limits to check, or nir: what NIR cannot express");
+      return d;
+    }
+    case OptionGroup::nir_import: {
+      po::options_description d("NIR import");
+      d.add_options()("output,o", po::value(&a.output)->value_name("NET.json"),
+                      "the network file to write (its tensors go to NET.h5 next to it)")(
+          "kind", po::value(&a.kind)->value_name("auto|population|layer_graph"),
+          "what to import the graph as (default auto: a population network when the graph has "
+          "the shape snnsim export nir gives one, else a layer graph)")(
+          "dt", po::value(&a.dt)->value_name("TIME"),
+          "the time step NIR's equations are stepped with (default: the file's metadata \"dt\", "
+          "in seconds)");
+      return d;
+    }
   }
   return po::options_description();
 }

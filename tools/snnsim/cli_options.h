@@ -46,6 +46,13 @@ struct Arguments {
   bool exact = false;                  ///< compare: spike trains must be identical
   double tolerance = 0.1;              ///< compare: relative tolerance on rates and CVs
   double ks_threshold = 0.2;           ///< compare: largest Kolmogorov-Smirnov distance accepted
+  // export nir, import nir
+  bool approximate = false;   ///< export: approximate what the target cannot express, with warnings
+  std::string kind = "auto";  ///< import: auto, population or layer_graph
+
+  // export loihi2, export check
+  bool report = false;  ///< export loihi2: run float and fixed point and print their deviation
+  std::string target;   ///< export check: loihi2 or xylo
 };
 
 enum class OptionGroup {
@@ -58,6 +65,10 @@ enum class OptionGroup {
   trace_plot,     ///< -o PLOT.svg|png, --width, --height, --title, --bin, --variable, --neuron
   trace_compare,  ///< --exact, --tolerance, --ks-threshold, --json
   trace_export,   ///< --format, -o
+  nir_export,     ///< -o NET.nir, --approximate, --dt
+  nir_import,     ///< -o NET.json, --kind, --dt
+  loihi2_export,  ///< -o OUT.json, --report, --duration, --seed, --threads
+  export_check,   ///< --target loihi2|xylo
 };
 
 /// The positional arguments a command takes: what they are (for "missing ..." messages) and

@@ -18,20 +18,22 @@
 #include "sim/trace_writer.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
 
 namespace snnsim::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: snnsim infer MODEL.json --input FILE [options]\n"
+    "usage: snnsim infer MODEL.json|MODEL.nir --input FILE [options]\n"
     "\n"
     "Runs a layer-graph SNN (\"kind\": \"layer_graph\", docs/network-format.md) on the samples of\n"
     "FILE (.npy, FILE.h5:DATASET, .pgm/.ppm/.png, or an event recording) over T timesteps\n"
     "and prints the top predictions per sample (the output layer's mean over timesteps),\n"
     "per-layer firing rates, synaptic operations (ACs), multiply-accumulates (MACs), the\n"
     "energy estimate, each layer's share of the time and samples/s. With -o, per-layer spikes\n"
-    "go to an HDF5 trace.\n"
+    "go to an HDF5 trace. MODEL.nir: a NIR graph is imported as a layer graph first (snnsim\n"
+    "import nir --help).\n"
     "--backend cuda runs the model on an NVIDIA GPU (docs/cuda.md); the counts stay those of\n"
     "the event-driven model.\n"
     "\n"
@@ -111,7 +113,8 @@ int command_infer(int argc, const char* const* argv) {
     if (a.threads > 0) omp_set_num_threads(a.threads);
     LayerGraphOptions options;
     if (a.timesteps > 0) options.timesteps = a.timesteps;
-    const LayerGraphSpec spec = load_layer_graph_file(a.network, options);
+    const NetworkArgument file(a.network, NirImportKind::layer_graph, std::nullopt, a.quiet);
+    const LayerGraphSpec spec = load_layer_graph_file(file.path(), options);
     const LayerGraph& graph = *spec.graph;
     const Shape& input_shape = graph.input_shape();
     const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);

@@ -15,6 +15,7 @@
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
 #include "tools/snnsim/progress.h"
 
@@ -22,12 +23,13 @@ namespace snnsim::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: snnsim run NET.json [options]\n"
+    "usage: snnsim run NET.json|NET.nir [options]\n"
     "\n"
     "Simulates the network file NET.json (docs/network-format.md) and prints a summary: neurons,\n"
     "synapses, spikes and mean rate per population, wall time, real-time factor, synaptic\n"
     "events/s. With -o, spikes and sampled state go to an HDF5 trace (docs/trace-format.md).\n"
     "Ctrl-C stops the run cleanly; the trace keeps what was recorded, marked incomplete.\n"
+    "NET.nir: a NIR graph of populations is imported first (snnsim import nir --help).\n"
     "\n"
     "example: snnsim run examples/coba.json --duration 2s -p N=20000 -o coba.h5\n";
 
@@ -134,7 +136,17 @@ int command_run(int argc, const char* const* argv) {
   }
   try {
     const BackendKind backend = parse_backend(a.backend);
-    const NetworkSpec spec = load_network_file(a.network, load_options(a));
+    const LoadOptions load = load_options(a);
+    const NetworkArgument file(
+        a.network, NirImportKind::automatic,
+        load.dt_ms ? std::optional<double>(*load.dt_ms * 1e-3) : std::nullopt, a.quiet);
+    if (file.imported_kind() == "layer_graph") {
+      throw std::runtime_error(a.network +
+                               ": a layer graph, not a population network; run it with snnsim "
+                               "infer " +
+                               a.network + " --input X.npy");
+    }
+    const NetworkSpec spec = load_network_file(file.path(), load);
     const auto build_start = std::chrono::steady_clock::now();
     Network network = build_network(spec);
     const double build_s =

@@ -18,11 +18,14 @@ constexpr const char* kUsage =
     "  infer MODEL.json -i X.npy    run a layer-graph SNN on samples: predictions, rates, energy\n"
     "  validate NET.json            check a network file without running it\n"
     "  trace SUBCOMMAND TRACE.h5    statistics, plots, comparisons and exports of a trace\n"
+    "  export TARGET NET.json       a network as NIR, or in fixed point for Loihi 2; checks\n"
+    "  import nir NET.nir -o N.json a NIR graph (snnTorch, Norse, Sinabs, ...) as a network file\n"
     "\n"
     "  snnsim COMMAND --help        options of a command\n"
     "  snnsim --version             version\n"
     "\n"
-    "Network files: docs/network-format.md. Traces: docs/trace-format.md.\n";
+    "Network files: docs/network-format.md. Traces: docs/trace-format.md. NIR and hardware:\n"
+    "docs/export.md.\n";
 
 }  // namespace
 
@@ -45,8 +48,11 @@ int main(int argc, char** argv) {
   if (command == "infer") return command_infer(argc - 1, argv + 1);
   if (command == "validate") return command_validate(argc - 1, argv + 1);
   if (command == "trace") return command_trace(argc - 1, argv + 1);
+  if (command == "export") return command_export(argc - 1, argv + 1);
+  if (command == "import") return command_import(argc - 1, argv + 1);
   std::fprintf(stderr,
-               "snnsim: unknown command '%s'; expected run, infer, validate or trace (see snnsim "
+               "snnsim: unknown command '%s'; expected run, infer, validate, trace, export or "
+               "import (see snnsim "
                "--help)\n",
                argv[1]);
   return kExitUsage;

@@ -1,0 +1,212 @@
+#include "export/loihi2_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "networks/layer_graph_file.h"
+#include "networks/network_file.h"
+#include "networks/safetensors.h"
+
+namespace snnsim::hardware {
+namespace {
+
+using nlohmann::ordered_json;
+
+struct Tensor {
+  std::vector<std::size_t> shape;
+  std::vector<float> values;
+};
+
+/// Writes float32 tensors as a safetensors file: an 8-byte little-endian header length, the JSON
+/// header (padded with spaces to a multiple of 8), then the data in header order.
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  ordered_json header = ordered_json::object();
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    const std::uint64_t bytes = tensor.values.size() * sizeof(float);
+    header[name] = {
+        {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::ofstream out(path, std::ios::binary);
+  const std::uint64_t length = text.size();
+  unsigned char prefix[8];
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = static_cast<unsigned char>(length >> (8 * i));
+  out.write(reinterpret_cast<const char*>(prefix), 8);
+  out << text;
+  for (const auto& [name, tensor] : tensors)
+    out.write(reinterpret_cast<const char*>(tensor.values.data()),
+              static_cast<std::streamsize>(tensor.values.size() * sizeof(float)));
+  if (!out.flush()) throw std::runtime_error(path.string() + ": cannot write");
+}
+
+std::string number(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", x);
+  return text;
+}
+
+class GraphQuantiser {
+ public:
+  GraphQuantiser(const std::filesystem::path& input, const std::filesystem::path& output)
+      : input_(input), output_(output) {}
+
+  GraphExport run() {
+    // The ordinary loader validates everything (shapes, tensors) first.
+    const LayerGraphSpec checked = load_layer_graph_file(input_);
+    std::ifstream in(input_);
+    std::stringstream text;
+    text << in.rdbuf();
+    ordered_json graph = ordered_json::parse(text.str());
+    timesteps_ = graph.at("timesteps").get<double>();
+    SafetensorsFile weights(checked.weights);
+    ordered_json& nodes = graph.at("nodes");
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      node(nodes[i], "/nodes/" + std::to_string(i), weights);
+    std::filesystem::path tensors_path = output_;
+    tensors_path.replace_extension(".safetensors");
+    write_safetensors(tensors_path, tensors_);
+    graph["weights"] = tensors_path.filename().string();
+    graph["description"] = "Loihi 2 fixed point of " + input_.string() +
+                           " (snnsim export loihi2): integer weights, biases and thresholds";
+    std::ofstream out(output_);
+    out << graph.dump(2) << "\n";
+    if (!out.flush()) throw std::runtime_error(output_.string() + ": cannot write");
+    return std::move(result_);
+  }
+
+ private:
+  void node(ordered_json& node, const std::string& where, const SafetensorsFile& weights) {
+    if (node.contains("inputs"))
+      fail(where + "/inputs", "only sequential graphs (no inputs lists) are quantised");
+    const std::string op = node.at("op").get<std::string>();
+    const std::string name = node.at("name").get<std::string>();
+    if (op == "conv2d" || op == "linear") {
+      weighted(node, name, weights);
+    } else if (op == "avgpool2d" || op == "sumpool2d") {
+      const ordered_json kernel = node.contains("kernel") ? node["kernel"] : ordered_json(2);
+      const double kh = kernel.is_array() ? kernel[0].get<double>() : kernel.get<double>();
+      const double kw = kernel.is_array() ? kernel[1].get<double>() : kernel.get<double>();
+      if (op == "avgpool2d") {
+        // A sum of k^2 integers stays an integer; the 1/k^2 moves to what the sum feeds.
+        node["op"] = "sumpool2d";
+        gain_ *= kh * kw;
+        bound_ *= kh * kw;
+        result_.notes.push_back(name + ": avgpool2d becomes sumpool2d; its 1/" + number(kh * kw) +
+                                " is folded into the threshold or weights that follow");
+      } else {
+        bound_ *= kh * kw;
+      }
+    } else if (op == "if") {
+      neuron(node, name, where);
+    } else if (op != "flatten") {
+      fail(where + "/op", "op " + op +
+                              " has no fixed-point mapping here (conv2d, linear, avgpool2d, "
+                              "sumpool2d, flatten and if have)");
+    }
+  }
+
+  /// Weights: an 8-bit signed mantissa times 2^e per layer, e the smallest exponent that holds
+  /// the largest |w| (weightutils.py's mixed-sign range, -128 to 127). The input's gain g (integer
+  /// units per float unit: k^2 after a sum pool) divides the weights first, so the layer's output
+  /// is in units of 2^e: its gain becomes 2^-e.
+  void weighted(ordered_json& node, const std::string& name, const SafetensorsFile& weights) {
+    const std::string prefix = node.contains("weights") ? node["weights"].get<std::string>() : name;
+    Tensor w{weights.shape(prefix + ".weight"), weights.read_float(prefix + ".weight")};
+    double largest = 0;
+    for (float& x : w.values) {
+      x = static_cast<float>(x / gain_);
+      largest = std::max(largest, std::abs(static_cast<double>(x)));
+    }
+    int e = largest > 0 ? static_cast<int>(std::ceil(std::log2(largest / 127.0))) : 0;
+    while (largest > 0 && std::round(largest / std::ldexp(1.0, e)) > 127)
+      ++e;
+    const double step = std::ldexp(1.0, e);
+    double max_error = 0;
+    const std::size_t outputs = w.shape[0], per_output = w.values.size() / outputs;
+    std::vector<double> row_sum(outputs, 0.0);
+    for (std::size_t i = 0; i < w.values.size(); ++i) {
+      const double mantissa = std::clamp(std::round(w.values[i] / step), -128.0, 127.0);
+      max_error = std::max(max_error, std::abs(mantissa * step - w.values[i]));
+      w.values[i] = static_cast<float>(mantissa);
+      row_sum[i / per_output] += std::abs(mantissa);
+    }
+    tensors_.emplace_back(prefix + ".weight", w);
+    const bool has_bias = !node.contains("bias") || node["bias"].get<bool>();
+    double bias_error = 0;
+    if (has_bias) {
+      Tensor b{weights.shape(prefix + ".bias"), weights.read_float(prefix + ".bias")};
+      for (std::size_t o = 0; o < b.values.size(); ++o) {
+        const double q = std::round(b.values[o] / step);
+        bias_error = std::max(bias_error, std::abs(q * step - b.values[o]));
+        b.values[o] = static_cast<float>(q);
+        row_sum[o] += std::abs(q) / std::max(bound_, 1.0);
+      }
+      tensors_.emplace_back(prefix + ".bias", b);
+    }
+    double widest = 0;
+    for (double s : row_sum)
+      widest = std::max(widest, s);
+    bound_ *= widest;
+    gain_ = 1.0 / step;
+    result_.layers.push_back(
+        {name, e,
+         "weights: 8-bit mantissa x 2^" + std::to_string(e) + ", max error " +
+             number(max_error / step) + " LSB (" + number(100.0 * max_error / largest) +
+             " % of the largest |w|)" +
+             (has_bias ? ", bias error up to " + number(bias_error / step) + " LSB" : "")});
+  }
+
+  /// `if` neurons: the threshold in the input's integer units, round(v_threshold x gain), which
+  /// Lava's 17-bit vth holds (its << 6 matches the activation's << 6). Exact while |v| stays
+  /// below 2^24: |v| <= T x (largest input per step) + threshold.
+  void neuron(ordered_json& node, const std::string& name, const std::string& where) {
+    const double threshold = node.contains("v_threshold") ? node["v_threshold"].get<double>() : 1.0;
+    if (node.contains("v_reset") && !node["v_reset"].is_null() &&
+        node["v_reset"].get<double>() != 0.0)
+      fail(where + "/v_reset", "only a soft reset or a reset to 0 has a fixed-point form");
+    const double scaled = threshold * gain_;
+    const double q = std::round(scaled);
+    if (q < 1 || q > 131071)
+      fail(where + "/v_threshold", "the threshold in integer units, " + number(scaled) +
+                                       ", is outside Lava's 17-bit vth (1 to 131071)");
+    node["v_threshold"] = q;
+    const double v_bound = timesteps_ * bound_ + q;
+    result_.layers.push_back({name, 0,
+                              "threshold " + number(q) + " (" + number(scaled) +
+                                  " before rounding); |v| <= " + number(v_bound)});
+    if (v_bound >= 16777216.0)
+      result_.notes.push_back(name + ": |v| may reach 2^24, where float32 stops being exact");
+    gain_ = 1.0;
+    bound_ = 1.0;  // spikes are 0 or 1
+  }
+
+  [[noreturn]] void fail(const std::string& pointer, const std::string& what) const {
+    throw NetworkFileError(input_.string() + ": " + pointer + ": " + what);
+  }
+
+  std::filesystem::path input_, output_;
+  double timesteps_ = 1;
+  double gain_ = 1.0;   ///< integer units per float unit of the current signal
+  double bound_ = 1.0;  ///< largest |value| of the current signal per step (input: 1)
+  std::vector<std::pair<std::string, Tensor>> tensors_;
+  GraphExport result_;
+};
+
+}  // namespace
+
+GraphExport quantise_layer_graph(const std::filesystem::path& input,
+                                 const std::filesystem::path& output) {
+  return GraphQuantiser(input, output).run();
+}
+
+}  // namespace snnsim::hardware

@@ -1,0 +1,275 @@
+// Importing NIR graphs as layer graphs, against fixtures that NIR's reference package wrote, with
+// the output an independent NumPy implementation of docs/export.md's NIR conventions computed
+// (tools/reference/make_nir_fixtures.py writes tests/fixtures/nir/). Each fixture is imported,
+// written, read back as a network file and run on its input [T, B, ...]: spikes must equal the
+// reference's exactly, analog values lie within 1e-5 relative + 1e-6 absolute of them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "export/nir_export.h"
+#include "graph_test_support.h"
+#include "networks/layer_graph_file.h"
+#include "networks/nir_import.h"
+#include "networks/npy.h"
+#include "test_support.h"
+
+namespace snnsim {
+namespace {
+
+const std::string kFixtures = SNNSIM_SOURCE_DIR "/tests/fixtures/nir/";
+
+class NirImport : public testing::TemporaryFolderTest {
+ protected:
+  /// Imports fixture `name` (or the NIR file `nir_file` instead of the fixture's) into this
+  /// test's folder and loads it.
+  LayerGraphSpec load(const std::string& name, std::size_t timesteps,
+                      const NirImportOptions& options = {}, std::string nir_file = "") {
+    if (nir_file.empty()) nir_file = kFixtures + name + ".nir";
+    const ImportedNetwork network = import_nir_file(nir_file, name + ".h5", options);
+    write_imported_network(network, path(name + ".json"), name + ".h5");
+    document_ = network.document;
+    return load_layer_graph_file(path(name + ".json"), {timesteps});
+  }
+
+  /// The ops of the imported network, by node.
+  std::multiset<std::string> ops() const {
+    std::multiset<std::string> kinds;
+    for (const auto& node : document_["nodes"])
+      kinds.insert(node["op"].get<std::string>());
+    return kinds;
+  }
+
+  /// Runs fixture `name` on its input (every operator on its dense path when `dense`) and
+  /// compares the output with the reference's; `load` as above.
+  void check(const std::string& name, bool dense = false, const NirImportOptions& options = {},
+             const std::string& nir_file = "") {
+    SCOPED_TRACE(name + (dense ? " (dense)" : ""));
+    const NpyArray input = read_npy(kFixtures + name + ".input.npy");
+    const NpyArray expected = read_npy(kFixtures + name + ".expected.npy");
+    const std::size_t steps = input.shape[0], batch = input.shape[1];
+    const LayerGraphSpec spec = load(name, steps, options, nir_file);
+    Value x = Value::analog(Shape(input.shape.begin() + 2, input.shape.end()), steps, batch);
+    ASSERT_EQ(x.shape, spec.graph->input_shape());
+    x.dense = input.values;
+    const GraphRun run = spec.graph->run(x, false, dense);
+    std::vector<std::size_t> shape{steps, batch};
+    shape.insert(shape.end(), run.output.shape.begin(), run.output.shape.end());
+    ASSERT_EQ(shape, expected.shape);
+    const std::vector<float> actual = run.output.densified();
+    std::size_t differing = 0;
+    std::ostringstream first;
+    for (std::size_t k = 0; k < actual.size(); ++k) {
+      const float tolerance =
+          run.output.is_spikes() ? 0.0f : 1e-5f * std::fabs(expected.values[k]) + 1e-6f;
+      if (std::fabs(actual[k] - expected.values[k]) <= tolerance) continue;
+      if (++differing <= 5)
+        first << "\n  [" << k << "] snnsim " << actual[k] << ", reference " << expected.values[k];
+    }
+    EXPECT_EQ(differing, 0u) << differing << " of " << actual.size() << " differ" << first.str();
+  }
+
+  nlohmann::json document_;
+};
+
+const char* const kFixtureNames[] = {
+    "affine",      "avgpool2d",       "conv1d",  "conv2d",    "conv_net", "cubali",    "cubalif",
+    "delay",       "delay_recurrent", "flatten", "i",         "if",       "li",        "lif",
+    "lif_uniform", "linear",          "nested",  "recurrent", "scale",    "sumpool2d", "threshold"};
+
+TEST_F(NirImport, EveryFixtureMatchesTheReference) {
+  for (const char* name : kFixtureNames)
+    check(name);
+}
+
+TEST_F(NirImport, DensePathsMatchTheReferenceToo) {
+  for (const char* name : kFixtureNames)
+    check(name, true);
+}
+
+TEST_F(NirImport, NeuronsMapToTheExistingOpsOnlyWhenExact) {
+  load("lif", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "nir_lif"}));
+  load("lif_uniform", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "lif"}));
+  EXPECT_EQ(document_["nodes"][1]["decay_input"], true);
+  EXPECT_NEAR(document_["nodes"][1]["tau"].get<double>(), 5.0, 1e-6);  // 5 ms at dt 1 ms
+  load("if", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "nir_if"}));
+  // r dt = 1 (the if op), r = tau / dt (lif without input decay).
+  load("conv_net", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"conv2d", "if", "sumpool2d", "conv2d", "nir_lif",
+                                               "avgpool2d", "flatten", "linear", "lif"}));
+  for (const auto& node : document_["nodes"]) {
+    if (node["op"] == "lif") {
+      EXPECT_EQ(node["decay_input"], false);
+    }
+  }
+}
+
+TEST_F(NirImport, ShapesAndPrimitivesWithoutAnExactOp) {
+  load("scale", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"nir_scale"}));
+  load("flatten", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"reshape"}));
+  EXPECT_EQ(document_["nodes"][0]["shape"], nlohmann::json({2, 12}));
+  load("conv1d", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"reshape", "conv2d", "reshape"}));
+  load("delay", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"delay", "delay", "delay"}));  // 3 steps
+}
+
+TEST_F(NirImport, UniformFactorsAndThresholdsUseTheExistingOps) {
+  nir::Graph graph = nir::read_file(kFixtures + "scale.nir");
+  // [2, 3]: one factor per channel (row).
+  std::get<nir::Array>(graph.nodes.at("scale").fields.at("scale")).values = {2, 2, 2, -1, -1, -1};
+  ImportedNetwork network = import_layer_graph(graph, "scale.nir", "scale.h5", {});
+  EXPECT_EQ(network.document["nodes"][0]["op"], "scale");
+  ASSERT_EQ(network.tensors.size(), 1u);
+  EXPECT_EQ(network.tensors[0].second.values, (std::vector<double>{2, -1}));
+  graph = nir::read_file(kFixtures + "threshold.nir");
+  std::get<nir::Array>(graph.nodes.at("th").fields.at("threshold")).values.assign(6, 0.5);
+  network = import_layer_graph(graph, "threshold.nir", "threshold.h5", {});
+  EXPECT_EQ(network.document["nodes"][0]["op"], "threshold");
+  EXPECT_TRUE(network.tensors.empty());
+}
+
+TEST_F(NirImport, CyclesWithoutADelayReadThePreviousStep) {
+  load("recurrent", 4);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "add", "nir_lif", "linear", "delay"}));
+  load("delay_recurrent", 4);
+  // The cycle has its Delay (two steps): nothing is inserted.
+  EXPECT_EQ(ops(),
+            (std::multiset<std::string>{"linear", "add", "nir_lif", "delay", "delay", "linear"}));
+  // snnTorch's recurrent layers: a nested graph, its recurrence without a Delay.
+  load("nested", 4);
+  std::set<std::string> names;
+  for (const auto& node : document_["nodes"])
+    names.insert(node["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"fc", "rlif.lif.sum1", "rlif.lif", "rlif.w_rec",
+                                          "rlif.w_rec.previous", "readout"}));
+}
+
+// snnsim export nir, then import: the same ops with the same parameters, the same outputs.
+TEST_F(NirImport, ExportThenImportGivesTheSameNetworkAndSpikes) {
+  for (const std::string name : {"conv-snn", "linear-snn"}) {
+    SCOPED_TRACE(name);
+    const std::string example = SNNSIM_SOURCE_DIR "/examples/" + name + ".json";
+    NirExportOptions options;
+    options.approximate = true;  // soft resets, marked in the nodes' metadata
+    nir::write_file(export_nir(example, {}, options).graph, path(name + ".nir"));
+    const ImportedNetwork network = import_nir_file(path(name + ".nir"), name + ".h5", {});
+    write_imported_network(network, path(name + ".json"), name + ".h5");
+    const LayerGraphSpec original = load_layer_graph_file(example);
+    const LayerGraphSpec imported = load_layer_graph_file(path(name + ".json"));
+    const LayerGraph &a = *original.graph, &b = *imported.graph;
+    ASSERT_EQ(a.timesteps(), b.timesteps());
+    ASSERT_EQ(a.nodes().size(), b.nodes().size());
+    for (std::size_t n = 1; n < a.nodes().size(); ++n) {
+      EXPECT_EQ(a.nodes()[n].name, b.nodes()[n].name);
+      EXPECT_EQ(a.nodes()[n].op->kind(), b.nodes()[n].op->kind()) << a.nodes()[n].name;
+    }
+    std::mt19937 rng(7);
+    const Value x = random_input(a.input_shape(), InputKind::analog, a.timesteps(), 3, 0.0, rng);
+    const GraphRun ra = a.run(x, true), rb = b.run(x, true);
+    for (std::size_t k = 0; k < ra.nodes.size(); ++k) {
+      if (!ra.spike_values[k].is_spikes()) continue;
+      EXPECT_GT(ra.spike_values[k].spikes->events(), 0u) << ra.nodes[k].name;
+      EXPECT_EQ(ra.spike_values[k].densified(), rb.spike_values[k].densified()) << ra.nodes[k].name;
+    }
+    EXPECT_EQ(ra.output.densified(), rb.output.densified());
+  }
+}
+
+// Older nir versions name a nested graph's nodes in edges ("rlif.input"): the same network.
+TEST_F(NirImport, EdgesMayNameTheNodesOfANestedGraph) {
+  nir::Graph graph = nir::read_file(kFixtures + "nested.nir");
+  const ImportedNetwork plain = import_layer_graph(graph, "nested.nir", "nested.h5", {});
+  for (auto& [from, to] : graph.edges) {
+    if (to == "rlif") to = "rlif.input";
+    if (from == "rlif") from = "rlif.output";
+  }
+  const ImportedNetwork dotted = import_layer_graph(graph, "nested.nir", "nested.h5", {});
+  EXPECT_EQ(plain.document, dotted.document);
+}
+
+// snnTorch writes scalar parameters and no dt: they are broadcast to the layer, dt comes from
+// --dt. lif_uniform's parameters are uniform, so its expected output holds.
+TEST_F(NirImport, SingleValuedParametersAreBroadcastAndDtGiven) {
+  nir::Graph graph = nir::read_file(kFixtures + "lif_uniform.nir");
+  graph.metadata.clear();
+  for (auto& [field, value] : graph.nodes.at("lif").fields) {
+    nir::Array& array = std::get<nir::Array>(value);
+    array = nir::Array::floats({array.values[0]}, {1});
+  }
+  nir::write_file(graph, path("scalar.nir"));
+  NirImportOptions options;
+  options.dt_s = 1e-3;
+  check("lif_uniform", false, options, path("scalar.nir").string());
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "lif"}));
+}
+
+/// The message of the NirError `call` throws ("" when it throws none).
+template <class Call>
+std::string error_of(Call call) {
+  try {
+    call();
+  } catch (const nir::NirError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST_F(NirImport, AMissingTimeStepAsksForDt) {
+  nir::Graph graph = nir::read_file(kFixtures + "lif.nir");
+  graph.metadata.clear();
+  const std::string message = error_of([&] { import_layer_graph(graph, "lif.nir", "lif.h5", {}); });
+  EXPECT_EQ(message.find("lif.nir: /node/metadata: no time step"), 0u) << message;
+  EXPECT_NE(message.find("--dt"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  NirImportOptions options;
+  options.dt_s = 1e-3;
+  EXPECT_NO_THROW(import_layer_graph(graph, "lif.nir", "lif.h5", options));
+  // Without neurons or delays the time step does not matter.
+  EXPECT_NO_THROW(
+      import_layer_graph(nir::read_file(kFixtures + "affine.nir"), "affine.nir", "affine.h5", {}));
+}
+
+TEST_F(NirImport, RefusedConstructsNameTheNode) {
+  nir::Graph graph = nir::read_file(kFixtures + "conv2d.nir");
+  std::get<nir::Array>(graph.nodes.at("conv").fields.at("dilation")).values = {2, 2};
+  std::string message = error_of([&] { import_layer_graph(graph, "conv2d.nir", "conv2d.h5", {}); });
+  EXPECT_EQ(message,
+            "conv2d.nir: /node/nodes/conv/dilation: a dilation of 2 is not supported (conv2d has "
+            "none)");
+  graph = nir::read_file(kFixtures + "delay.nir");
+  std::get<nir::Array>(graph.nodes.at("delay").fields.at("delay")).values = {3e-3, 3e-3, 1e-3,
+                                                                             3e-3};
+  message = error_of([&] { import_layer_graph(graph, "delay.nir", "delay.h5", {}); });
+  EXPECT_EQ(message.find("delay.nir: /node/nodes/delay/delay: delays of different numbers"), 0u)
+      << message;
+  graph = nir::read_file(kFixtures + "affine.nir");
+  graph.edges.emplace_back("in", "fc");
+  graph.nodes.at("fc").fields.at("weight") =
+      nir::Array::floats(std::vector<double>(10, 1.0), {2, 5});
+  message = error_of([&] { import_layer_graph(graph, "affine.nir", "affine.h5", {}); });
+  EXPECT_EQ(message.find("affine.nir: /node/nodes/fc: the weight takes 5 inputs"), 0u) << message;
+}
+
+TEST_F(NirImport, ADamagedFileIsOneLineNamingIt) {
+  std::ifstream in(kFixtures + "lif.nir", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(path("lif.nir"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  const std::string message = error_of([&] { import_nir_file(path("lif.nir"), "lif.h5", {}); });
+  EXPECT_EQ(message.find(path("lif.nir").string() + ":"), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace snnsim
