@@ -36,7 +36,8 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "(repeatable)");
       return d;
     }
-    case OptionGroup::run: {
+    case OptionGroup::run:
+    case OptionGroup::simulation: {
       po::options_description d("Simulation");
       d.add_options()("duration", po::value(&a.duration)->value_name("TIME"),
                       "biological time to simulate, e.g. 1s, 250ms (default: the file's)")(
@@ -48,7 +49,7 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "random seed (default: the file's)")(
           "threads,t", po::value(&a.threads)->value_name("N"),
           "CPU threads (default: all cores); results do not depend on it");
-      add_backend_option(d, a);
+      if (group == OptionGroup::run) add_backend_option(d, a);
       return d;
     }
     case OptionGroup::output: {
@@ -155,14 +156,8 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
       d.add_options()("output,o", po::value(&a.output)->value_name("OUT.json"),
                       "the quantised network file to write (model loihi2_lif, integer weights)")(
           "report", po::bool_switch(&a.report),
-          "simulate the float and the quantised network with the same seed and print their "
-          "deviation per population")("duration", po::value(&a.duration)->value_name("TIME"),
-                                      "biological time to simulate (default: the file's)")(
-          "seed", po::value<std::uint64_t>()->value_name("N")->notifier([&a](std::uint64_t s) {
-            a.seed = s;
-          }),
-          "random seed (default: the file's)")("threads,t", po::value(&a.threads)->value_name("N"),
-                                               "CPU threads for --report (default: all cores)");
+          "simulate the float, the mapped and the quantised network with the same seed and "
+          "print their deviations per population");
       return d;
     }
     case OptionGroup::export_check: {

@@ -58,6 +58,7 @@ struct Arguments {
 enum class OptionGroup {
   network,       ///< NET.json and --param
   run,           ///< --duration, --dt, --seed, --threads, --backend
+  simulation,    ///< the same without --backend (runs that use the CPU backend only)
   output,        ///< -o, --summary-json, --quiet
   infer,         ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
   trace_select,  ///< --population, --from, --to
@@ -67,8 +68,8 @@ enum class OptionGroup {
   trace_export,   ///< --format, -o
   nir_export,     ///< -o NET.nir, --approximate, --dt
   nir_import,     ///< -o NET.json, --kind, --dt
-  loihi2_export,  ///< -o OUT.json, --report, --duration, --seed, --threads
-  export_check,   ///< --target loihi2|xylo
+  loihi2_export,  ///< -o OUT.json, --report
+  export_check,   ///< --target loihi2|xylo|nir
 };
 
 /// The positional arguments a command takes: what they are (for "missing ..." messages) and

@@ -80,8 +80,9 @@ int export_layer_graph(const Arguments& a) {
 int export_loihi2(int argc, const char* const* argv) {
   Arguments a;
   try {
-    if (!parse_command_line(argc, argv, kUsage, {OptionGroup::network, OptionGroup::loihi2_export},
-                            a))
+    if (!parse_command_line(
+            argc, argv, kUsage,
+            {OptionGroup::network, OptionGroup::simulation, OptionGroup::loihi2_export}, a))
       return 0;
     if (a.output.empty()) throw std::runtime_error("missing -o OUT.json");
   } catch (const std::exception& error) {
