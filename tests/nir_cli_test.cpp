@@ -66,7 +66,7 @@ TEST_F(NirCli, ExportCheckListsWhatNirCannotExpress) {
   EXPECT_EQ(run_snnsim("export check " + kExamples + "coba.json --target tpu").status, 2);
 }
 
-TEST_F(NirCli, ALayerGraphIsNotRunAsAPopulationNetwork) {
+TEST_F(NirCli, ALayerGraphIsValidatedButNotRunAsAPopulationNetwork) {
   ASSERT_EQ(run_snnsim("export nir " + kExamples + "conv-snn.json -o " + file("conv.nir") +
                        " --approximate")
                 .status,
@@ -75,6 +75,10 @@ TEST_F(NirCli, ALayerGraphIsNotRunAsAPopulationNetwork) {
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.output, ::testing::HasSubstr("a layer graph, not a population network; run it "
                                              "with snnsim infer"));
+  const CommandResult valid = run_snnsim("validate " + file("conv.nir"));
+  EXPECT_EQ(valid.status, 0) << valid.output;
+  EXPECT_THAT(valid.output,
+              ::testing::HasSubstr(file("conv.nir") + ": valid (layer graph, 7 nodes"));
 }
 
 }  // namespace

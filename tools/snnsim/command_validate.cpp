@@ -5,21 +5,24 @@
 #include "networks/layer_graph_file.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/network_argument.h"
 
 namespace snnsim::cli {
 
 namespace {
 constexpr const char* kUsage =
-    "usage: snnsim validate NET.json [options]\n"
+    "usage: snnsim validate NET.json|NET.nir [options]\n"
     "\n"
     "Checks a network file (docs/network-format.md) without running it: format, unknown keys,\n"
     "units, names, sizes, model parameters, and whether the network fits in this machine's\n"
     "memory. Prints one line per network element and an estimate of the memory needed on\n"
     "success, or the first error with its place in the file, and exits non-zero. Layer graphs\n"
-    "are checked down to their weights: every node's shape and every tensor.\n";
+    "are checked down to their weights: every node's shape and every tensor. A NIR graph is\n"
+    "imported first, as snnsim import nir would.\n";
 
-/// Layer graphs: build the graph and load its weights, which checks shapes and tensors.
-int validate_layer_graph(const std::string& path) {
+/// Layer graphs: build the graph and load its weights, which checks shapes and tensors. `name`:
+/// the file as the user named it (`path` is an import's for a NIR graph).
+int validate_layer_graph(const std::string& path, const std::string& name) {
   const LayerGraphSpec spec = load_layer_graph_file(path);
   for (const GraphNode& node : spec.graph->nodes()) {
     if (node.op == nullptr) continue;
@@ -27,7 +30,7 @@ int validate_layer_graph(const std::string& path) {
                 std::string(node.op->kind()).c_str(), shape_string(node.shape).c_str(),
                 node.folded ? " (folded into its input)" : "");
   }
-  std::printf("%s: valid (layer graph, %zu nodes, T = %zu, input %s, weights %s)\n", path.c_str(),
+  std::printf("%s: valid (layer graph, %zu nodes, T = %zu, input %s, weights %s)\n", name.c_str(),
               spec.graph->nodes().size() - 1, spec.graph->timesteps(),
               shape_string(spec.graph->input_shape()).c_str(), spec.weights.string().c_str());
   return 0;
@@ -45,8 +48,12 @@ int command_validate(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
-    if (is_layer_graph_file(a.network)) return validate_layer_graph(a.network);
-    const NetworkSpec spec = load_network_file(a.network, load_options(a));
+    const LoadOptions load = load_options(a);
+    const NetworkArgument file(
+        a.network, NirImportKind::automatic,
+        load.dt_ms ? std::optional<double>(*load.dt_ms * 1e-3) : std::nullopt, false);
+    if (is_layer_graph_file(file.path())) return validate_layer_graph(file.path(), a.network);
+    const NetworkSpec spec = load_network_file(file.path(), load);
     const MemoryEstimate estimate = check_memory(spec);
     std::uint64_t neurons = 0;
     for (const PopulationSpec& p : spec.populations) {
