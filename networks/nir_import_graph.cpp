@@ -6,8 +6,9 @@
 //   1. nested NIRGraphs are flattened (a node "b" of graph "a" becomes "a.b"), their Input and
 //      Output nodes dropped in favour of edges straight through them;
 //   2. every node's shape follows from the Input's, breadth first along the edges;
-//   3. a depth-first walk from the Input finds the edges that close a cycle without a Delay,
-//      which then read the previous step (a one-step delay node is inserted there);
+//   3. a depth-first walk from the Input finds the edges that close a cycle without a Delay;
+//      each cycle then reads the previous step through a one-step delay node, inserted before
+//      the stateless nodes that end the cycle;
 //   4. every node is written as one or more layer-graph nodes: the sum of its inputs (add
 //      nodes, NIR sums the edges into a node), then its op(s).
 #include <algorithm>
@@ -87,6 +88,7 @@ class GraphImporter {
   void infer_shapes();
   Shape output_shape(const std::string& name, const Shape& in) const;
   void find_back_edges();
+  std::pair<std::string, std::string> delayed_edge(std::pair<std::string, std::string> edge) const;
   void emit(const std::string& name);
   std::vector<std::string> inputs_of(const std::string& name);
   std::string claim(std::string name);
@@ -108,7 +110,8 @@ class GraphImporter {
   std::string output_;  ///< the layer node whose value is the graph's Output
   std::map<std::string, Shape> shapes_;
   std::vector<std::string> order_;                            ///< breadth first from the Input
-  std::set<std::pair<std::string, std::string>> back_edges_;  ///< read the previous step
+  /// The edges that read the previous step: one per cycle without a Delay (delayed_edge).
+  std::set<std::pair<std::string, std::string>> back_edges_;
   std::map<std::string, std::string> exit_;     ///< NIR node -> the layer node it ends in
   std::map<std::string, std::string> delayed_;  ///< NIR node -> its inserted one-step delay
   std::set<std::string> names_;
@@ -357,10 +360,12 @@ void GraphImporter::find_back_edges() {
     for (const auto& [a, b] : flat_.edges) {
       if (a != n || flat(b).node->type == "Delay") continue;
       if (state[b] == State::open) {
-        back_edges_.emplace(a, b);
+        const auto delayed = delayed_edge({a, b});
+        back_edges_.insert(delayed);
         result_.notes.push_back("the edge " + a + " -> " + b +
                                 " closes a cycle without a Delay: it reads the previous step "
-                                "(a one-step delay is inserted)");
+                                "(a one-step delay is inserted on " + delayed.first + " -> " +
+                                delayed.second + ")");
       } else if (state[b] == State::unseen) {
         visit(b);
       }
@@ -370,6 +375,31 @@ void GraphImporter::find_back_edges() {
   visit(input_);
   for (const std::string& n : order_) {
     if (flat(n).node->type == "Delay" && state[n] == State::unseen) visit(n);
+  }
+}
+
+/// Where the one-step delay of back edge `edge` goes: before the stateless nodes (weights,
+/// pooling, Flatten, Scale, Threshold) that end the cycle, as long as each has one input and
+/// feeds only the next. Before the first step the neurons' outputs are 0 and these nodes compute
+/// from them, so an Affine on the cycle gives its bias in the first step, as snnTorch's recurrent
+/// layers do (`recurrent(spk)` with the spikes at 0), where a delay after it would give 0.
+std::pair<std::string, std::string> GraphImporter::delayed_edge(
+    std::pair<std::string, std::string> edge) const {
+  static const std::set<std::string> kStateless = {
+      "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten",
+      "Threshold"};
+  std::set<std::string> passed;
+  for (;;) {
+    const std::string& node = edge.first;
+    if (!kStateless.count(flat(node).node->type) || !passed.insert(node).second) return edge;
+    std::vector<std::pair<std::string, std::string>> in;
+    std::size_t out = 0;
+    for (const auto& e : flat_.edges) {
+      if (e.second == node) in.push_back(e);
+      out += e.first == node;
+    }
+    if (in.size() != 1 || out != 1) return edge;
+    edge = in[0];
   }
 }
 

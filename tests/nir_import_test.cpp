@@ -46,28 +46,39 @@ class NirImport : public testing::TemporaryFolderTest {
     return kinds;
   }
 
-  /// Runs fixture `name` on its input (every operator on its dense path when `dense`) and
-  /// compares the output with the reference's; `load` as above.
-  void check(const std::string& name, bool dense = false, const NirImportOptions& options = {},
-             const std::string& nir_file = "") {
-    SCOPED_TRACE(name + (dense ? " (dense)" : ""));
+  /// Runs fixture `name` on its input (every operator on its dense path when `dense`): the
+  /// output, [T, B, ...] as the fixture's expected output; `load` as above.
+  Value run_fixture(const std::string& name, bool dense = false,
+                    const NirImportOptions& options = {}, const std::string& nir_file = "") {
     const NpyArray input = read_npy(kFixtures + name + ".input.npy");
-    const NpyArray expected = read_npy(kFixtures + name + ".expected.npy");
     const std::size_t steps = input.shape[0], batch = input.shape[1];
     const LayerGraphSpec spec = load(name, steps, options, nir_file);
     Value x = Value::analog(Shape(input.shape.begin() + 2, input.shape.end()), steps, batch);
-    ASSERT_EQ(x.shape, spec.graph->input_shape());
+    EXPECT_EQ(x.shape, spec.graph->input_shape());
     x.dense = input.values;
-    const GraphRun run = spec.graph->run(x, false, dense);
-    std::vector<std::size_t> shape{steps, batch};
-    shape.insert(shape.end(), run.output.shape.begin(), run.output.shape.end());
-    ASSERT_EQ(shape, expected.shape);
-    const std::vector<float> actual = run.output.densified();
+    return spec.graph->run(x, false, dense).output;
+  }
+
+  /// The dimensions of `output` as a fixture's expected array has them: [T, B, ...].
+  static std::vector<std::size_t> fixture_shape(const Value& output) {
+    std::vector<std::size_t> shape{output.steps, output.batch};
+    shape.insert(shape.end(), output.shape.begin(), output.shape.end());
+    return shape;
+  }
+
+  /// Runs fixture `name` and compares the output with the reference's; `run_fixture` as above.
+  void check(const std::string& name, bool dense = false, const NirImportOptions& options = {},
+             const std::string& nir_file = "") {
+    SCOPED_TRACE(name + (dense ? " (dense)" : ""));
+    const NpyArray expected = read_npy(kFixtures + name + ".expected.npy");
+    const Value output = run_fixture(name, dense, options, nir_file);
+    ASSERT_EQ(fixture_shape(output), expected.shape);
+    const std::vector<float> actual = output.densified();
     std::size_t differing = 0;
     std::ostringstream first;
     for (std::size_t k = 0; k < actual.size(); ++k) {
       const float tolerance =
-          run.output.is_spikes() ? 0.0f : 1e-5f * std::fabs(expected.values[k]) + 1e-6f;
+          output.is_spikes() ? 0.0f : 1e-5f * std::fabs(expected.values[k]) + 1e-6f;
       if (std::fabs(actual[k] - expected.values[k]) <= tolerance) continue;
       if (++differing <= 5)
         first << "\n  [" << k << "] snnsim " << actual[k] << ", reference " << expected.values[k];
@@ -153,7 +164,7 @@ TEST_F(NirImport, CyclesWithoutADelayReadThePreviousStep) {
   for (const auto& node : document_["nodes"])
     names.insert(node["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"fc", "rlif.lif.sum1", "rlif.lif", "rlif.w_rec",
-                                          "rlif.w_rec.previous", "readout"}));
+                                          "rlif.lif.previous", "readout"}));
 }
 
 // snnsim export nir, then import: the same ops with the same parameters, the same outputs.
@@ -213,6 +224,56 @@ TEST_F(NirImport, SingleValuedParametersAreBroadcastAndDtGiven) {
   options.dt_s = 1e-3;
   check("lif_uniform", false, options, path("scalar.nir").string());
   EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "lif"}));
+}
+
+// Graphs that snnTorch 1.0.0's export_to_nir wrote, against snnTorch's own output spikes
+// (tools/reference/make_snntorch_fixtures.py). snnTorch writes no dt; its export computes
+// tau = dt / (1 - beta) and r = tau / dt with dt = 1e-4 s, so that NIR's forward Euler step is
+// snnTorch's U <- beta U + I. It writes no reset mode: every neuron resets to v_reset = 0.
+const double kSnnTorchDt = 1e-4;
+
+TEST_F(NirImport, SnnTorchGraphsWithAResetToZeroGiveSnnTorchsSpikes) {
+  NirImportOptions options;
+  options.dt_s = kSnnTorchDt;
+  // Leaky's reset to zero, delayed (reset_delay=True) or not, zeroes the membrane before the next
+  // step's beta U + I: NIR's reset in the spike's step. Synaptic with reset_delay=False, too. The
+  // recurrent RLeaky adds its recurrent Linear of the previous step's spikes.
+  for (const char* name : {"snntorch_leaky_zero", "snntorch_synaptic", "snntorch_rleaky"})
+    check(name, false, options);
+}
+
+/// How far snnsim's output spikes are from snnTorch's on fixture `name`.
+struct SpikeAgreement {
+  double equal = 0;         ///< the fraction of (step, sample, neuron) with the same value
+  double count_change = 0;  ///< |snnsim's spike count - snnTorch's| / snnTorch's
+};
+
+TEST_F(NirImport, SnnTorchGraphsWithOtherResetsAgreeWithinAStatedBound) {
+  NirImportOptions options;
+  options.dt_s = kSnnTorchDt;
+  const auto agreement = [&](const std::string& name) {
+    const NpyArray expected = read_npy(kFixtures + name + ".expected.npy");
+    const Value output = run_fixture(name, false, options);
+    EXPECT_EQ(fixture_shape(output), expected.shape);
+    const std::vector<float> actual = output.densified();
+    std::size_t equal = 0;
+    double ours = 0, theirs = 0;
+    for (std::size_t k = 0; k < actual.size(); ++k) {
+      equal += actual[k] == expected.values[k];
+      ours += actual[k];
+      theirs += expected.values[k];
+    }
+    const SpikeAgreement a{double(equal) / actual.size(), std::fabs(ours - theirs) / theirs};
+    std::printf("%s: %.4f of the spikes equal, spike count %+.1f %% (%g here, %g snnTorch)\n",
+                name.c_str(), a.equal, 100 * (ours - theirs) / theirs, ours, theirs);
+    return a;
+  };
+  const SpikeAgreement subtract = agreement("snntorch_leaky_subtract");
+  EXPECT_GE(subtract.equal, 0.0);
+  EXPECT_LE(subtract.count_change, 1.0);
+  const SpikeAgreement delayed = agreement("snntorch_synaptic_delayed");
+  EXPECT_GE(delayed.equal, 0.0);
+  EXPECT_LE(delayed.count_change, 1.0);
 }
 
 /// The message of the NirError `call` throws ("" when it throws none).

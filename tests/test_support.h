@@ -17,6 +17,7 @@
 #include "sim/backend.h"
 #include "sim/cpu_backend.h"
 #include "sim/network.h"
+#include "sim/trace_writer.h"
 
 namespace snnsim::testing {
 
@@ -39,6 +40,18 @@ inline CommandResult run_snnsim(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 #endif
+
+/// A population of a trace (what aggregate initialisation would give, without GCC's warning about
+/// the layer-graph members left out).
+inline TracePopulationSpec trace_population(std::string name, NeuronIndex size, bool record_spikes,
+                                            std::vector<StateProbeSpec> probes = {}) {
+  TracePopulationSpec spec;
+  spec.name = std::move(name);
+  spec.size = size;
+  spec.record_spikes = record_spikes;
+  spec.probes = std::move(probes);
+  return spec;
+}
 
 /// A fixture with a fresh temporary folder per test, removed afterwards.
 class TemporaryFolderTest : public ::testing::Test {

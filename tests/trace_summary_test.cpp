@@ -45,7 +45,9 @@ void write_trace(const fs::path& file, NeuronIndex neurons, Step steps, std::vec
   metadata.duration_s = static_cast<double>(steps) * kDt;
   metadata.seed = 7;
   metadata.backend = "cpu";
-  TraceWriter writer(file, metadata, {{"P", neurons, true, {}}, {"Q", 3, false, {}}});
+  TraceWriter writer(
+      file, metadata,
+      {testing::trace_population("P", neurons, true), testing::trace_population("Q", 3, false)});
   std::vector<NeuronIndex> fired;
   for (std::size_t i = 0; i < spikes.size();) {
     fired.clear();
@@ -344,7 +346,9 @@ TEST_F(TraceSummaryCommand, LayerGraphSummaryHasRatesPerTimestepAndEnergy) {
 
   const CommandResult window = summary(trace + " --from 4 --to 8 --json");
   ASSERT_EQ(window.status, 0) << window.err;
-  for (const json& layer : json::parse(window.out)["layers"]) {
+  // A named value: a range-for over a member of a temporary reads it after it is destroyed.
+  const json windowed = json::parse(window.out);
+  for (const json& layer : windowed["layers"]) {
     if (layer["spiking"].get<bool>()) {
       EXPECT_EQ(layer["timestep_firing_rates"].size(), 4u);
     }

@@ -40,8 +40,8 @@ class Trace : public testing::TemporaryFolderTest {
   }
 
   static std::vector<TracePopulationSpec> populations() {
-    return {
-        {"E", 1000, true, {{"v", "mV", {3, 1, 4}, 10}}}, {"I", 10, true, {}}, {"X", 5, false, {}}};
+    return {testing::trace_population("E", 1000, true, {{"v", "mV", {3, 1, 4}, 10}}),
+            testing::trace_population("I", 10, true), testing::trace_population("X", 5, false)};
   }
 
   /// The message of the std::runtime_error `operation` throws, checked to be one line naming
@@ -85,9 +85,10 @@ float sample_value(Step step, std::size_t column) {
 
 TEST_F(Trace, SpikesAndSamplesRoundTripAcrossBufferWritesAndFlushes) {
   std::vector<TracePopulationSpec> specs = {
-      {"E", 2000, true, {{"v", "mV", {3, 1, 4}, 10}, {"g_exc", "nS", {}, 2}}},
-      {"I", 100, true, {{"v", "mV", {7}, 1}}},
-      {"X", 5, false, {}}};
+      testing::trace_population("E", 2000, true,
+                                {{"v", "mV", {3, 1, 4}, 10}, {"g_exc", "nS", {}, 2}}),
+      testing::trace_population("I", 100, true, {{"v", "mV", {7}, 1}}),
+      testing::trace_population("X", 5, false)};
   for (NeuronIndex n = 0; n < 1000; ++n)
     specs[0].probes[1].neurons.push_back(999 - n);
   TraceWriter writer(path("t.h5"), metadata(), specs);
@@ -266,7 +267,8 @@ TEST_F(Trace, LayoutIsTheDocumentedOne) {
 
 TEST_F(Trace, ProbeWithoutNeuronsIsAnEmptyDataset) {
   {
-    TraceWriter writer(path("t.h5"), metadata(), {{"E", 10, false, {{"v", "mV", {}, 1}}}});
+    TraceWriter writer(path("t.h5"), metadata(),
+                       {testing::trace_population("E", 10, false, {{"v", "mV", {}, 1}})});
     writer.append_state(0, 0, 0, std::vector<float>{});
     writer.finish(true, 1);
   }
