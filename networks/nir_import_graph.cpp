@@ -109,7 +109,7 @@ class GraphImporter {
   std::string input_;   ///< the graph's Input node
   std::string output_;  ///< the layer node whose value is the graph's Output
   std::map<std::string, Shape> shapes_;
-  std::vector<std::string> order_;                            ///< breadth first from the Input
+  std::vector<std::string> order_;  ///< breadth first from the Input
   /// The edges that read the previous step: one per cycle without a Delay (delayed_edge).
   std::set<std::pair<std::string, std::string>> back_edges_;
   std::map<std::string, std::string> exit_;     ///< NIR node -> the layer node it ends in
@@ -364,8 +364,8 @@ void GraphImporter::find_back_edges() {
         back_edges_.insert(delayed);
         result_.notes.push_back("the edge " + a + " -> " + b +
                                 " closes a cycle without a Delay: it reads the previous step "
-                                "(a one-step delay is inserted on " + delayed.first + " -> " +
-                                delayed.second + ")");
+                                "(a one-step delay is inserted on " +
+                                delayed.first + " -> " + delayed.second + ")");
       } else if (state[b] == State::unseen) {
         visit(b);
       }
@@ -385,9 +385,9 @@ void GraphImporter::find_back_edges() {
 /// layers do (`recurrent(spk)` with the spikes at 0), where a delay after it would give 0.
 std::pair<std::string, std::string> GraphImporter::delayed_edge(
     std::pair<std::string, std::string> edge) const {
-  static const std::set<std::string> kStateless = {
-      "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten",
-      "Threshold"};
+  static const std::set<std::string> kStateless = {"Affine",    "Linear",  "Scale",
+                                                   "Conv1d",    "Conv2d",  "SumPool2d",
+                                                   "AvgPool2d", "Flatten", "Threshold"};
   std::set<std::string> passed;
   for (;;) {
     const std::string& node = edge.first;

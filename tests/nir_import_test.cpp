@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <set>
@@ -228,52 +229,60 @@ TEST_F(NirImport, SingleValuedParametersAreBroadcastAndDtGiven) {
 
 // Graphs that snnTorch 1.0.0's export_to_nir wrote, against snnTorch's own output spikes
 // (tools/reference/make_snntorch_fixtures.py). snnTorch writes no dt; its export computes
-// tau = dt / (1 - beta) and r = tau / dt with dt = 1e-4 s, so that NIR's forward Euler step is
-// snnTorch's U <- beta U + I. It writes no reset mode: every neuron resets to v_reset = 0.
+// tau = dt / (1 - beta) and r = tau / dt with dt = 1e-4 s, so that NIR's forward Euler step at
+// that dt is snnTorch's U <- beta U + I. It writes no reset mode: every neuron resets to 0.
 const double kSnnTorchDt = 1e-4;
 
 TEST_F(NirImport, SnnTorchGraphsWithAResetToZeroGiveSnnTorchsSpikes) {
   NirImportOptions options;
   options.dt_s = kSnnTorchDt;
-  // Leaky's reset to zero, delayed (reset_delay=True) or not, zeroes the membrane before the next
-  // step's beta U + I: NIR's reset in the spike's step. Synaptic with reset_delay=False, too. The
-  // recurrent RLeaky adds its recurrent Linear of the previous step's spikes.
+  // Leaky's reset to zero, delayed (reset_delay=True, the default) or not, zeroes the membrane
+  // before the next step's beta U + I: NIR's reset in the spike's step. Synaptic and RLeaky do so
+  // with reset_delay=False. RLeaky adds its recurrent Affine of the previous step's spikes, its
+  // bias in the first step.
   for (const char* name : {"snntorch_leaky_zero", "snntorch_synaptic", "snntorch_rleaky"})
     check(name, false, options);
+  EXPECT_EQ(ops(), (std::multiset<std::string>{"linear", "add", "lif", "linear", "delay", "linear",
+                                               "lif"}));
 }
 
-/// How far snnsim's output spikes are from snnTorch's on fixture `name`.
-struct SpikeAgreement {
-  double equal = 0;         ///< the fraction of (step, sample, neuron) with the same value
-  double count_change = 0;  ///< |snnsim's spike count - snnTorch's| / snnTorch's
-};
-
-TEST_F(NirImport, SnnTorchGraphsWithOtherResetsAgreeWithinAStatedBound) {
+// snnTorch's other resets differ from NIR's by design, so the spikes differ after a neuron's
+// first spike: with reset_mechanism="subtract" (the default) and reset_delay=True, snnTorch
+// subtracts the threshold in the step after the spike from the unreset membrane, where the
+// graph, which records no reset mode, resets to 0 in the spike's step; Synaptic and RLeaky with
+// reset_mechanism="zero" and reset_delay=True hold the membrane at 0 for the step after a spike,
+// dropping that step's input. A NumPy run of these same files with snnTorch's rules gives its
+// spikes exactly, and one with NIR's gives snnsim's, so the gap is the reset alone. The bounds
+// hold the measured agreement (docs/export.md, "Other tools"), with a margin.
+TEST_F(NirImport, SnnTorchGraphsWithDelayedResetsAgreeWithinAStatedBound) {
   NirImportOptions options;
   options.dt_s = kSnnTorchDt;
-  const auto agreement = [&](const std::string& name) {
-    const NpyArray expected = read_npy(kFixtures + name + ".expected.npy");
-    const Value output = run_fixture(name, false, options);
-    EXPECT_EQ(fixture_shape(output), expected.shape);
+  struct Bound {
+    const char* name;
+    double equal;         ///< the least fraction of equal outputs (step, sample, neuron)
+    double count_change;  ///< the most |snnsim's spike count / snnTorch's - 1|
+  };
+  // Measured: 0.756 equal, -12.7 %; 0.663, +33.8 %; 0.871, +18.9 %.
+  for (const Bound& bound : {Bound{"snntorch_leaky_subtract", 0.70, 0.20},
+                             Bound{"snntorch_synaptic_delayed", 0.60, 0.45},
+                             Bound{"snntorch_rleaky_delayed", 0.80, 0.30}}) {
+    SCOPED_TRACE(bound.name);
+    const NpyArray expected = read_npy(kFixtures + bound.name + ".expected.npy");
+    const Value output = run_fixture(bound.name, false, options);
+    ASSERT_EQ(fixture_shape(output), expected.shape);
     const std::vector<float> actual = output.densified();
-    std::size_t equal = 0;
-    double ours = 0, theirs = 0;
+    double equal = 0, ours = 0, theirs = 0;
     for (std::size_t k = 0; k < actual.size(); ++k) {
       equal += actual[k] == expected.values[k];
       ours += actual[k];
       theirs += expected.values[k];
     }
-    const SpikeAgreement a{double(equal) / actual.size(), std::fabs(ours - theirs) / theirs};
-    std::printf("%s: %.4f of the spikes equal, spike count %+.1f %% (%g here, %g snnTorch)\n",
-                name.c_str(), a.equal, 100 * (ours - theirs) / theirs, ours, theirs);
-    return a;
-  };
-  const SpikeAgreement subtract = agreement("snntorch_leaky_subtract");
-  EXPECT_GE(subtract.equal, 0.0);
-  EXPECT_LE(subtract.count_change, 1.0);
-  const SpikeAgreement delayed = agreement("snntorch_synaptic_delayed");
-  EXPECT_GE(delayed.equal, 0.0);
-  EXPECT_LE(delayed.count_change, 1.0);
+    equal /= actual.size();
+    std::printf("%s: %.3f of the outputs equal, spike count %+.1f %% (%g here, %g snnTorch)\n",
+                bound.name, equal, 100 * (ours / theirs - 1), ours, theirs);
+    EXPECT_GE(equal, bound.equal);
+    EXPECT_LE(std::fabs(ours / theirs - 1), bound.count_change);
+  }
 }
 
 /// The message of the NirError `call` throws ("" when it throws none).
