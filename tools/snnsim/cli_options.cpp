@@ -172,10 +172,14 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
                       "the network file to write (its tensors go to NET.h5 next to it)")(
           "kind", po::value(&a.kind)->value_name("auto|population|layer_graph"),
           "what to import the graph as (default auto: a population network when the graph has "
-          "the shape snnsim export nir gives one, else a layer graph)")(
-          "dt", po::value(&a.dt)->value_name("TIME"),
-          "the time step NIR's equations are stepped with (default: the file's metadata \"dt\", "
-          "in seconds)");
+          "the shape snnsim export nir gives one, else a layer graph)");
+      return d;
+    }
+    case OptionGroup::nir_time_step: {
+      po::options_description d("NIR graphs");
+      d.add_options()("dt", po::value(&a.dt)->value_name("TIME"),
+                      "the time step NIR's equations are stepped with, e.g. 1ms (default: the "
+                      "graph's metadata \"dt\"; snnTorch, Norse, Sinabs and Rockpool write none)");
       return d;
     }
   }

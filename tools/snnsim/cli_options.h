@@ -67,7 +67,8 @@ enum class OptionGroup {
   trace_compare,  ///< --exact, --tolerance, --ks-threshold, --json
   trace_export,   ///< --format, -o
   nir_export,     ///< -o NET.nir, --approximate, --dt
-  nir_import,     ///< -o NET.json, --kind, --dt
+  nir_import,     ///< -o NET.json, --kind
+  nir_time_step,  ///< --dt: the step of a NIR graph's equations (import, infer)
   loihi2_export,  ///< -o OUT.json, --report
   export_check,   ///< --target loihi2|xylo|nir
 };

@@ -38,7 +38,8 @@ int command_import(int argc, const char* const* argv) {
                                "'; expected nir (see snnsim import --help)");
     }
     const int skip = argc >= 2 && std::string_view(argv[1]) == "nir" ? 1 : 0;
-    if (!parse_command_line(argc - skip, argv + skip, kUsage, {OptionGroup::nir_import}, a,
+    if (!parse_command_line(argc - skip, argv + skip, kUsage,
+                            {OptionGroup::nir_import, OptionGroup::nir_time_step}, a,
                             {"the NIR file"})) {
       return 0;
     }

@@ -99,7 +99,9 @@ void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t fir
 int command_infer(int argc, const char* const* argv) {
   Arguments a;
   try {
-    if (!parse_command_line(argc, argv, kUsage, {OptionGroup::infer, OptionGroup::output}, a)) {
+    if (!parse_command_line(argc, argv, kUsage,
+                            {OptionGroup::infer, OptionGroup::output, OptionGroup::nir_time_step},
+                            a)) {
       return 0;
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
@@ -113,7 +115,12 @@ int command_infer(int argc, const char* const* argv) {
     if (a.threads > 0) omp_set_num_threads(a.threads);
     LayerGraphOptions options;
     if (a.timesteps > 0) options.timesteps = a.timesteps;
-    const NetworkArgument file(a.network, NirImportKind::layer_graph, std::nullopt, a.quiet);
+    std::optional<double> dt_s;
+    if (!a.dt.empty()) {
+      dt_s = parse_command_line_quantity("dt", a.dt, Dimension::time) * 1e-3;
+      if (!(*dt_s > 0)) throw std::runtime_error("--dt must be positive");
+    }
+    const NetworkArgument file(a.network, NirImportKind::layer_graph, dt_s, a.quiet);
     const LayerGraphSpec spec = load_layer_graph_file(file.path(), options);
     const LayerGraph& graph = *spec.graph;
     const Shape& input_shape = graph.input_shape();
