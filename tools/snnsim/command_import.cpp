@@ -7,6 +7,7 @@
 #include "networks/nir_import.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/network_argument.h"
 
 namespace snnsim::cli {
 
@@ -50,10 +51,7 @@ int command_import(int argc, const char* const* argv) {
       throw std::runtime_error("-o " + a.output + ": expected a network file name ending in .json");
     }
     options.kind = parse_kind(a.kind);
-    if (!a.dt.empty()) {
-      options.dt_s = parse_command_line_quantity("dt", a.dt, Dimension::time) * 1e-3;
-      if (*options.dt_s <= 0) throw std::runtime_error("--dt must be positive");
-    }
+    options.dt_s = nir_time_step_s(a);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "snnsim import: %s\n", error.what());
     return kExitUsage;

@@ -115,12 +115,7 @@ int command_infer(int argc, const char* const* argv) {
     if (a.threads > 0) omp_set_num_threads(a.threads);
     LayerGraphOptions options;
     if (a.timesteps > 0) options.timesteps = a.timesteps;
-    std::optional<double> dt_s;
-    if (!a.dt.empty()) {
-      dt_s = parse_command_line_quantity("dt", a.dt, Dimension::time) * 1e-3;
-      if (!(*dt_s > 0)) throw std::runtime_error("--dt must be positive");
-    }
-    const NetworkArgument file(a.network, NirImportKind::layer_graph, dt_s, a.quiet);
+    const NetworkArgument file(a, NirImportKind::layer_graph);
     const LayerGraphSpec spec = load_layer_graph_file(file.path(), options);
     const LayerGraph& graph = *spec.graph;
     const Shape& input_shape = graph.input_shape();

@@ -137,9 +137,7 @@ int command_run(int argc, const char* const* argv) {
   try {
     const BackendKind backend = parse_backend(a.backend);
     const LoadOptions load = load_options(a);
-    const NetworkArgument file(
-        a.network, NirImportKind::automatic,
-        load.dt_ms ? std::optional<double>(*load.dt_ms * 1e-3) : std::nullopt, a.quiet);
+    const NetworkArgument file(a, NirImportKind::automatic);
     if (file.imported_kind() == "layer_graph") {
       throw std::runtime_error(a.network +
                                ": a layer graph, not a population network; run it with snnsim "

@@ -49,9 +49,7 @@ int command_validate(int argc, const char* const* argv) {
   }
   try {
     const LoadOptions load = load_options(a);
-    const NetworkArgument file(
-        a.network, NirImportKind::automatic,
-        load.dt_ms ? std::optional<double>(*load.dt_ms * 1e-3) : std::nullopt, false);
+    const NetworkArgument file(a, NirImportKind::automatic);
     if (is_layer_graph_file(file.path())) return validate_layer_graph(file.path(), a.network);
     const NetworkSpec spec = load_network_file(file.path(), load);
     const MemoryEstimate estimate = check_memory(spec);

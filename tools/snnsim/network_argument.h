@@ -7,15 +7,19 @@
 #include <string>
 
 #include "networks/nir_import.h"
+#include "tools/snnsim/cli_options.h"
 
 namespace snnsim::cli {
 
+/// --dt as the time step of a NIR graph's equations, in seconds (NIR's unit); none when not given.
+std::optional<double> nir_time_step_s(const Arguments& arguments);
+
 class NetworkArgument {
  public:
-  /// Imports `path` when it ends in .nir, as `kind` (dt_s: --dt, in seconds), printing the
-  /// import's notes unless `quiet`. Throws with one line when the import fails.
-  NetworkArgument(const std::string& path, NirImportKind kind, std::optional<double> dt_s,
-                  bool quiet);
+  /// Imports the network file of `arguments` when it ends in .nir, as `kind`, with its --dt as
+  /// the time step, printing the import's notes unless --quiet. Throws with one line when the
+  /// import fails.
+  NetworkArgument(const Arguments& arguments, NirImportKind kind);
   ~NetworkArgument();
   NetworkArgument(const NetworkArgument&) = delete;
   NetworkArgument& operator=(const NetworkArgument&) = delete;
