@@ -47,14 +47,14 @@ class GraphTranslator {
     }
     for (std::size_t n = 1; n < graph_.nodes().size(); ++n)
       translate_node(n);
-    if (t_.result.dense_weights > options_.dense_limit) {
+    if (translation_.result.dense_weights > options_.dense_limit) {
       problem("nodes",
-              "weights of " + std::to_string(t_.result.dense_weights) +
+              "weights of " + std::to_string(translation_.result.dense_weights) +
                   " elements in all, above the limit of " + std::to_string(options_.dense_limit),
               "");
     }
     connect();
-    return std::move(t_);
+    return std::move(translation_);
   }
 
  private:
@@ -64,9 +64,12 @@ class GraphTranslator {
            std::string(node.op->kind()) + ")";
   }
   void problem(std::string element, std::string what, std::string approximation) {
-    t_.problems.push_back({std::move(element), std::move(what), std::move(approximation)});
+    translation_.problems.push_back(
+        {std::move(element), std::move(what), std::move(approximation)});
   }
-  void add(std::size_t n, nir::Node node) { t_.result.graph.nodes[names_[n]] = std::move(node); }
+  void add(std::size_t n, nir::Node node) {
+    translation_.result.graph.nodes[names_[n]] = std::move(node);
+  }
   /// A float64 array with the node's output shape, every element `value`.
   nir::Array per_element(std::size_t n, double value) const {
     const Shape& shape = graph_.nodes()[n].shape;
@@ -80,7 +83,7 @@ class GraphTranslator {
     if (kind == "conv2d") {
       const auto& conv = dynamic_cast<const Conv2d&>(*node.op);
       const Conv2dParameters& p = conv.parameters();
-      t_.result.dense_weights += conv.weight().size();
+      translation_.result.dense_weights += conv.weight().size();
       add(n, {"Conv2d",
               {{"weight", nir::Array::floats(
                               {conv.weight().begin(), conv.weight().end()},
@@ -103,7 +106,7 @@ class GraphTranslator {
                 "");
         return;
       }
-      t_.result.dense_weights += linear.weight().size();
+      translation_.result.dense_weights += linear.weight().size();
       nir::Node out{"Linear",
                     {{"weight", nir::Array::floats({linear.weight().begin(), linear.weight().end()},
                                                    {p.out_features, p.in_features})}},
@@ -126,12 +129,13 @@ class GraphTranslator {
     } else if (kind == "global_avgpool") {
       // An average over the whole map, then [C, 1, 1] flattened to [C]: exactly the layer.
       pooled_[n] = node_name(node.name + "_pool", taken_);
-      t_.result.graph.nodes[pooled_[n]] = {"AvgPool2d",
-                                           {{"kernel_size", pair64(input.at(1), input.at(2))},
-                                            {"stride", pair64(input.at(1), input.at(2))},
-                                            {"padding", pair64(0, 0)}},
-                                           {},
-                                           {}};
+      translation_.result.graph.nodes[pooled_[n]] = {
+          "AvgPool2d",
+          {{"kernel_size", pair64(input.at(1), input.at(2))},
+           {"stride", pair64(input.at(1), input.at(2))},
+           {"padding", pair64(0, 0)}},
+          {},
+          {}};
       add(n, flatten({input.at(0), 1, 1}));
     } else if (kind == "flatten") {
       add(n, flatten(input));
@@ -217,11 +221,11 @@ class GraphTranslator {
       problem(element(n), "adds the output of " + from + " to itself: NIR sums distinct edges", "");
       return;
     }
-    t_.result.graph.edges.emplace_back(from, to);
+    translation_.result.graph.edges.emplace_back(from, to);
   }
 
   void connect() {
-    nir::Graph& graph = t_.result.graph;
+    nir::Graph& graph = translation_.result.graph;
     std::set<std::pair<std::string, std::string>> seen;
     graph.nodes["input"] = {"Input", {{"shape", integer_shape(graph_.input_shape())}}, {}, {}};
     for (std::size_t n = 1; n < graph_.nodes().size(); ++n) {
@@ -251,7 +255,7 @@ class GraphTranslator {
   const LayerGraph& graph_;
   const NirExportOptions& options_;
   double dt_s_;
-  Translation t_;
+  Translation translation_;
   std::vector<std::string> taken_;
   std::vector<std::string> names_;  ///< per graph node, its NIR node's name
   std::vector<std::vector<std::string>> producers_;

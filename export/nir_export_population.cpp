@@ -33,7 +33,7 @@ enum class NodeKind { lif, cuba_lif, integrate, input, none };
 
 struct PopulationPlan {
   NodeKind kind = NodeKind::none;
-  std::string node;
+  std::string node;         ///< the NIR node's name
   double current_pa = 0.0;  ///< I_e plus constant current inputs
   /// lif_cond_exp approximated: the reference voltage at which conductances become currents.
   double reference_mv = 0.0;
@@ -50,6 +50,8 @@ class PopulationTranslator {
     plan_drives();
     check_initial_states();
     const bool dense_fits = check_dense_size();
+    // Per-synapse delays are known only once the network is built: built when they may vary,
+    // unless the dense matrices are already refused (the network may then be too large).
     bool needs_network = build_graph;
     for (const ProjectionSpec& p : spec_.projections) {
       needs_network |= p.delay.kind != ValueSpec::Kind::constant;
@@ -59,7 +61,7 @@ class PopulationTranslator {
       check_delays();
       if (build_graph) write_graph();
     }
-    return std::move(t_);
+    return std::move(translation_);
   }
 
  private:
@@ -76,7 +78,8 @@ class PopulationTranslator {
            std::string(p.model->name) + ")";
   }
   void problem(std::string element, std::string what, std::string approximation) {
-    t_.problems.push_back({std::move(element), std::move(what), std::move(approximation)});
+    translation_.problems.push_back(
+        {std::move(element), std::move(what), std::move(approximation)});
   }
 
   void plan_populations() {
@@ -109,9 +112,10 @@ class PopulationTranslator {
                     "with tau_syn_ex");
       } else if (model == "spike_generator") {
         plan.kind = NodeKind::input;
-        t_.result.notes.push_back(element(i) +
-                                  ": an Input node; its spike times are not in NIR: feed them to "
-                                  "the Input");
+        translation_.result.notes.push_back(
+            element(i) +
+            ": an Input node; its spike times are not in NIR: feed them to "
+            "the Input");
       } else if (model == "poisson_generator") {
         plan.kind = NodeKind::input;
         problem(element(i), "a Poisson source: NIR has none",
@@ -149,9 +153,10 @@ class PopulationTranslator {
           }
           break;
         case DriveSpec::Kind::spike_times:
-          t_.result.notes.push_back(where +
-                                    " (spike_times): an Input node of shape [1] feeding the "
-                                    "target through a Linear; its spike times are not in NIR");
+          translation_.result.notes.push_back(
+              where +
+              " (spike_times): an Input node of shape [1] feeding the "
+              "target through a Linear; its spike times are not in NIR");
           break;
         case DriveSpec::Kind::poisson:
           problem(where + " (poisson)", "a Poisson source: NIR has none",
@@ -171,7 +176,8 @@ class PopulationTranslator {
     }
   }
 
-  /// The membrane NIR starts from: v_leak (LIF, CubaLIF), v_reset shifted to 0 (IF).
+  /// Where NIR's node starts the membrane, in snnsim's mV: v_leak with the constant currents
+  /// folded in (LIF, CubaLIF), or V_reset, which the shifted IF's 0 stands for.
   double v_leak(std::size_t i) const {
     const PopulationPlan& plan = plans_[i];
     if (plan.kind == NodeKind::integrate) return parameter(i, "V_reset");
@@ -197,6 +203,7 @@ class PopulationTranslator {
           if (index == static_cast<int>(var)) given = &value;
         }
         const std::string what = "initial " + std::string(state.name);
+        // Built by appending: " " + std::string(...) trips GCC 12's false -Wrestrict.
         std::string unit(1, ' ');
         unit += canonical_unit(state.dimension);
         if (given != nullptr && given->kind != ValueSpec::Kind::constant) {
@@ -231,16 +238,19 @@ class PopulationTranslator {
       if (drive.kind == DriveSpec::Kind::spike_times)
         total += spec_.populations[drive.population].size;
     }
-    t_.result.dense_weights = total;
+    translation_.result.dense_weights = total;
     if (total <= options_.dense_limit) return true;
-    const ProjectionSpec& p = spec_.projections[largest_index];
+    std::string largest_projection;
+    if (largest > 0) {  // else only spike_times inputs' weights, one column each
+      const ProjectionSpec& p = spec_.projections[largest_index];
+      largest_projection = "; the largest: projections/" + std::to_string(largest_index) + " '" +
+                           p.name + "', " + std::to_string(spec_.populations[p.target].size) +
+                           " x " + std::to_string(spec_.populations[p.source].size);
+    }
     problem("projections",
             "dense weight matrices of " + std::to_string(total) +
                 " elements in all, above the limit of " + std::to_string(options_.dense_limit) +
-                " (NIR's Linear is dense); the largest: projections/" +
-                std::to_string(largest_index) + " '" + p.name + "', " +
-                std::to_string(spec_.populations[p.target].size) + " x " +
-                std::to_string(spec_.populations[p.source].size),
+                " (NIR's Linear is dense)" + largest_projection,
             "");
     return false;
   }
@@ -316,17 +326,17 @@ class PopulationTranslator {
     node.fields["v_threshold"] = filled64(n, parameter(i, "V_th") - offset);
     node.fields["v_reset"] = filled64(n, parameter(i, "V_reset") - offset);
     if (parameter(i, "reset") != 0) node.metadata["reset"] = std::string("subtract");
-    t_.result.graph.nodes[plan.node] = std::move(node);
+    translation_.result.graph.nodes[plan.node] = std::move(node);
     if (spec_.record_spikes[i]) {
       const std::string output = node_name("output_" + spec_.populations[i].name, taken_);
-      t_.result.graph.nodes[output] = nir::Node{
+      translation_.result.graph.nodes[output] = nir::Node{
           "Output", {{"shape", nir::Array::integers({static_cast<std::int64_t>(n)})}}, {}, {}};
       edge(plan.node, output);
     }
   }
 
   void edge(const std::string& from, const std::string& to) {
-    t_.result.graph.edges.emplace_back(from, to);
+    translation_.result.graph.edges.emplace_back(from, to);
   }
 
   nir::Node input_node(std::size_t size) const {
@@ -335,7 +345,7 @@ class PopulationTranslator {
   }
 
   void write_graph() {
-    nir::Graph& graph = t_.result.graph;
+    nir::Graph& graph = translation_.result.graph;
     const double dt_s = dt_ms_ * 1e-3;
     for (std::size_t i = 0; i < plans_.size(); ++i) {
       if (plans_[i].kind == NodeKind::input) {
@@ -408,7 +418,7 @@ class PopulationTranslator {
   /// without sources (driven by constant currents) gets an Input that feeds its first population
   /// directly, marked in its metadata as an entry point only (feed it zeros).
   void add_entry_point_if_none() {
-    nir::Graph& graph = t_.result.graph;
+    nir::Graph& graph = translation_.result.graph;
     for (const auto& [name, node] : graph.nodes) {
       if (node.type == "Input") return;
     }
@@ -418,10 +428,10 @@ class PopulationTranslator {
       graph.nodes[input] = input_node(spec_.populations[i].size);
       graph.nodes[input].metadata[kEntryPointOnly] = nir::Array::scalar(1);
       edge(input, plans_[i].node);
-      t_.result.notes.push_back("the network has no source: an Input node '" + input +
-                                "' feeding " + plans_[i].node +
-                                " directly gives NIR's type inference its entry point; feed it "
-                                "zeros");
+      translation_.result.notes.push_back(
+          "the network has no source: an Input node '" + input + "' feeding " + plans_[i].node +
+          " directly gives NIR's type inference its entry point; feed it "
+          "zeros");
       return;
     }
   }
@@ -430,7 +440,7 @@ class PopulationTranslator {
   std::filesystem::path file_;
   const NirExportOptions& options_;
   double dt_ms_;
-  Translation t_;
+  Translation translation_;
   std::vector<PopulationPlan> plans_;
   std::vector<std::string> taken_;
   Network network_;

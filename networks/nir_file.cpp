@@ -53,6 +53,10 @@ const Primitive* find_primitive(const std::string& type) {
   return nullptr;
 }
 
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names)
@@ -76,11 +80,9 @@ void check_node(const Node& node, const std::string& where) {
     if (!node.has(name)) missing.push_back(name);
   }
   for (const auto& [name, field] : node.fields) {
-    const bool known = std::find(primitive->required.begin(), primitive->required.end(), name) !=
-                           primitive->required.end() ||
-                       std::find(primitive->optional.begin(), primitive->optional.end(), name) !=
-                           primitive->optional.end();
-    if (!known) unexpected.push_back(name);
+    if (!contains(primitive->required, name) && !contains(primitive->optional, name)) {
+      unexpected.push_back(name);
+    }
   }
   if (!missing.empty() || !unexpected.empty()) {
     std::string message = where + ": " + node.type;
@@ -93,19 +95,33 @@ void check_node(const Node& node, const std::string& where) {
   }
 }
 
+/// Whether `end` names a node of `graph`, or as "GRAPH.NODE" a node of a nested graph, as nir's
+/// own edges do. Names may hold dots themselves (nirtorch writes "1.lif" into the top graph), so
+/// every dot is tried as the separator.
+bool names_a_node(const Graph& graph, const std::string& end) {
+  if (graph.nodes.count(end) > 0) return true;
+  for (std::size_t dot = end.find('.'); dot != std::string::npos; dot = end.find('.', dot + 1)) {
+    const auto nested = graph.nodes.find(end.substr(0, dot));
+    if (nested != graph.nodes.end() && nested->second.graph &&
+        names_a_node(*nested->second.graph, end.substr(dot + 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void check_graph(const Graph& graph, const std::string& where) {
   for (const auto& [name, node] : graph.nodes) {
     if (name.empty() || name.find('/') != std::string::npos || name == ".") {
-      throw NirError(where + "/nodes: '" + name + "' cannot name a node (no '/', not empty)");
+      throw NirError(where + "/nodes: '" + name +
+                     "' cannot name a node: a name is not empty, not \".\" and without '/'");
     }
     check_node(node, where + "/nodes/" + name);
     if (node.graph) check_graph(*node.graph, where + "/nodes/" + name);
   }
   for (std::size_t e = 0; e < graph.edges.size(); ++e) {
     for (const std::string& end : {graph.edges[e].first, graph.edges[e].second}) {
-      // An edge may name a node of a nested graph as "GRAPH.NODE", as nir's own does.
-      const std::string top = end.substr(0, end.find('.'));
-      if (graph.nodes.count(end) == 0 && graph.nodes.count(top) == 0) {
+      if (!names_a_node(graph, end)) {
         throw NirError(where + "/edges/" + std::to_string(e) + ": no node named '" + end + "'");
       }
     }
@@ -258,8 +274,10 @@ std::vector<std::string> member_names(hid_t group, const std::string& where) {
         H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, nullptr, 0, H5P_DEFAULT);
     if (length < 0) throw NirError(where + ": cannot list the group");
     std::string name(std::size_t(length) + 1, '\0');
-    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name.data(), name.size(),
-                       H5P_DEFAULT);
+    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name.data(), name.size(),
+                           H5P_DEFAULT) < 0) {
+      throw NirError(where + ": cannot list the group");
+    }
     name.resize(std::size_t(length));
     names.push_back(std::move(name));
   }
@@ -327,7 +345,9 @@ Field read_field(hid_t parent, const std::string& name, const std::string& where
                : H5Tget_size(type.get()) > 4 ? Array::Type::float64
                                              : Array::Type::float32;
   array.shape.assign(dims.begin(), dims.end());
-  array.values.resize(std::size_t(H5Sget_simple_extent_npoints(space.get())));
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (rank < 0 || count < 0) throw NirError(where + ": cannot read the shape");
+  array.values.resize(std::size_t(count));
   if (!array.values.empty() && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
                                        H5P_DEFAULT, array.values.data()) < 0) {
     throw NirError(where + ": cannot read the values");
@@ -349,8 +369,8 @@ Graph read_graph(hid_t group, const std::string& where);
 
 Node read_node(hid_t group, const std::string& where) {
   Node node;
-  std::vector<std::string> names = member_names(group, where);
-  if (std::find(names.begin(), names.end(), "type") == names.end()) {
+  const std::vector<std::string> names = member_names(group, where);
+  if (!contains(names, "type")) {
     throw NirError(where + ": the node has no 'type'");
   }
   const Field type = read_field(group, "type", where + "/type");
@@ -388,12 +408,16 @@ Graph read_graph(hid_t group, const std::string& where) {
   }
   if (H5Lexists(group, "edges", H5P_DEFAULT) > 0) {
     const Handle edges(H5Dopen2(group, "edges", H5P_DEFAULT), H5Dclose);
+    if (!edges.valid()) throw NirError(where + "/edges: expected a dataset of (E, 2) strings");
     const Handle type(H5Dget_type(edges.get()), H5Tclose);
     const Handle space(H5Dget_space(edges.get()), H5Sclose);
     const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    hsize_t dims[2] = {0, 0};
+    const bool pairs = H5Sget_simple_extent_ndims(space.get()) == 2 &&
+                       H5Sget_simple_extent_dims(space.get(), dims, nullptr) == 2 && dims[1] == 2;
     // An empty edge list is written by h5py as a float array of shape (0,).
-    if (count > 0) {
-      if (H5Tget_class(type.get()) != H5T_STRING || count % 2 != 0) {
+    if (count != 0) {
+      if (count < 0 || H5Tget_class(type.get()) != H5T_STRING || !pairs) {
         throw NirError(where + "/edges: expected (E, 2) strings");
       }
       const std::vector<std::string> ends = read_strings(edges.get(), type.get(), where + "/edges");
@@ -402,7 +426,7 @@ Graph read_graph(hid_t group, const std::string& where) {
       }
     }
   }
-  if (H5Lexists(group, "metadata", H5P_DEFAULT) > 0 && is_group(group, "metadata")) {
+  if (is_group(group, "metadata")) {
     graph.metadata = read_metadata(group, where + "/metadata");
   }
   return graph;
@@ -410,9 +434,8 @@ Graph read_graph(hid_t group, const std::string& where) {
 
 Handle open_file(const std::filesystem::path& path) {
   hdf5::silence_errors();
-  if (!std::filesystem::is_regular_file(path)) {
-    throw NirError(path.string() + ": no such file");
-  }
+  if (!std::filesystem::exists(path)) throw NirError(path.string() + ": no such file");
+  if (!std::filesystem::is_regular_file(path)) throw NirError(path.string() + ": not a file");
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) throw NirError(path.string() + ": not an HDF5 file (or damaged)");
   return file;

@@ -1,6 +1,7 @@
 // NIR graphs of the shape `snnsim export nir` writes for population networks, imported as
 // population networks (docs/export.md, "Importing NIR"): the export's mapping inverted, so that
 // export then import gives back the network's parameters (to rounding) and its spikes.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,11 @@
 namespace snnsim {
 
 namespace {
+
+/// The limits of network files (networks/network_file.cpp): a population's size, and a
+/// projection's delay in steps.
+constexpr double kMaxInputSize = 0xFFFFFFFF;
+constexpr double kMaxDelaySteps = 65535;
 
 bool is_neuron(const std::string& type) {
   return type == "LIF" || type == "IF" || type == "CubaLIF";
@@ -42,23 +48,26 @@ std::string quantity(double value, const char* unit) {
   return text;
 }
 
+/// The graph's edges by node: the nodes with an edge into it, and those it has an edge to.
 struct Edges {
-  std::map<std::string, std::vector<std::string>> into, out_of;
+  using Lists = std::map<std::string, std::vector<std::string>>;
+  Lists into, out_of;
   explicit Edges(const nir::Graph& graph) {
     for (const auto& [from, to] : graph.edges) {
       out_of[from].push_back(to);
       into[to].push_back(from);
     }
   }
-  const std::vector<std::string>& sources(const std::string& node) const {
-    static const std::vector<std::string> none;
-    const auto it = into.find(node);
-    return it == into.end() ? none : it->second;
-  }
+  const std::vector<std::string>& sources(const std::string& node) const { return of(into, node); }
   const std::vector<std::string>& targets(const std::string& node) const {
+    return of(out_of, node);
+  }
+
+ private:
+  static const std::vector<std::string>& of(const Lists& lists, const std::string& node) {
     static const std::vector<std::string> none;
-    const auto it = out_of.find(node);
-    return it == out_of.end() ? none : it->second;
+    const auto it = lists.find(node);
+    return it == lists.end() ? none : it->second;
   }
 };
 
@@ -69,10 +78,14 @@ class PopulationImporter {
       : graph_(graph), edges_(graph), source_(source), tensors_file_(tensors_file) {
     const std::optional<double> dt =
         options.dt_s ? options.dt_s : metadata_number(graph.metadata, "dt");
-    if (!dt || !(*dt > 0)) {
+    if (!dt) {
       throw nir::NirError(source +
                           ": /node/metadata/dt: the graph gives no time step; give one "
                           "(--dt)");
+    }
+    if (!(*dt > 0)) {
+      throw nir::NirError(source + (options.dt_s ? ": --dt: " : ": /node/metadata/dt: ") +
+                          quantity(*dt, "s") + " is no time step");
     }
     dt_s_ = *dt;
     // Milliseconds as a person would write them ("0.1", not 0.10000000000000002), used for the
@@ -94,11 +107,10 @@ class PopulationImporter {
         populations.push_back(input_population(name, node));
       } else if (is_neuron(node.type)) {
         populations.push_back(neuron_population(name, node));
-        for (const std::string& to : edges_.targets(name)) {
-          if (graph_.nodes.at(to).type == "Output" &&
-              (recorded.empty() || recorded.back() != name)) {
-            recorded.push_back(name);
-          }
+        const std::vector<std::string>& targets = edges_.targets(name);
+        if (std::any_of(targets.begin(), targets.end(),
+                        [&](const std::string& to) { return type_of(to) == "Output"; })) {
+          recorded.push_back(name);
         }
       }
     }
@@ -129,7 +141,8 @@ class PopulationImporter {
  private:
   std::string where(const std::string& node) const { return source_ + ": /node/nodes/" + node; }
 
-  /// A parameter that population models hold once per population.
+  /// A parameter that population models hold once per population; `absent` when the node leaves
+  /// the field out (only v_reset may be, which NIR then takes as 0).
   double uniform(const std::string& node_name, const nir::Node& node, const std::string& field,
                  double absent = 0.0) const {
     if (!node.has(field)) return absent;
@@ -143,22 +156,29 @@ class PopulationImporter {
     return a.values[0];
   }
 
+  /// The number of neurons of a neuron node (its v_threshold's) or an Input (its shape's).
   std::size_t size_of(const std::string& node_name, const nir::Node& node) const {
-    const std::string field = node.type == "Input" ? "shape" : "v_threshold";
-    const nir::Array& a = node.array(field, where(node_name));
-    if (node.type != "Input") return a.size();
+    if (node.type != "Input") return node.array("v_threshold", where(node_name)).size();
     std::size_t n = 1;
-    for (double d : a.values)
+    for (double d : node.array("shape", where(node_name)).values) {
+      // A bound on the product keeps a damaged shape from asking for all memory.
+      if (!(d >= 1 && d == std::floor(d) && n * d <= kMaxInputSize)) {
+        throw nir::NirError(where(node_name) + "/shape: expected positive integers whose " +
+                            "product is at most " + std::to_string(std::uint64_t(kMaxInputSize)));
+      }
       n *= static_cast<std::size_t>(d);
+    }
     return n;
   }
 
-  /// tau_m in ms from NIR's Euler-equivalent time constant (seconds): the export's inverse.
-  double membrane_tau_ms(const std::string& node_name, double euler_tau_s) const {
+  /// The model's time constant in ms (tau_m, tau_syn) from NIR's Euler-equivalent one in
+  /// seconds: the export's inverse.
+  double exact_tau_ms(const std::string& node_name, const std::string& field,
+                      double euler_tau_s) const {
     if (!(euler_tau_s >= dt_s_)) {
-      throw nir::NirError(where(node_name) + ": a time constant of " + std::to_string(euler_tau_s) +
-                          " s, below the time step " + std::to_string(dt_s_) +
-                          " s: its Euler step overshoots");
+      throw nir::NirError(where(node_name) + "/" + field + ": " + quantity(euler_tau_s, "s") +
+                          ", below the time step " + quantity(dt_s_, "s") +
+                          ": its Euler step overshoots");
     }
     if (euler_tau_s == dt_s_) return 1e-300;  // decays to v_leak in one step
     return -dt_ms_ / std::log1p(-dt_s_ / euler_tau_s);
@@ -171,7 +191,8 @@ class PopulationImporter {
     const std::vector<std::string>& to = edges_.targets(name);
     if (to.size() != 1) return false;
     const nir::Node& scale = graph_.nodes.at(to[0]);
-    return scale.type == "Scale" && scale.array("scale", where(to[0])).uniform() &&
+    const nir::Array& factors = scale.array("scale", where(to[0]));
+    return scale.type == "Scale" && factors.size() > 0 && factors.uniform() &&
            edges_.targets(to[0]).size() == 1 && is_neuron(type_of(edges_.targets(to[0])[0]));
   }
 
@@ -235,7 +256,7 @@ class PopulationImporter {
     if (node.type == "LIF") {
       const double tau = uniform(name, node, "tau");
       p["model"] = "lif_psc_delta";
-      parameters["tau_m"] = quantity(membrane_tau_ms(name, tau), "ms");
+      parameters["tau_m"] = quantity(exact_tau_ms(name, "tau", tau), "ms");
       parameters["E_L"] = quantity(uniform(name, node, "v_leak"), "mV");
       input_factor_[name] = r * dt_s_ / tau;
     } else if (node.type == "IF") {
@@ -246,20 +267,20 @@ class PopulationImporter {
     } else {
       const double tau_mem = uniform(name, node, "tau_mem"),
                    tau_syn = uniform(name, node, "tau_syn");
-      const double tau_m_ms = membrane_tau_ms(name, tau_mem);
+      const double tau_m_ms = exact_tau_ms(name, "tau_mem", tau_mem);
       p["model"] = "lif_psc_exp";
       parameters["tau_m"] = quantity(tau_m_ms, "ms");
       parameters["tau_syn_ex"] = parameters["tau_syn_in"] =
-          quantity(membrane_tau_ms(name, tau_syn), "ms");
+          quantity(exact_tau_ms(name, "tau_syn", tau_syn), "ms");
       parameters["E_L"] = quantity(uniform(name, node, "v_leak"), "mV");
       if (!(r > 0)) throw nir::NirError(where(name) + "/r: must be positive for a lif_psc_exp");
       parameters["C_m"] = quantity(tau_m_ms / r, "pF");
       input_factor_[name] = uniform(name, node, "w_in") * dt_s_ / tau_syn;
     }
     const auto reset = node.metadata.find("reset");
-    if (reset != node.metadata.end() && std::get_if<std::string>(&reset->second) != nullptr &&
-        std::get<std::string>(reset->second) == "subtract") {
-      parameters["reset"] = "soft";
+    if (reset != node.metadata.end()) {
+      const auto* mode = std::get_if<std::string>(&reset->second);
+      if (mode != nullptr && *mode == "subtract") parameters["reset"] = "soft";
     }
     p["parameters"] = parameters;
     return p;
@@ -288,15 +309,16 @@ class PopulationImporter {
       throw nir::NirError(where(from) + ": expected one edge into it, from an Input or a neuron");
     }
     const nir::Array& delays = graph_.nodes.at(from).array("delay", where(from));
-    if (!delays.uniform() || delays.size() == 0) {
+    if (delays.size() == 0) throw nir::NirError(where(from) + "/delay: empty");
+    if (!delays.uniform()) {
       throw nir::NirError(where(from) +
-                          "/delay: differs between neurons, and a projection "
-                          "has one delay");
+                          "/delay: differs between neurons, and a projection has one delay");
     }
     const double steps = std::round(delays.values[0] / dt_s_);
-    if (steps < 1) {
-      throw nir::NirError(where(from) + "/delay: " + std::to_string(delays.values[0]) +
-                          " s is less than one time step");
+    if (!(steps >= 1 && steps <= kMaxDelaySteps)) {
+      throw nir::NirError(where(from) + "/delay: " + quantity(delays.values[0], "s") +
+                          " is not between one time step and " +
+                          std::to_string(int(kMaxDelaySteps)) + " of them");
     }
     return {delay_sources[0], steps};
   }
@@ -343,6 +365,10 @@ class PopulationImporter {
 
   void add_projections(const std::string& name, const nir::Node& node, nlohmann::json& out) {
     const auto [source, steps] = source_and_delay(name);
+    if (sizes_.count(source) == 0) {
+      throw nir::NirError(where(name) + ": fed by " + source +
+                          ", an Input marked entry_point_only, which is no population");
+    }
     const std::size_t columns = sizes_.at(source);
     for (const std::string& target : edges_.targets(name)) {
       if (sizes_.count(target) == 0 || graph_.nodes.at(target).type == "Input") {
@@ -452,7 +478,7 @@ bool is_population_graph(const nir::Graph& graph) {
       const auto& sources = edges.sources(name);
       if (sources.size() != 1) return false;
       const std::string from = type_of(sources[0]);
-      if (from != "Input" && !is_neuron(from)) return false;
+      if ((from != "Input" && !is_neuron(from)) || entry_point_only(sources[0])) return false;
       for (const std::string& target : edges.targets(name)) {
         if (!is_projection(type_of(target))) return false;
       }

@@ -419,6 +419,99 @@ TEST_F(NirExportTest, DenseLimitNamesTheLargestProjection) {
   EXPECT_THROW(export_nir(file, {}, options), NirExportError);
 }
 
+// A network whose only dense weights are those of spike_times inputs has no projection to name.
+TEST_F(NirExportTest, DenseLimitWithoutProjectionsCountsTheInputs) {
+  const auto file = write("net.json", R"({
+    "format": "snnsim-network", "version": 1,
+    "populations": [{"name": "D", "model": "lif_psc_delta", "size": 10, "parameters": {"t_ref": "0 ms"}}],
+    "inputs": [{"type": "spike_times", "name": "kick", "target": "D",
+                "times": {"unit": "ms", "values": [1]}, "weight": "1 mV"}]})");
+  NirExportOptions options;
+  options.dense_limit = 5;
+  const auto problems = nir_export_problems(file, {}, options);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0],
+            "projections: dense weight matrices of 10 elements in all, above the limit of 5 "
+            "(NIR's Linear is dense); --approximate cannot help");
+}
+
+/// The one line importing `graph` as a population network fails with; "no error" when it imports.
+/// Any other exception fails the test.
+std::string population_import_error(const nir::Graph& graph, const NirImportOptions& options = {}) {
+  try {
+    import_population_graph(graph, "net.nir", "net.h5", options);
+  } catch (const nir::NirError& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+// A graph of the population shape with damaged values, or forced with --kind population: one line
+// naming the file and the place, never a crash or an unrelated exception.
+TEST_F(NirExportTest, DamagedPopulationGraphsGiveOneLineNamingThePlace) {
+  const nir::Graph exported = export_nir(write("net.json", kPopulationNetwork), {}, {}).graph;
+  ASSERT_EQ(population_import_error(exported), "no error");
+
+  for (double bad : {-3.0, 0.0, 2.5, std::nan(""), 1e30}) {
+    nir::Graph g = exported;
+    g.nodes.at("G").fields["shape"] = nir::Array::floats({bad});
+    EXPECT_EQ(population_import_error(g),
+              "net.nir: /node/nodes/G/shape: expected positive integers whose product is at "
+              "most 4294967295")
+        << bad;
+  }
+  for (double bad : {std::nan(""), -1e-3, 1e3}) {
+    nir::Graph g = exported;
+    g.nodes.at("G_delay10").fields["delay"] = nir::Array::filled(5, bad);
+    EXPECT_EQ(population_import_error(g).rfind("net.nir: /node/nodes/G_delay10/delay: ", 0), 0u)
+        << bad;
+  }
+  nir::Graph no_delays = exported;
+  no_delays.nodes.at("G_delay10").fields["delay"] = nir::Array::floats({});
+  EXPECT_EQ(population_import_error(no_delays), "net.nir: /node/nodes/G_delay10/delay: empty");
+
+  NirImportOptions negative_dt;
+  negative_dt.dt_s = -1e-4;
+  EXPECT_EQ(population_import_error(exported, negative_dt),
+            "net.nir: --dt: -0.0001 s is no time step");
+  nir::Graph zero_dt = exported;
+  zero_dt.metadata["dt"] = nir_export_detail::scalar64(0.0);
+  EXPECT_EQ(population_import_error(zero_dt), "net.nir: /node/metadata/dt: 0 s is no time step");
+
+  // An entry-point-only Input is no population: a Delay from it makes a layer graph, and forced
+  // into a population network it is named.
+  nir::Graph from_entry_point = exported;
+  from_entry_point.nodes["entry"] = nir::Node{"Input",
+                                              {{"shape", nir::Array::integers({1})}},
+                                              {{kEntryPointOnly, nir::Array::scalar(1)}},
+                                              {}};
+  from_entry_point.nodes["entry_delay"] =
+      nir::Node{"Delay", {{"delay", nir::Array::filled(1, 1e-4)}}, {}, {}};
+  from_entry_point.nodes["entry_w"] =
+      nir::Node{"Linear", {{"weight", nir::Array::filled(4, 1.0)}}, {}, {}};
+  std::get<nir::Array>(from_entry_point.nodes["entry_w"].fields["weight"]).shape = {4, 1};
+  from_entry_point.edges.insert(
+      from_entry_point.edges.end(),
+      {{"entry", "entry_delay"}, {"entry_delay", "entry_w"}, {"entry_w", "D"}});
+  EXPECT_FALSE(is_population_graph(from_entry_point));
+  EXPECT_EQ(population_import_error(from_entry_point)
+                .rfind("net.nir: /node/nodes/entry_w: fed by entry, ", 0),
+            0u)
+      << population_import_error(from_entry_point);
+
+  // A Poisson Input through an empty Scale is no Poisson drive: the Scale is named.
+  nir::Graph empty_scale = exported;
+  empty_scale.nodes["drive"] = nir::Node{"Input",
+                                         {{"shape", nir::Array::integers({4})}},
+                                         {{"poisson_rate_hz", nir_export_detail::scalar64(100.0)}},
+                                         {}};
+  empty_scale.nodes["drive_w"] = nir::Node{"Scale", {{"scale", nir::Array::floats({})}}, {}, {}};
+  empty_scale.edges.insert(empty_scale.edges.end(), {{"drive", "drive_w"}, {"drive_w", "D"}});
+  EXPECT_EQ(population_import_error(empty_scale).rfind("net.nir: /node/nodes/drive_w/scale: ", 0),
+            0u)
+      << population_import_error(empty_scale);
+}
+
 /// conv -> lif -> sumpool -> flatten -> linear (+bias) -> if, and a residual add of two linear
 /// layers, a global average pool on the way.
 constexpr const char* kLayerGraph = R"({

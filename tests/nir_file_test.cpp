@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include <fstream>
+#include <functional>
 
 #include "nir_test_support.h"
 #include "sim/hdf5_util.h"
@@ -242,6 +243,16 @@ TEST_F(NirFileTest, RefusesGraphsNirWouldRefuse) {
   Graph dangling = small_graph();
   dangling.edges.emplace_back("lif", "nowhere");
   refused(dangling, "/node/edges/3: no node named 'nowhere'");
+  // "GRAPH.NODE" names a node of a nested graph only: fc is no graph, and block has no 'nowhere'.
+  Graph into_a_primitive = small_graph();
+  into_a_primitive.edges.emplace_back("lif", "fc.weight");
+  refused(into_a_primitive, "/node/edges/3: no node named 'fc.weight'");
+  Graph into_a_nested_graph = small_graph();
+  Graph inner = small_graph();
+  inner.metadata.clear();
+  into_a_nested_graph.nodes["block"] = Node{"NIRGraph", {}, {}, std::make_shared<Graph>(inner)};
+  into_a_nested_graph.edges.emplace_back("lif", "block.nowhere");
+  refused(into_a_nested_graph, "/node/edges/3: no node named 'block.nowhere'");
 }
 
 TEST_F(NirFileTest, ReadingADamagedFileGivesOneLine) {
@@ -254,6 +265,8 @@ TEST_F(NirFileTest, ReadingADamagedFileGivesOneLine) {
     return std::string("no error");
   };
   EXPECT_EQ(read_error(path("none.nir")), path("none.nir").string() + ": no such file");
+  std::filesystem::create_directory(path("folder.nir"));
+  EXPECT_EQ(read_error(path("folder.nir")), path("folder.nir").string() + ": not a file");
   std::ofstream(path("text.nir")) << "not hdf5";
   EXPECT_NE(read_error(path("text.nir")).find("not an HDF5 file"), std::string::npos);
 
@@ -265,6 +278,31 @@ TEST_F(NirFileTest, ReadingADamagedFileGivesOneLine) {
   EXPECT_EQ(
       read_error(path("g.nir")),
       path("g.nir").string() + ": /node/nodes/fc: Affine misses bias (its fields: weight, bias)");
+  // Edges that are not (E, 2) strings: a group, and a (1, 4) array.
+  const auto replace_edges = [&](const std::function<void(hid_t root)>& write_edges) {
+    nir::write_file(small_graph(), path("g.nir"));
+    const hdf5::Handle file(H5Fopen(path("g.nir").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    const hdf5::Handle root(H5Gopen2(file.get(), "/node", H5P_DEFAULT), H5Gclose);
+    H5Ldelete(root.get(), "edges", H5P_DEFAULT);
+    write_edges(root.get());
+  };
+  const std::string bad_edges = path("g.nir").string() + ": /node/edges: expected ";
+  replace_edges([](hid_t root) {
+    H5Gclose(H5Gcreate2(root, "edges", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  });
+  EXPECT_EQ(read_error(path("g.nir")), bad_edges + "a dataset of (E, 2) strings");
+  replace_edges([](hid_t root) {
+    const hdf5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    const hsize_t dims[2] = {1, 4};
+    const hdf5::Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    const hdf5::Handle edges(
+        H5Dcreate2(root, "edges", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        H5Dclose);
+    const char* ends[4] = {"input", "fc", "fc", "lif"};
+    H5Dwrite(edges.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ends);
+  });
+  EXPECT_EQ(read_error(path("g.nir")), bad_edges + "(E, 2) strings");
   // A file truncated to half its size.
   nir::write_file(conv_graph(), path("c.nir"));
   std::filesystem::resize_file(path("c.nir"), std::filesystem::file_size(path("c.nir")) / 2);
