@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <map>
 #include <optional>
 
 #include "export/hardware_targets.h"
@@ -107,6 +106,7 @@ struct NeuronMap {
   /// Integer activation per unit of weight, per receptor of the float model.
   double receptor_scale[kMaxReceptors] = {};
   double current_to_bias = 0.0;  ///< bias (v LSB per step) per pA of constant current
+  double bias = 0.0;             ///< v LSB per step: the rest point, I_e and constant currents
   int delay_shift_steps = 0;     ///< added to incoming delays to keep the float model's timing
 };
 
@@ -134,24 +134,28 @@ class Quantiser {
   }
 
  private:
-  static bool is_neuron(const PopulationSpec& p) { return !p.model->receptors.empty(); }
+  /// Whether a population is mapped: neurons of a float model. Generators, and loihi2_lif
+  /// populations (already in Lava's fixed point), are copied as they are, with their inputs.
+  static bool is_mapped(const PopulationSpec& p) {
+    return !p.model->receptors.empty() && p.model->name != Loihi2Lif::kName;
+  }
 
   /// One voltage scale for the network: the largest threshold distance V_th - V_reset maps to
   /// the target threshold mantissa (2^14, threshold 2^20 LSB).
   void choose_scale() {
     double theta = 0.0;
     for (const PopulationSpec& p : in_.populations) {
-      if (!is_neuron(p)) continue;
+      if (!is_mapped(p)) continue;
       theta = std::max(theta, parameter(p, "V_th", 0) - parameter(p, "V_reset", 0));
     }
-    if (theta <= 0.0) throw NetworkFileError(in_.path + ": no population of neurons to quantise");
+    if (theta <= 0.0) return;  // nothing to map
     s_ = theta / static_cast<double>(kTargetThresholdMantissa << kThresholdShift);
     out_.mv_per_lsb = s_;
   }
 
   PopulationSpec population(std::size_t index) {
     const PopulationSpec& in = in_.populations[index];
-    if (!is_neuron(in)) return in;
+    if (!is_mapped(in)) return in;
     const std::string model(in.model->name);
     const double dt = in_.dt_ms;
     NeuronMap& m = maps_[index];
@@ -197,15 +201,16 @@ class Quantiser {
                              " has no fixed-point counterpart (lif_psc_delta, lif_psc_exp, "
                              "lif_cond_exp and if_psc_delta have)");
     }
-    m.dv = rounded(decay_constant(tau_m, dt));
+    // dv is 12 bits: a tau_m below dt / ln(8192) would round to 4096, a decay Lava cannot hold
+    // (dm_offset is 0), so it stops at 4095.
+    m.dv = std::min(rounded(decay_constant(tau_m, dt)), 4095.0);
     const double p22 = 1.0 - m.dv / 4096.0;
     if (tau_m < kInfinity)
       note(in.name, "tau_m " + number(tau_m) + " ms becomes " + number(effective_tau(m.dv, dt)) +
                         " ms (dv = " + number(m.dv) + ")");
     // Constant current: the voltage it adds per step, as the float model integrates it.
     m.current_to_bias = (tau_m < kInfinity ? tau_m / c_m * (1.0 - p22) : dt / c_m) / s_;
-    bias_lsb_[index] =
-        (e_l - v_reset) * (1.0 - p22) / s_ + parameter(in, "I_e", 0) * m.current_to_bias;
+    m.bias = (e_l - v_reset) * (1.0 - p22) / s_ + parameter(in, "I_e", 0) * m.current_to_bias;
     if (t_ref > 0)
       note(in.name, "t_ref " + number(t_ref) + " ms dropped (Lava's LIF has no refractory period)");
     if (parameter(in, "reset", 0) != 0)
@@ -303,11 +308,10 @@ class Quantiser {
       m.delay_shift_steps = 1;
       note(in.name, "incoming delays one step longer: Lava adds u to v in the step it arrives");
     } else {
-      const double v_ref = m.v_ref;
       note(in.name, "conductance synapses become current synapses at the reference voltage " +
-                        number(v_ref) + " mV: driving forces " +
-                        number(parameter(in, "E_ex", 0) - v_ref) + " mV (ex) and " +
-                        number(parameter(in, "E_in", 0) - v_ref) + " mV (in) held constant");
+                        number(m.v_ref) + " mV: driving forces " +
+                        number(parameter(in, "E_ex", 0) - m.v_ref) + " mV (ex) and " +
+                        number(parameter(in, "E_in", 0) - m.v_ref) + " mV (in) held constant");
     }
   }
 
@@ -343,7 +347,7 @@ class Quantiser {
   ProjectionSpec projection(const ProjectionSpec& in) {
     ProjectionSpec out = in;
     const PopulationSpec& target = in_.populations[in.target];
-    if (!is_neuron(target)) return out;
+    if (!is_mapped(target)) return out;
     const NeuronMap& m = maps_[in.target];
     out.receptor = loihi2_receptor(target, in.receptor);
     std::vector<double> x = weight_values(in.weight, in.where + "/weight");
@@ -370,13 +374,17 @@ class Quantiser {
   }
 
   void drive(const DriveSpec& in) {
-    const NeuronMap& m = maps_[in.population];
+    if (!is_mapped(in_.populations[in.population])) {
+      out_.network.drives.push_back(in);
+      return;
+    }
+    NeuronMap& m = maps_[in.population];
     if (in.kind == DriveSpec::Kind::current) {
       if (in.amplitudes_pa.size() != 1 || (!in.times_ms.empty() && in.times_ms[0] > 0))
         throw NetworkFileError(in_.path + ": input " + in.name +
                                ": a step current has no fixed-point counterpart (Lava's bias "
                                "is constant)");
-      bias_lsb_[in.population] += in.amplitudes_pa[0] * m.current_to_bias;
+      m.bias += in.amplitudes_pa[0] * m.current_to_bias;
       note(in.name,
            "constant current folded into the bias of " + in_.populations[in.population].name);
       return;
@@ -391,10 +399,17 @@ class Quantiser {
 
   /// Weights rounded to Lava's 8-bit mantissas and exponent (recorded), or left as they are.
   void quantise(std::vector<double>& x, const std::string& element) {
-    if (!options_.quantise) return;
-    WeightQuantisation q = quantise_weights(x);
-    q.element = element;
-    out_.weights.push_back(q);
+    if (options_.quantise) {
+      WeightQuantisation q = quantise_weights(x);
+      q.element = element;
+      out_.weights.push_back(q);
+    }
+    double largest = 0.0;
+    for (double w : x)
+      largest = std::max(largest, std::abs(w));
+    if (largest > static_cast<double>(Loihi2Lif::kMaxState))
+      note(element, "a weight of " + number(largest) +
+                        " exceeds u's 24-bit range (2^23): one spike wraps u to the other sign");
   }
 
   double rounded(double x) const { return options_.quantise ? std::round(x) : x; }
@@ -402,10 +417,14 @@ class Quantiser {
   /// Bias = mantissa << exponent with a 13-bit signed mantissa and the smallest exponent that
   /// holds it.
   void finish_bias(std::size_t index) {
-    if (!is_neuron(in_.populations[index])) return;
-    const double b = bias_lsb_[index];
+    if (!is_mapped(in_.populations[index])) return;
+    const double b = maps_[index].bias;
+    auto mantissa_fits = [b](int exp) {
+      const double mant = std::round(b / std::ldexp(1.0, exp));
+      return mant >= -4096.0 && mant <= 4095.0;
+    };
     int exp = 0;
-    while (exp < kBiasExponentMax && std::abs(std::round(b / std::ldexp(1.0, exp))) > 4095.0)
+    while (exp < kBiasExponentMax && !mantissa_fits(exp))
       ++exp;
     const double mant = std::clamp(rounded(b / std::ldexp(1.0, exp)), -4096.0, 4095.0);
     std::vector<double>& p = out_.network.populations[index].parameters;
@@ -423,7 +442,7 @@ class Quantiser {
     out_.network.probes.clear();
     for (const StateProbe& probe : in_.probes) {
       const PopulationSpec& p = in_.populations[probe.population];
-      if (!is_neuron(p)) {
+      if (!is_mapped(p)) {
         out_.network.probes.push_back(probe);
         continue;
       }
@@ -456,7 +475,6 @@ class Quantiser {
   Loihi2Export out_;
   double s_ = 0.0;
   std::vector<NeuronMap> maps_;
-  std::map<std::size_t, double> bias_lsb_;
 };
 
 }  // namespace

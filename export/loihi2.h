@@ -38,8 +38,8 @@ struct WeightQuantisation {
 
 /// The quantised network and what the quantisation approximated.
 struct Loihi2Export {
-  NetworkSpec network;  ///< loihi2_lif populations, integer weights, same names and seed
-  double mv_per_lsb = 0.0;
+  NetworkSpec network;      ///< loihi2_lif populations, integer weights, same names and seed
+  double mv_per_lsb = 0.0;  ///< the voltage scale; 0 when no population was mapped
   std::vector<WeightQuantisation> weights;
   std::vector<std::string> notes;  ///< one line each: "E: t_ref 5 ms dropped (...)"
 };
@@ -67,9 +67,10 @@ bool needs_operating_point(const NetworkSpec& spec);
 /// millisecond in every neuron of the populations whose model has one.
 OperatingPoint measure_operating_point(const NetworkSpec& spec, int threads);
 
-/// Quantises a validated population network. Throws NetworkFileError (naming the file and JSON
-/// pointer) for what cannot be mapped: models without a fixed-point counterpart, drawn weights
-/// (uniform or normal; only constants and lists are quantised per value), step currents.
+/// Quantises a validated population network; loihi2_lif populations, already in fixed point, are
+/// copied with what feeds them. Throws NetworkFileError (naming the file and JSON pointer) for
+/// what cannot be mapped: models without a fixed-point counterpart, drawn weights (uniform or
+/// normal; only constants and lists are quantised per value), step currents.
 Loihi2Export quantise_for_loihi2(const NetworkSpec& spec, const Loihi2Options& options = {});
 
 /// Lava's weight quantisation of scaled weights `x` (integer activation units): the smallest

@@ -11,6 +11,9 @@
 #include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
 #include "networks/safetensors.h"
+#include "sim/graph/layer_graph.h"
+#include "sim/graph/neurons.h"
+#include "sim/graph/ops/pooling.h"
 
 namespace snnsim::hardware {
 namespace {
@@ -61,17 +64,20 @@ class GraphQuantiser {
       : input_(input), output_(output) {}
 
   GraphExport run() {
-    // The ordinary loader validates everything (shapes, tensors) first.
+    // The ordinary loader validates everything (shapes, tensors) first, and evaluates the
+    // numbers, which the file may write as expressions: they are read from its graph, and the
+    // JSON text is only rewritten.
     const LayerGraphSpec checked = load_layer_graph_file(input_);
     std::ifstream in(input_);
     std::stringstream text;
     text << in.rdbuf();
     ordered_json graph = ordered_json::parse(text.str());
-    timesteps_ = graph.at("timesteps").get<double>();
+    timesteps_ = static_cast<double>(checked.graph->timesteps());
+    weights_path_ = checked.weights;
     SafetensorsFile weights(checked.weights);
     ordered_json& nodes = graph.at("nodes");
     for (std::size_t i = 0; i < nodes.size(); ++i)
-      node(nodes[i], "/nodes/" + std::to_string(i), weights);
+      node(nodes[i], "/nodes/" + std::to_string(i), *checked.graph, weights);
     std::filesystem::path tensors_path = output_;
     tensors_path.replace_extension(".safetensors");
     write_safetensors(tensors_path, tensors_);
@@ -85,29 +91,29 @@ class GraphQuantiser {
   }
 
  private:
-  void node(ordered_json& node, const std::string& where, const SafetensorsFile& weights) {
+  void node(ordered_json& node, const std::string& where, const LayerGraph& graph,
+            const SafetensorsFile& weights) {
     if (node.contains("inputs"))
       fail(where + "/inputs", "only sequential graphs (no inputs lists) are quantised");
     const std::string op = node.at("op").get<std::string>();
     const std::string name = node.at("name").get<std::string>();
+    // The loaded node of the same name, whose numbers are evaluated.
+    const LayerOp* layer = graph.nodes()[static_cast<std::size_t>(graph.find(name))].op.get();
     if (op == "conv2d" || op == "linear") {
       weighted(node, name, weights);
     } else if (op == "avgpool2d" || op == "sumpool2d") {
-      const ordered_json kernel = node.contains("kernel") ? node["kernel"] : ordered_json(2);
-      const double kh = kernel.is_array() ? kernel[0].get<double>() : kernel.get<double>();
-      const double kw = kernel.is_array() ? kernel[1].get<double>() : kernel.get<double>();
+      const Pool2dParameters& pool = dynamic_cast<const Pool2d&>(*layer).parameters();
+      const double window = static_cast<double>(pool.kernel_h * pool.kernel_w);
+      bound_ *= window;
       if (op == "avgpool2d") {
         // A sum of k^2 integers stays an integer; the 1/k^2 moves to what the sum feeds.
         node["op"] = "sumpool2d";
-        gain_ *= kh * kw;
-        bound_ *= kh * kw;
-        result_.notes.push_back(name + ": avgpool2d becomes sumpool2d; its 1/" + number(kh * kw) +
+        gain_ *= window;
+        result_.notes.push_back(name + ": avgpool2d becomes sumpool2d; its 1/" + number(window) +
                                 " is folded into the threshold or weights that follow");
-      } else {
-        bound_ *= kh * kw;
       }
     } else if (op == "if") {
-      neuron(node, name, where);
+      neuron(node, name, where, dynamic_cast<const LifLayer&>(*layer).parameters());
     } else if (op != "flatten") {
       fail(where + "/op", "op " + op +
                               " has no fixed-point mapping here (conv2d, linear, avgpool2d, "
@@ -122,41 +128,46 @@ class GraphQuantiser {
   void weighted(ordered_json& node, const std::string& name, const SafetensorsFile& weights) {
     const std::string prefix = node.contains("weights") ? node["weights"].get<std::string>() : name;
     Tensor w{weights.shape(prefix + ".weight"), weights.read_float(prefix + ".weight")};
+    require_finite(prefix + ".weight", w.values);
     double largest = 0;
     for (float& x : w.values) {
       x = static_cast<float>(x / gain_);
       largest = std::max(largest, std::abs(static_cast<double>(x)));
     }
+    if (!std::isfinite(largest))  // the exponent below would be undefined
+      throw NetworkFileError(weights_path_.string() + ": tensor " + prefix +
+                             ".weight: divided by the input's gain " + number(gain_) +
+                             ", a weight overflows float32");
     int e = largest > 0 ? static_cast<int>(std::ceil(std::log2(largest / 127.0))) : 0;
     while (largest > 0 && std::round(largest / std::ldexp(1.0, e)) > 127)
       ++e;
     const double step = std::ldexp(1.0, e);
     double max_error = 0;
+    // The largest |output| per step, per output: the input's bound times the output's sum of
+    // |mantissa|, plus |bias|.
     const std::size_t outputs = w.shape[0], per_output = w.values.size() / outputs;
-    std::vector<double> row_sum(outputs, 0.0);
+    std::vector<double> output_bound(outputs, 0.0);
     for (std::size_t i = 0; i < w.values.size(); ++i) {
       const double mantissa = std::clamp(std::round(w.values[i] / step), -128.0, 127.0);
       max_error = std::max(max_error, std::abs(mantissa * step - w.values[i]));
       w.values[i] = static_cast<float>(mantissa);
-      row_sum[i / per_output] += std::abs(mantissa);
+      output_bound[i / per_output] += bound_ * std::abs(mantissa);
     }
     tensors_.emplace_back(prefix + ".weight", w);
     const bool has_bias = !node.contains("bias") || node["bias"].get<bool>();
     double bias_error = 0;
     if (has_bias) {
       Tensor b{weights.shape(prefix + ".bias"), weights.read_float(prefix + ".bias")};
+      require_finite(prefix + ".bias", b.values);
       for (std::size_t o = 0; o < b.values.size(); ++o) {
         const double q = std::round(b.values[o] / step);
         bias_error = std::max(bias_error, std::abs(q * step - b.values[o]));
         b.values[o] = static_cast<float>(q);
-        row_sum[o] += std::abs(q) / std::max(bound_, 1.0);
+        output_bound[o] += std::abs(q);
       }
       tensors_.emplace_back(prefix + ".bias", b);
     }
-    double widest = 0;
-    for (double s : row_sum)
-      widest = std::max(widest, s);
-    bound_ *= widest;
+    bound_ = *std::max_element(output_bound.begin(), output_bound.end());
     gain_ = 1.0 / step;
     result_.layers.push_back(
         {name, e,
@@ -169,12 +180,11 @@ class GraphQuantiser {
   /// `if` neurons: the threshold in the input's integer units, round(v_threshold x gain), which
   /// Lava's 17-bit vth holds (its << 6 matches the activation's << 6). Exact while |v| stays
   /// below 2^24: |v| <= T x (largest input per step) + threshold.
-  void neuron(ordered_json& node, const std::string& name, const std::string& where) {
-    const double threshold = node.contains("v_threshold") ? node["v_threshold"].get<double>() : 1.0;
-    if (node.contains("v_reset") && !node["v_reset"].is_null() &&
-        node["v_reset"].get<double>() != 0.0)
+  void neuron(ordered_json& node, const std::string& name, const std::string& where,
+              const LifParameters& lif) {
+    if (lif.v_reset && *lif.v_reset != 0.0)
       fail(where + "/v_reset", "only a soft reset or a reset to 0 has a fixed-point form");
-    const double scaled = threshold * gain_;
+    const double scaled = lif.v_threshold * gain_;
     const double q = std::round(scaled);
     if (q < 1 || q > 131071)
       fail(where + "/v_threshold", "the threshold in integer units, " + number(scaled) +
@@ -194,7 +204,17 @@ class GraphQuantiser {
     throw NetworkFileError(input_.string() + ": " + pointer + ": " + what);
   }
 
-  std::filesystem::path input_, output_;
+  /// A NaN or infinite weight has no mantissa (and would make the exponent undefined).
+  void require_finite(const std::string& tensor, const std::vector<float>& values) const {
+    const auto bad =
+        std::find_if(values.begin(), values.end(), [](float x) { return !std::isfinite(x); });
+    if (bad != values.end())
+      throw NetworkFileError(weights_path_.string() + ": tensor " + tensor + ": element " +
+                             std::to_string(bad - values.begin()) + " is " + number(*bad) +
+                             ", which has no fixed-point form");
+  }
+
+  std::filesystem::path input_, output_, weights_path_;
   double timesteps_ = 1;
   double gain_ = 1.0;   ///< integer units per float unit of the current signal
   double bound_ = 1.0;  ///< largest |value| of the current signal per step (input: 1)

@@ -216,27 +216,27 @@ namespace {
 class SpikeLog final : public RunObserver {
  public:
   SpikeLog(std::size_t populations, Step steps, std::size_t probes)
-      : by_step_(populations, std::vector<std::vector<NeuronIndex>>(steps)),
-        state_sum_(probes, 0.0),
-        state_samples_(probes, 0) {}
+      : by_step(populations, std::vector<std::vector<NeuronIndex>>(steps)),
+        state_sum(probes, 0.0),
+        state_samples(probes, 0) {}
   void on_step(Step step, std::span<const std::span<const NeuronIndex>> spikes) override {
     for (std::size_t p = 0; p < spikes.size(); ++p)
-      by_step_[p][step].assign(spikes[p].begin(), spikes[p].end());
+      by_step[p][step].assign(spikes[p].begin(), spikes[p].end());
   }
   void on_state(Step, std::size_t probe, std::span<const float> values) override {
     for (float x : values)
-      state_sum_[probe] += x;
-    state_samples_[probe] += values.size();
+      state_sum[probe] += x;
+    state_samples[probe] += values.size();
   }
   std::uint64_t spikes(std::size_t population) const {
     std::uint64_t n = 0;
-    for (const std::vector<NeuronIndex>& step : by_step_[population])
+    for (const std::vector<NeuronIndex>& step : by_step[population])
       n += step.size();
     return n;
   }
-  std::vector<std::vector<std::vector<NeuronIndex>>> by_step_;
-  std::vector<double> state_sum_;
-  std::vector<std::uint64_t> state_samples_;
+  std::vector<std::vector<std::vector<NeuronIndex>>> by_step;
+  std::vector<double> state_sum;
+  std::vector<std::uint64_t> state_samples;
 };
 
 SpikeLog run_spikes(const NetworkSpec& spec, int threads) {
@@ -258,21 +258,22 @@ std::vector<PopulationDeviation> compare(const NetworkSpec& spec, const SpikeLog
     PopulationDeviation d;
     d.name = spec.populations[p].name;
     d.size = spec.populations[p].size;
-    const auto& fa = reference.by_step_[p];
-    const auto& fb = run.by_step_[p];
-    const Step steps = static_cast<Step>(std::min(fa.size(), fb.size()));
+    const auto& reference_by_step = reference.by_step[p];
+    const auto& run_by_step = run.by_step[p];
+    const Step steps = static_cast<Step>(std::min(reference_by_step.size(), run_by_step.size()));
     // Reference spike steps of each neuron, for the +-1 step match.
     std::vector<std::vector<Step>> reference_steps(d.size);
     for (Step s = 0; s < steps; ++s) {
-      d.reference_spikes += fa[s].size();
-      d.spikes += fb[s].size();
-      for (NeuronIndex i : fa[s])
+      d.reference_spikes += reference_by_step[s].size();
+      d.spikes += run_by_step[s].size();
+      for (NeuronIndex i : reference_by_step[s])
         reference_steps[i].push_back(s);
-      if (d.first_divergence_step < 0 && fa[s] != fb[s]) d.first_divergence_step = s;
+      if (d.first_divergence_step < 0 && reference_by_step[s] != run_by_step[s])
+        d.first_divergence_step = s;
     }
     std::uint64_t matched = 0;
     for (Step s = 0; s < steps; ++s) {
-      for (NeuronIndex i : fb[s]) {
+      for (NeuronIndex i : run_by_step[s]) {
         const std::vector<Step>& t = reference_steps[i];
         auto it = std::lower_bound(t.begin(), t.end(), s == 0 ? 0 : s - 1);
         if (it != t.end() && *it <= s + 1) ++matched;
@@ -312,8 +313,8 @@ OperatingPoint measure_operating_point(const NetworkSpec& spec, int threads) {
   for (std::size_t p = 0; p < spec.populations.size(); ++p) {
     point.rates_hz.push_back(log.spikes(p) / (spec.duration_ms * 1e-3 * spec.populations[p].size));
     const std::size_t k = probe_of[p];
-    point.mean_v_mv.push_back(k < probed.probes.size() && log.state_samples_[k] > 0
-                                  ? log.state_sum_[k] / log.state_samples_[k]
+    point.mean_v_mv.push_back(k < probed.probes.size() && log.state_samples[k] > 0
+                                  ? log.state_sum[k] / log.state_samples[k]
                                   : std::numeric_limits<double>::quiet_NaN());
   }
   return point;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -179,6 +180,11 @@ TEST(Loihi2Lif, FloatArithmeticAcceptsFractionalParameters) {
   EXPECT_FLOAT_EQ(c.v_keep, 1.0f - 20.4f / 4096.0f);
   EXPECT_FLOAT_EQ(c.threshold_float, 16384.5f * 64.0f);
   EXPECT_FLOAT_EQ(c.bias_float, -5120.5f);
+  // A fractional exponent too: the bias is bias_mant 2^bias_exp, not rounded down to 2^1.
+  const std::vector<double> half_exponent{52.7, 20.4, 16384.5, -2560.25, 1.5, 1};
+  ParameterChecker half(Loihi2Lif::kParameters, half_exponent);
+  EXPECT_FLOAT_EQ(Loihi2Lif::derive(half, 0.1).bias_float, -2560.25f * std::sqrt(8.0f));
+  half.throw_if_failed();
 }
 
 TEST(Loihi2Lif, RejectsParametersOutsideTheirBitWidths) {
@@ -353,6 +359,83 @@ TEST(Loihi2Quantiser, RefusesWhatHasNoFixedPointCounterpart) {
   }
 }
 
+TEST(Loihi2Quantiser, MembraneDecayStopsAtTheLargest12BitValue) {
+  // tau_m 0.01 ms at dt 0.1 ms: 4096 (1 - e^-10) rounds to 4096, which dv's 12 bits cannot hold.
+  // The export keeps the strongest decay Lava has, 4095, and the file it writes is valid.
+  const NetworkSpec spec = parse_network(R"({
+    "format": "snnsim-network", "version": 1,
+    "simulation": {"dt": "0.1 ms", "duration": "10 ms"},
+    "populations": [{"name": "N", "model": "lif_psc_delta", "size": 2,
+                     "parameters": {"tau_m": "0.01 ms"}}]
+  })",
+                                         "fast.json");
+  for (const bool quantise : {true, false}) {
+    hardware::Loihi2Options options;
+    options.quantise = quantise;
+    const hardware::Loihi2Export result = hardware::quantise_for_loihi2(spec, options);
+    EXPECT_EQ(result.network.populations[0].parameters[Loihi2Lif::DV], 4095.0);
+    EXPECT_NO_THROW(build_network(result.network));
+  }
+}
+
+TEST(Loihi2Quantiser, Loihi2LifPopulationsAreCopiedWithTheirInputs) {
+  // A loihi2_lif population is Lava's fixed point already: its parameters and its integer
+  // weights stay as they are, while the float population next to it is mapped.
+  const NetworkSpec spec = parse_network(R"({
+    "format": "snnsim-network", "version": 1,
+    "simulation": {"dt": "0.1 ms", "duration": "20 ms"},
+    "populations": [
+      {"name": "N", "model": "lif_psc_delta", "size": 10,
+       "parameters": {"V_th": "-55 mV", "V_reset": "-70 mV", "t_ref": "0 ms"}},
+      {"name": "L", "model": "loihi2_lif", "size": 5,
+       "parameters": {"du": 4095, "dv": 100, "vth": 50}}],
+    "projections": [{"source": "N", "target": "L", "receptor": "a_in",
+                     "connectivity": {"rule": "all_to_all"}, "weight": 192}],
+    "inputs": [
+      {"type": "poisson", "target": "L", "receptor": "a_in", "rate": "1 kHz", "weight": 640},
+      {"type": "poisson", "target": "N", "receptor": "v", "rate": "1 kHz", "weight": "5 mV"}]
+  })",
+                                         "mixed.json");
+  const hardware::Loihi2Export result = hardware::quantise_for_loihi2(spec);
+  EXPECT_EQ(result.network.populations[0].model->name, "loihi2_lif");
+  EXPECT_EQ(result.network.populations[1].parameters, spec.populations[1].parameters);
+  EXPECT_EQ(result.network.projections[0].weight.value, 192.0);
+  ASSERT_EQ(result.network.drives.size(), 2u);
+  EXPECT_EQ(result.network.drives[0].weight, 640.0);
+  EXPECT_NE(result.network.drives[1].weight, 5.0);  // mapped: mV to integer activation
+  EXPECT_NO_THROW(build_network(result.network));
+
+  // Only loihi2_lif: nothing to map, nothing changed.
+  NetworkSpec fixed_only = spec;
+  fixed_only.populations.erase(fixed_only.populations.begin());
+  fixed_only.record_spikes.erase(fixed_only.record_spikes.begin());
+  fixed_only.projections.clear();
+  fixed_only.drives.pop_back();
+  for (DriveSpec& drive : fixed_only.drives)
+    drive.population = 0;
+  const hardware::Loihi2Export copied = hardware::quantise_for_loihi2(fixed_only);
+  EXPECT_EQ(copied.network.populations[0].parameters, spec.populations[1].parameters);
+  EXPECT_EQ(copied.network.drives[0].weight, 640.0);
+}
+
+TEST(Loihi2Quantiser, NotesAWeightThatWrapsTheCurrent) {
+  // 200 mV with a threshold distance of 15 mV: 200 / 15 x 2^20 activation units, beyond 2^23.
+  const NetworkSpec spec = parse_network(R"({
+    "format": "snnsim-network", "version": 1,
+    "simulation": {"dt": "0.1 ms", "duration": "10 ms"},
+    "populations": [{"name": "N", "model": "lif_psc_delta", "size": 2,
+                     "parameters": {"V_th": "-55 mV", "V_reset": "-70 mV"}}],
+    "inputs": [{"type": "poisson", "target": "N", "receptor": "v", "rate": "1 kHz",
+                "weight": "200 mV"}]
+  })",
+                                         "strong.json");
+  const hardware::Loihi2Export result = hardware::quantise_for_loihi2(spec);
+  bool noted = false;
+  for (const std::string& note : result.notes)
+    noted = noted || note.find("wraps u") != std::string::npos;
+  EXPECT_TRUE(noted) << ::testing::PrintToString(result.notes);
+}
+
 class Loihi2GraphTest : public testing::TemporaryFolderTest {};
 
 TEST_F(Loihi2GraphTest, ConvSnnWeightsBecomeMantissasWithinHalfAnLsb) {
@@ -391,6 +474,102 @@ TEST_F(Loihi2GraphTest, ConvSnnWeightsBecomeMantissasWithinHalfAnLsb) {
   EXPECT_EQ(nodes["pool"]["op"], "sumpool2d");
   EXPECT_EQ(nodes["if1"]["v_threshold"].get<double>(), std::ldexp(1.0, -exponent["conv1"]));
   EXPECT_EQ(nodes["if2"]["v_threshold"].get<double>(), 4 * std::ldexp(1.0, -exponent["conv2"]));
+}
+
+/// examples/conv-snn.json with its weights file named by absolute path, written to `path`, after
+/// `edit` has changed its text.
+void write_conv_snn(const std::filesystem::path& path,
+                    const std::function<void(nlohmann::ordered_json&)>& edit) {
+  const std::string examples = std::string(SNNSIM_SOURCE_DIR) + "/examples/";
+  std::ifstream in(examples + "conv-snn.json");
+  nlohmann::ordered_json graph = nlohmann::ordered_json::parse(in);
+  graph["weights"] = examples + graph["weights"].get<std::string>();
+  edit(graph);
+  std::ofstream(path) << graph.dump(2);
+}
+
+TEST_F(Loihi2GraphTest, NumbersWrittenAsExpressionsAreEvaluated) {
+  // The file format allows expressions for every number: the export reads the values the loader
+  // evaluated, and gives the same result as for plain numbers.
+  write_conv_snn(path("plain.json"), [](nlohmann::ordered_json&) {});
+  write_conv_snn(path("expressions.json"), [](nlohmann::ordered_json& graph) {
+    graph["timesteps"] = "8 * 2";
+    for (nlohmann::ordered_json& node : graph["nodes"]) {
+      if (node["op"] == "if") node["v_threshold"] = "0.5 * 2";
+      if (node["op"] == "avgpool2d") node["kernel"] = "1 + 1";
+    }
+  });
+  const hardware::GraphExport plain =
+      hardware::quantise_layer_graph(path("plain.json"), path("plain-q.json"));
+  const hardware::GraphExport expressions =
+      hardware::quantise_layer_graph(path("expressions.json"), path("expressions-q.json"));
+  ASSERT_EQ(plain.layers.size(), expressions.layers.size());
+  for (std::size_t i = 0; i < plain.layers.size(); ++i)
+    EXPECT_EQ(expressions.layers[i].what, plain.layers[i].what) << plain.layers[i].node;
+  EXPECT_EQ(expressions.notes, plain.notes);
+}
+
+TEST_F(Loihi2GraphTest, NonFiniteWeightIsRefusedNamingTheTensor) {
+  // conv2's weights with one NaN: no mantissa represents it.
+  const std::filesystem::path weights = path("nan.safetensors");
+  std::filesystem::copy_file(std::string(SNNSIM_SOURCE_DIR) + "/examples/data/conv-snn.safetensors",
+                             weights);
+  std::fstream file(weights, std::ios::in | std::ios::out | std::ios::binary);
+  unsigned char prefix[8];
+  file.read(reinterpret_cast<char*>(prefix), 8);
+  std::uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i)
+    header_size = header_size << 8 | prefix[i];
+  std::string header(header_size, ' ');
+  file.read(header.data(), static_cast<std::streamsize>(header_size));
+  const std::uint64_t offset =
+      nlohmann::json::parse(header).at("conv2.weight").at("data_offsets")[0].get<std::uint64_t>();
+  const float nan = std::nanf("");
+  file.seekp(static_cast<std::streamoff>(8 + header_size + offset + 3 * sizeof(float)));
+  file.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+  file.close();
+  write_conv_snn(path("nan.json"),
+                 [&](nlohmann::ordered_json& graph) { graph["weights"] = weights.string(); });
+  try {
+    hardware::quantise_layer_graph(path("nan.json"), path("q.json"));
+    FAIL() << "a NaN weight was quantised";
+  } catch (const NetworkFileError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("nan.safetensors: tensor conv2.weight: element 3"), std::string::npos)
+        << message;
+  }
+}
+
+TEST_F(Loihi2GraphTest, WeightsThatOverflowAfterTheInputsGainAreRefused) {
+  // fc1's largest weight, 3e38, gives it the exponent 121, so fc2's input has the gain 2^-121:
+  // fc2's weights divided by it exceed float32, and no exponent can be computed for them.
+  const std::vector<float> fc1{3e38f, 1.0f, 1.0f, 1.0f}, fc2{1000.0f, 1.0f, 1.0f, 1.0f};
+  nlohmann::ordered_json header = {
+      {"fc1.weight", {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {0, 16}}}},
+      {"fc2.weight", {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {16, 32}}}}};
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::ofstream weights(path("big.safetensors"), std::ios::binary);
+  for (int i = 0; i < 8; ++i)
+    weights.put(static_cast<char>(static_cast<std::uint64_t>(text.size()) >> (8 * i)));
+  weights << text;
+  weights.write(reinterpret_cast<const char*>(fc1.data()), 16);
+  weights.write(reinterpret_cast<const char*>(fc2.data()), 16);
+  weights.close();
+  std::ofstream(path("big.json")) << R"({
+    "format": "snnsim-network", "version": 1, "kind": "layer_graph", "timesteps": 1,
+    "input": {"shape": [2], "encoder": "direct"}, "weights": "big.safetensors",
+    "nodes": [
+      {"name": "fc1", "op": "linear", "in_features": 2, "out_features": 2, "bias": false},
+      {"name": "fc2", "op": "linear", "in_features": 2, "out_features": 2, "bias": false}],
+    "output": "fc2"})";
+  try {
+    hardware::quantise_layer_graph(path("big.json"), path("q.json"));
+    FAIL() << "an overflowing weight was quantised";
+  } catch (const NetworkFileError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("big.safetensors: tensor fc2.weight"), std::string::npos) << message;
+  }
 }
 
 }  // namespace

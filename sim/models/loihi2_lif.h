@@ -24,14 +24,14 @@
 // report can tell the error of the mapping from that of the fixed point (export/loihi2.h). The
 // parameters may then be fractional; their ranges stay.
 //
-// | parameter | default | unit | meaning                                          |
-// |-----------|---------|------|--------------------------------------------------|
-// | du        | 0       |      | current decay, 12 bits (0 to 4095)               |
-// | dv        | 0       |      | voltage decay, 12 bits (0 to 4095)               |
-// | vth       | 10      |      | threshold mantissa, 17 bits; threshold vth << 6  |
-// | bias_mant | 0       |      | bias mantissa, 13 bits signed (-4096 to 4095)    |
-// | bias_exp  | 0       |      | bias exponent, 3 bits (0 to 7)                   |
-// | arithmetic| fixed   |      | fixed (bit-accurate) or float (unrounded)         |
+// | parameter  | default | unit | meaning                                         |
+// |------------|---------|------|-------------------------------------------------|
+// | du         | 0       |      | current decay, 12 bits (0 to 4095)              |
+// | dv         | 0       |      | voltage decay, 12 bits (0 to 4095)              |
+// | vth        | 10      |      | threshold mantissa, 17 bits; threshold vth << 6 |
+// | bias_mant  | 0       |      | bias mantissa, 13 bits signed (-4096 to 4095)   |
+// | bias_exp   | 0       |      | bias exponent, 3 bits (0 to 7)                  |
+// | arithmetic | fixed   |      | fixed (bit-accurate) or float (unrounded)       |
 //
 // State: u, v (integers, start at 0; non-integer initial values are truncated toward zero at the
 // first step, as loading them into 24-bit registers would). Receptors: a_in (integer weights), and
@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "kernels/neuron_step.h"
 
@@ -107,9 +108,9 @@ struct Loihi2Lif {
     const double du = value_in(DU, 0, 4095), dv = value_in(DV, 0, 4095);
     const double vth = value_in(VTH, 0, 131071);
     const double mant = value_in(BIAS_MANT, -4096, 4095);
-    const double exp = std::floor(value_in(BIAS_EXP, 0, 7));
+    const double exp = value_in(BIAS_EXP, 0, 7);  // whole in fixed arithmetic
     const double unity = static_cast<double>(kDecayUnity);
-    const double bias = std::ldexp(mant, static_cast<int>(exp));
+    const double bias = mant * std::exp2(exp);
     const double threshold = std::ldexp(vth, kThresholdShift);
     // The integer constants are exact only in fixed arithmetic, where every value is whole.
     return {kDecayUnity - (static_cast<std::int64_t>(du) + 1),

@@ -104,10 +104,13 @@ int export_loihi2(int argc, const char* const* argv) {
       if (!out.flush()) throw std::runtime_error(a.output + ": cannot write");
     }
     std::printf("snnsim export loihi2 %s\n", a.network.c_str());
-    std::printf("  voltage    %.6g mV per LSB (threshold mantissa target %lld)\n",
-                result.mv_per_lsb, static_cast<long long>(hardware::kTargetThresholdMantissa));
-    std::printf("  weights    %-28s %4s %6s %12s %12s %8s %8s\n", "", "exp", "range", "LSB",
-                "max error", "max rel", "zeroed");
+    // Both are absent when every population is loihi2_lif already (copied as it is).
+    if (result.mv_per_lsb > 0)
+      std::printf("  voltage    %.6g mV per LSB (threshold mantissa target %lld)\n",
+                  result.mv_per_lsb, static_cast<long long>(hardware::kTargetThresholdMantissa));
+    if (!result.weights.empty())
+      std::printf("  weights    %-28s %4s %6s %12s %12s %8s %8s\n", "", "exp", "range", "LSB",
+                  "max error", "max rel", "zeroed");
     for (const hardware::WeightQuantisation& q : result.weights)
       std::printf("             %-28s %4d %6d %12.6g %12.6g %7.3f%% %8zu\n", q.element.c_str(),
                   q.exponent, q.mantissa_limit, q.lsb, q.max_abs_error,
