@@ -16,7 +16,6 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -33,19 +32,53 @@ using nir::NirError;
 /// NIR defines none.
 constexpr std::size_t kDefaultTimesteps = 100;
 
+/// The most elements a node's shape may have, and the most steps a Delay may delay by: bounds on
+/// sizes read from the file, so that a malformed one is refused instead of exhausting memory.
+constexpr std::size_t kMaxElements = std::size_t{1} << 31;
+constexpr double kMaxDelaySteps = 65536;
+
 /// How close two parameters must be, relatively, to count as equal when choosing an exact op
 /// (float32 parameters written from float64 ones, e.g. r = tau / dt).
 constexpr double kSameParameter = 1e-6;
 
+/// "0.001".
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 /// "0.001 s".
 std::string seconds(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g s", value);
-  return text;
+  return number(value) + " s";
 }
 
 bool same(double a, double b) {
   return std::fabs(a - b) <= kSameParameter * std::max(std::fabs(a), std::fabs(b));
+}
+
+/// Whether a neuron node's metadata asks for a soft reset ("reset": "subtract", as snnsim export
+/// nir --approximate writes it); NIR itself resets to v_reset.
+bool subtract_reset(const nir::Node& node) {
+  const auto it = node.metadata.find("reset");
+  const std::string* mode =
+      it == node.metadata.end() ? nullptr : std::get_if<std::string>(&it->second);
+  return mode != nullptr && *mode == "subtract";
+}
+
+/// Whether `shape` has sizes of at least 1 and at most kMaxElements elements.
+bool within_limits(const Shape& shape) {
+  std::size_t elements = 1;
+  for (std::size_t size : shape) {
+    if (size < 1 || size > kMaxElements / elements) return false;
+    elements *= size;
+  }
+  return true;
+}
+
+/// Whether `value` is a whole number from `low` to `high` (false for NaN).
+bool whole(double value, double low, double high) {
+  return value >= low && value <= high && value == std::floor(value);
 }
 
 /// A node of the flattened graph.
@@ -87,6 +120,12 @@ class GraphImporter {
   std::string encoder() const;
   void infer_shapes();
   Shape output_shape(const std::string& name, const Shape& in) const;
+  /// Field `field` of node `name`, one number or one per axis, along `axis`: a whole number from
+  /// 0 to kMaxElements (kernel sizes, strides, padding, groups).
+  std::size_t size_along(const std::string& name, const std::string& field, std::size_t axis) const;
+  /// Field `field` of node `name`: one whole number, negative ones counting from the end
+  /// (Flatten's dimensions).
+  long dimension_index(const std::string& name, const std::string& field) const;
   void find_back_edges();
   std::pair<std::string, std::string> delayed_edge(std::pair<std::string, std::string> edge) const;
   void emit(const std::string& name);
@@ -127,8 +166,12 @@ void GraphImporter::flatten(const nir::Graph& graph, const std::string& prefix,
       flatten(*node.graph, prefix + name + ".", place, false);
       continue;
     }
-    flat_.nodes[prefix + name] = {&node, place,
-                                  !top && (node.type == "Input" || node.type == "Output")};
+    const auto [it, added] = flat_.nodes.emplace(
+        prefix + name,
+        FlatNode{&node, place, !top && (node.type == "Input" || node.type == "Output")});
+    if (!added) {
+      fail(place, "its flattened name '" + it->first + "' is also that of " + it->second.where);
+    }
   }
   for (std::size_t e = 0; e < graph.edges.size(); ++e) {
     const std::string place = where + "/edges/" + std::to_string(e);
@@ -234,21 +277,39 @@ std::size_t GraphImporter::timesteps() const {
 }
 
 void GraphImporter::infer_shapes() {
-  std::deque<std::string> queue{input_};
-  const Array& shape = flat(input_).node->array("shape", source_ + ": " + flat(input_).where);
-  shapes_[input_] = Shape(shape.values.begin(), shape.values.end());
-  if (shapes_[input_].empty() ||
-      std::any_of(shape.values.begin(), shape.values.end(), [](double d) { return d < 1; })) {
-    fail(flat(input_).where + "/shape", "expected a non-empty shape of positive sizes");
+  for (const auto& [a, b] : flat_.edges) {
+    if (flat(b).node->type == "Input") {
+      fail(flat(b).where, "an edge leads into the Input node (from " + a + ")");
+    }
+    if (flat(a).node->type == "Output") {
+      fail(flat(a).where, "an edge leaves the Output node (to " + b + ")");
+    }
   }
+  const FlatNode& input = flat(input_);
+  const Array& declared = input.node->array("shape", source_ + ": " + input.where);
+  Shape& shape = shapes_[input_];
+  for (double size : declared.values) {
+    if (!whole(size, 1, kMaxElements)) break;
+    shape.push_back(static_cast<std::size_t>(size));
+  }
+  if (shape.empty() || shape.size() != declared.size() || !within_limits(shape)) {
+    fail(input.where + "/shape", "expected a non-empty shape of whole positive sizes, of at most " +
+                                     std::to_string(kMaxElements) + " elements");
+  }
+  std::deque<std::string> queue{input_};
   while (!queue.empty()) {
     const std::string from = queue.front();
     queue.pop_front();
     order_.push_back(from);
     for (const auto& [a, b] : flat_.edges) {
       if (a != from || shapes_.count(b)) continue;
-      if (flat(b).node->type == "Input") fail(flat(b).where, "an edge leads into an Input node");
-      shapes_[b] = output_shape(b, shapes_[a]);
+      const Shape out = output_shape(b, shapes_.at(a));
+      if (!within_limits(out)) {
+        fail(flat(b).where, "its output would have the shape " + shape_string(out) +
+                                "; expected sizes of at least 1 and at most " +
+                                std::to_string(kMaxElements) + " elements");
+      }
+      shapes_[b] = out;
       queue.push_back(b);
     }
   }
@@ -267,10 +328,25 @@ void GraphImporter::infer_shapes() {
   }
 }
 
-/// The size of a NIR integer argument written as one number or one per axis, along axis `axis`.
-std::size_t along(const Array& a, std::size_t axis) {
-  if (a.values.empty() || (a.size() > 1 && axis >= a.size())) return 0;  // refused by the caller
-  return static_cast<std::size_t>(a.values[a.size() == 1 ? 0 : axis]);
+std::size_t GraphImporter::size_along(const std::string& name, const std::string& field,
+                                      std::size_t axis) const {
+  const FlatNode& f = flat(name);
+  const Array& a = f.node->array(field, source_ + ": " + f.where);
+  const double value = a.size() == 1 ? a.values[0] : axis < a.size() ? a.values[axis] : -1;
+  if (!whole(value, 0, kMaxElements)) {
+    fail(f.where + "/" + field, "expected whole numbers from 0 to " + std::to_string(kMaxElements) +
+                                    ", one or one per axis");
+  }
+  return static_cast<std::size_t>(value);
+}
+
+long GraphImporter::dimension_index(const std::string& name, const std::string& field) const {
+  const FlatNode& f = flat(name);
+  const Array& a = f.node->array(field, source_ + ": " + f.where);
+  if (a.size() != 1 || !whole(a.values[0], -1e6, 1e6)) {
+    fail(f.where + "/" + field, "expected one whole number");
+  }
+  return static_cast<long>(a.values[0]);
 }
 
 Shape GraphImporter::output_shape(const std::string& name, const Shape& in) const {
@@ -299,21 +375,23 @@ Shape GraphImporter::output_shape(const std::string& name, const Shape& in) cons
       const Array& w = node.array("weight", where);
       expect(w.shape.size() == axes + 2,
              "expected a weight of " + std::to_string(axes + 2) + " dimensions");
-      const std::size_t groups = static_cast<std::size_t>(node.array("groups", where).values[0]);
+      const std::size_t groups = size_along(name, "groups", 0);
       expect(groups >= 1 && w.shape[1] * groups == in[0] && w.shape[0] % groups == 0,
              "the weight " + shape_string(w.shape) + " with " + std::to_string(groups) +
                  " groups does not fit");
       out[0] = w.shape[0];
     }
-    const Array& kernel = conv ? node.array("weight", where) : node.array("kernel_size", where);
-    const Array& stride = node.array("stride", where);
-    const auto* padding = std::get_if<Array>(&node.fields.at("padding"));
+    const std::string* padding_mode = std::get_if<std::string>(&node.fields.at("padding"));
+    if (padding_mode && *padding_mode != "same" && *padding_mode != "valid") {
+      fail(f.where + "/padding", "expected numbers, \"valid\" or \"same\"");
+    }
     for (std::size_t a = 0; a < axes; ++a) {
-      const std::size_t k = conv ? kernel.shape[2 + a] : along(kernel, a);
-      const std::size_t s = along(stride, a);
-      const std::size_t d = conv ? along(node.array("dilation", where), a) : 1;
-      const std::size_t p = padding ? along(*padding, a) : 0;
-      const bool same = !padding && std::get<std::string>(node.fields.at("padding")) == "same";
+      const std::size_t k =
+          conv ? node.array("weight", where).shape[2 + a] : size_along(name, "kernel_size", a);
+      const std::size_t s = size_along(name, "stride", a);
+      const std::size_t d = conv ? size_along(name, "dilation", a) : 1;
+      const std::size_t p = padding_mode ? 0 : size_along(name, "padding", a);
+      const bool same = padding_mode && *padding_mode == "same";
       expect(k >= 1 && s >= 1 && d >= 1 && in[1 + a] + 2 * p >= d * (k - 1) + 1,
              "the kernel, stride and dilation do not fit");
       out.push_back(same ? in[1 + a] : (in[1 + a] + 2 * p - d * (k - 1) - 1) / s + 1);
@@ -322,17 +400,22 @@ Shape GraphImporter::output_shape(const std::string& name, const Shape& in) cons
   }
   if (type == "Flatten") {
     const long dims = static_cast<long>(in.size());
-    long start = static_cast<long>(node.array("start_dim", where).values[0]);
-    long end = static_cast<long>(node.array("end_dim", where).values[0]);
+    long start = dimension_index(name, "start_dim");
+    long end = dimension_index(name, "end_dim");
     if (start < 0) start += dims;
     if (end < 0) end += dims;
     expect(0 <= start && start <= end && end < dims,
            "start_dim and end_dim must name dimensions of the input, in order");
     if (node.has("input_type")) {
+      // Compared as numbers: the file's may be anything, sizes or not.
       const Array& declared = node.array("input_type", where);
-      expect(Shape(declared.values.begin(), declared.values.end()) == in,
-             "its input_type is " +
-                 shape_string(Shape(declared.values.begin(), declared.values.end())));
+      if (!std::equal(declared.values.begin(), declared.values.end(), in.begin(), in.end(),
+                      [](double d, std::size_t size) { return d == static_cast<double>(size); })) {
+        std::string text;
+        for (double d : declared.values)
+          text += (text.empty() ? "" : ", ") + number(d);
+        expect(false, "its input_type is [" + text + "]");
+      }
     }
     Shape out(in.begin(), in.begin() + start);
     out.push_back(element_count(Shape(in.begin() + start, in.begin() + end + 1)));
@@ -351,13 +434,23 @@ Shape GraphImporter::output_shape(const std::string& name, const Shape& in) cons
 }
 
 /// Depth-first from the Input (edges in file order) and from every Delay, not following edges
-/// into a Delay: an edge to a node on the walk's stack closes a cycle without a Delay.
+/// into a Delay: an edge to a node on the walk's stack closes a cycle without a Delay. The walk
+/// keeps its own stack, so that a long chain of nodes cannot overflow the call stack.
 void GraphImporter::find_back_edges() {
   enum class State { unseen, open, done };
   std::map<std::string, State> state;
-  const std::function<void(const std::string&)> visit = [&](const std::string& n) {
-    state[n] = State::open;
-    for (const auto& [a, b] : flat_.edges) {
+  const auto visit = [&](const std::string& start) {
+    // The open nodes, each with the index of the next edge to look at.
+    std::vector<std::pair<std::string, std::size_t>> stack{{start, 0}};
+    state[start] = State::open;
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      if (next == flat_.edges.size()) {
+        state[n] = State::done;
+        stack.pop_back();
+        continue;
+      }
+      const auto& [a, b] = flat_.edges[next++];
       if (a != n || flat(b).node->type == "Delay") continue;
       if (state[b] == State::open) {
         const auto delayed = delayed_edge({a, b});
@@ -367,10 +460,10 @@ void GraphImporter::find_back_edges() {
                                 "(a one-step delay is inserted on " +
                                 delayed.first + " -> " + delayed.second + ")");
       } else if (state[b] == State::unseen) {
-        visit(b);
+        state[b] = State::open;
+        stack.emplace_back(b, 0);
       }
     }
-    state[n] = State::done;
   };
   visit(input_);
   for (const std::string& n : order_) {
@@ -492,13 +585,16 @@ void GraphImporter::emit(const std::string& name) {
     emit_conv(name, layer, type == "Conv1d");
     return;
   } else if (type == "SumPool2d" || type == "AvgPool2d") {
-    const auto* padding = std::get_if<Array>(&node.fields.at("padding"));
-    if (padding == nullptr) fail(where + "/padding", "expected numbers");
-    const Array &kernel = node.array("kernel_size", at), &stride = node.array("stride", at);
+    if (!std::holds_alternative<Array>(node.fields.at("padding"))) {
+      fail(where + "/padding", "expected numbers");
+    }
     layer["op"] = type == "SumPool2d" ? "sumpool2d" : "avgpool2d";
-    layer["kernel"] = {along(kernel, 0), along(kernel, 1)};
-    layer["stride"] = {along(stride, 0), along(stride, 1)};
-    layer["padding"] = {along(*padding, 0), along(*padding, 1)};
+    const auto both_axes = [&](const char* field) {
+      return nlohmann::json{size_along(name, field, 0), size_along(name, field, 1)};
+    };
+    layer["kernel"] = both_axes("kernel_size");
+    layer["stride"] = both_axes("stride");
+    layer["padding"] = both_axes("padding");
   } else if (type == "Flatten") {
     if (shape.size() == 1) {
       layer["op"] = "flatten";
@@ -535,16 +631,21 @@ void GraphImporter::emit(const std::string& name) {
   } else if (type == "Delay") {
     const std::vector<double> delays = per_element(name, "delay");
     const double steps = std::round(delays[0] / dt_);
+    if (!(steps >= 1)) {
+      fail(where + "/delay", "a delay of " + seconds(delays[0]) + " is under half a step (dt " +
+                                 seconds(dt_) + "); expected at least one step");
+    }
+    if (steps > kMaxDelaySteps) {
+      fail(where + "/delay", "a delay of " + seconds(delays[0]) + " is more than " +
+                                 std::to_string(static_cast<long>(kMaxDelaySteps)) +
+                                 " steps of dt " + seconds(dt_));
+    }
     for (double d : delays) {
       if (std::round(d / dt_) != steps) {
         fail(where + "/delay",
              "delays of different numbers of steps per element are not supported "
              "(a layer-graph delay delays every element alike)");
       }
-    }
-    if (steps < 1) {
-      fail(where + "/delay", "a delay of " + seconds(delays[0]) + " is under half a step (dt " +
-                                 seconds(dt_) + "); expected at least one step");
     }
     // k steps: a chain of k one-step delay nodes, NAME.1 ... NAME.(k-1), then NAME.
     for (std::size_t k = 1; k < static_cast<std::size_t>(steps); ++k) {
@@ -578,20 +679,19 @@ void GraphImporter::emit_conv(const std::string& name, nlohmann::json layer, boo
   const std::string at = source_ + ": " + where;
   const Array& w = node.array("weight", at);
   const std::size_t axes = one_dimensional ? 1 : 2;
-  const Array &stride = node.array("stride", at), &dilation = node.array("dilation", at);
   std::size_t padding[2] = {0, 0}, strides[2] = {1, 1}, kernel[2] = {1, 1};
   for (std::size_t a = 0; a < axes; ++a) {
     // A Conv1d runs as a conv2d over [C, 1, L]: its axis is the width.
     const std::size_t axis = one_dimensional ? 1 : a;
-    if (along(dilation, a) != 1) {
-      fail(where + "/dilation", "a dilation of " + std::to_string(along(dilation, a)) +
-                                    " is not supported (conv2d has none)");
+    if (const std::size_t dilation = size_along(name, "dilation", a); dilation != 1) {
+      fail(where + "/dilation",
+           "a dilation of " + std::to_string(dilation) + " is not supported (conv2d has none)");
     }
     kernel[axis] = w.shape[2 + a];
-    strides[axis] = along(stride, a);
+    strides[axis] = size_along(name, "stride", a);
     const nir::Field& pad = node.fields.at("padding");
-    if (const auto* numbers = std::get_if<Array>(&pad)) {
-      padding[axis] = along(*numbers, a);
+    if (std::holds_alternative<Array>(pad)) {
+      padding[axis] = size_along(name, "padding", a);
     } else if (std::get<std::string>(pad) == "same") {
       // PyTorch pads (k - 1) / 2 on each side for "same", and more on one side for an even k.
       if (strides[axis] != 1 || kernel[axis] % 2 == 0) {
@@ -622,7 +722,7 @@ void GraphImporter::emit_conv(const std::string& name, nlohmann::json layer, boo
   layer["kernel"] = {kernel[0], kernel[1]};
   layer["stride"] = {strides[0], strides[1]};
   layer["padding"] = {padding[0], padding[1]};
-  layer["groups"] = static_cast<std::size_t>(node.array("groups", at).values[0]);
+  layer["groups"] = size_along(name, "groups", 0);
   layer["bias"] = true;
   nodes_.push_back(layer);
   Shape shape{out_channels, w.shape[1], kernel[0], kernel[1]};
@@ -654,11 +754,7 @@ bool GraphImporter::emit_exact_neuron(const std::string& name, nlohmann::json& l
   if (!uniform("r", r) || !uniform("v_threshold", threshold) || !uniform("v_reset", reset)) {
     return false;
   }
-  const nir::Node& node = *flat(name).node;
-  const auto it = node.metadata.find("reset");
-  const bool subtract = it != node.metadata.end() &&
-                        std::holds_alternative<std::string>(it->second) &&
-                        std::get<std::string>(it->second) == "subtract";
+  const bool subtract = subtract_reset(*flat(name).node);
   // The ops start at v_reset (0 for a soft reset) and leak towards it.
   const double rest = subtract ? 0.0 : reset;
   if (type == "IF") {
@@ -681,6 +777,20 @@ bool GraphImporter::emit_exact_neuron(const std::string& name, nlohmann::json& l
 
 void GraphImporter::emit_neuron(const std::string& name, nlohmann::json layer) {
   const nir::Node& node = *flat(name).node;
+  // Every parameter finite, every time constant positive: a NaN or a zero tau would run as
+  // NaN or infinite membranes instead of failing here.
+  for (const auto& [field, value] : node.fields) {
+    const auto* array = std::get_if<Array>(&value);
+    if (array == nullptr) continue;
+    const bool time_constant = field == "tau" || field == "tau_syn" || field == "tau_mem";
+    for (double v : array->values) {
+      if (!std::isfinite(v) || (time_constant && !(v > 0))) {
+        fail(flat(name).where + "/" + field, time_constant
+                                                 ? "expected positive, finite time constants"
+                                                 : "expected finite values; found " + number(v));
+      }
+    }
+  }
   if (emit_exact_neuron(name, layer)) {
     nodes_.push_back(layer);
     return;
@@ -693,10 +803,7 @@ void GraphImporter::emit_neuron(const std::string& name, nlohmann::json layer) {
       {"CubaLI", {NirModel::cuba_li, "nir_cuba_li"}},
       {"I", {NirModel::i, "nir_i"}}};
   const auto& [model, op] = kModels.at(node.type);
-  const auto it = node.metadata.find("reset");
-  const bool subtract = NirNeuronLayer::spiking(model) && it != node.metadata.end() &&
-                        std::holds_alternative<std::string>(it->second) &&
-                        std::get<std::string>(it->second) == "subtract";
+  const bool subtract = NirNeuronLayer::spiking(model) && subtract_reset(node);
   layer["op"] = op;
   layer["dt"] = dt_;
   if (subtract) layer["reset"] = "subtract";
@@ -717,8 +824,7 @@ ImportedNetwork GraphImporter::run() {
   for (const auto& [name, f] : flat_.nodes) {
     if (f.node->type == "Input") inputs.push_back(name);
     if (f.node->type == "Output") outputs.push_back(name);
-    timed |= f.node->type != "Input" && f.node->type != "Output" &&
-             (f.node->type == "Delay" || f.node->has("r"));
+    timed |= f.node->type == "Delay" || f.node->has("r");  // every neuron model has r
   }
   if (inputs.size() != 1 || outputs.size() != 1) {
     fail("/node/nodes", "expected one Input and one Output node; found " +

@@ -19,6 +19,7 @@
 #include "networks/layer_graph_file.h"
 #include "networks/nir_import.h"
 #include "networks/npy.h"
+#include "sim/graph/nir_neurons.h"
 #include "test_support.h"
 
 namespace snnsim {
@@ -285,6 +286,126 @@ TEST_F(NirImport, SnnTorchGraphsWithDelayedResetsAgreeWithinAStatedBound) {
   }
 }
 
+// The nir_* neurons against docs/neurons.md's equations, written out here per neuron in double
+// precision from float32 state: both schedules (all steps at once, and step by step as graphs
+// with delays run), the initial state (v_leak, 0 for nir_if and nir_i) and both resets.
+TEST_F(NirImport, NirNeuronsFollowTheirEquationsInBothSchedules) {
+  const std::size_t steps = 30, batch = 2, n = 3;
+  const double dt = 1e-3;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  Value x = Value::analog({n}, steps, batch);
+  for (float& value : x.dense)
+    value = 3.0f * uniform(rng) - 0.5f;
+  // One value per neuron and parameter; v_leak away from 0 shows where membranes start.
+  const auto parameter = [](NirParameter p, std::size_t k) -> float {
+    switch (p) {
+      case NirParameter::tau:
+      case NirParameter::tau_mem:
+        return 0.004f + 0.002f * k;
+      case NirParameter::tau_syn:
+        return 0.003f;
+      case NirParameter::r:
+        return 60.0f + 20.0f * k;
+      case NirParameter::v_leak:
+        return 0.25f;
+      case NirParameter::v_threshold:
+        return 0.5f + 0.1f * k;
+      case NirParameter::v_reset:
+        return -0.1f;
+      case NirParameter::w_in:
+        return 1.5f;
+      default:
+        return 0.0f;
+    }
+  };
+  for (const NirModel model : {NirModel::lif, NirModel::if_, NirModel::cuba_lif, NirModel::li,
+                               NirModel::cuba_li, NirModel::i}) {
+    for (const bool subtract : {false, true}) {
+      if (subtract && !NirNeuronLayer::spiking(model)) continue;
+      NirNeuronLayer layer(model, dt, subtract);
+      SCOPED_TRACE(std::string(layer.kind()) + (subtract ? " (subtract)" : ""));
+      const std::vector<Shape> shapes{{n}};
+      layer.bind(shapes);
+      for (const NirParameter p : NirNeuronLayer::parameters(model)) {
+        std::vector<float> values;
+        for (std::size_t k = 0; k < n; ++k)
+          values.push_back(parameter(p, k));
+        layer.set_weight(NirNeuronLayer::parameter_name(p), values);
+      }
+      // The equations, neuron by neuron.
+      std::vector<float> expected(steps * batch * n);
+      const auto param = [&](NirParameter p, std::size_t k) { return double(parameter(p, k)); };
+      const bool leaky = model != NirModel::if_ && model != NirModel::i;
+      for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t k = 0; k < n; ++k) {
+          float v = leaky ? parameter(NirParameter::v_leak, k) : 0.0f, c = 0.0f;
+          for (std::size_t t = 0; t < steps; ++t) {
+            const double in = x.dense[(t * batch + b) * n + k];
+            double u = v;
+            if (model == NirModel::lif || model == NirModel::li) {
+              u += dt / param(NirParameter::tau, k) *
+                   (param(NirParameter::v_leak, k) - u + param(NirParameter::r, k) * in);
+            } else if (model == NirModel::if_ || model == NirModel::i) {
+              u += dt * param(NirParameter::r, k) * in;
+            } else {
+              const double current = c + dt / param(NirParameter::tau_syn, k) *
+                                             (param(NirParameter::w_in, k) * in - c);
+              u += dt / param(NirParameter::tau_mem, k) *
+                   (param(NirParameter::v_leak, k) - u + param(NirParameter::r, k) * current);
+              c = static_cast<float>(current);
+            }
+            float out = static_cast<float>(u);
+            if (NirNeuronLayer::spiking(model)) {
+              const bool spike = u > param(NirParameter::v_threshold, k);
+              if (spike)
+                u = subtract ? u - param(NirParameter::v_threshold, k)
+                             : param(NirParameter::v_reset, k);
+              out = spike ? 1.0f : 0.0f;
+            }
+            v = static_cast<float>(u);
+            expected[(t * batch + b) * n + k] = out;
+          }
+        }
+      }
+      OpCounts counts;
+      const Value* inputs[] = {&x};
+      const Value all = layer.forward(inputs, counts);
+      Value stepped;
+      StepContext context;
+      for (std::size_t t = 0; t < steps; ++t) {
+        const Value step = x.step(t);
+        const Value* step_inputs[] = {&step};
+        context.step = t;
+        const Value y = layer.forward_step(step_inputs, counts, context);
+        if (t == 0) {
+          stepped = y;
+        } else {
+          stepped.append_step(y);
+        }
+      }
+      EXPECT_EQ(all.is_spikes(), NirNeuronLayer::spiking(model));
+      EXPECT_EQ(all.densified(), expected);
+      EXPECT_EQ(stepped.densified(), expected);
+      if (NirNeuronLayer::spiking(model)) {
+        const std::vector<float> spikes = all.densified();
+        EXPECT_GT(std::count(spikes.begin(), spikes.end(), 1.0f), 10);
+      }
+    }
+  }
+}
+
+// A reshape's sizes come from the network file: none, or so many that their count overflows,
+// is refused when the graph is built.
+TEST_F(NirImport, ReshapeRefusesAnEmptyOrOverflowingShape) {
+  const std::vector<Shape> input{{4}};
+  EXPECT_EQ(Reshape({2, 2}).bind(input), (Shape{2, 2}));
+  EXPECT_THROW(Reshape({}).bind(input), GraphError);
+  const std::size_t big = std::size_t{1} << 31;
+  EXPECT_THROW(Reshape({big, big, big, 4}).bind(input), GraphError);  // 2^95 elements, 0 wrapped
+  EXPECT_THROW(Reshape({big, big, 4, 2, 0}).bind(input), GraphError);
+}
+
 /// The message of the NirError `call` throws ("" when it throws none).
 template <class Call>
 std::string error_of(Call call) {
@@ -330,6 +451,123 @@ TEST_F(NirImport, RefusedConstructsNameTheNode) {
       nir::Array::floats(std::vector<double>(10, 1.0), {2, 5});
   message = error_of([&] { import_layer_graph(graph, "affine.nir", "affine.h5", {}); });
   EXPECT_EQ(message.find("affine.nir: /node/nodes/fc: the weight takes 5 inputs"), 0u) << message;
+}
+
+/// Imports `graph` (read from fixture `name`): the error, which must be one line naming the file.
+std::string import_error(const nir::Graph& graph, const std::string& name,
+                         const NirImportOptions& options = {}) {
+  const std::string message =
+      error_of([&] { import_layer_graph(graph, name + ".nir", name + ".h5", options); });
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  return message;
+}
+
+nir::Array& field(nir::Graph& graph, const std::string& node, const std::string& name) {
+  return std::get<nir::Array>(graph.nodes.at(node).fields.at(name));
+}
+
+// A neuron's parameters must be finite and its time constants positive: a zero or NaN tau would
+// otherwise run as infinite or NaN membranes.
+TEST_F(NirImport, NonFiniteParametersAndNonPositiveTimeConstantsAreRefused) {
+  for (const double tau : {0.0, -1e-3, std::nan("")}) {
+    nir::Graph graph = nir::read_file(kFixtures + "lif.nir");
+    field(graph, "lif", "tau").values[1] = tau;
+    EXPECT_EQ(import_error(graph, "lif"),
+              "lif.nir: /node/nodes/lif/tau: expected positive, finite time constants");
+  }
+  nir::Graph graph = nir::read_file(kFixtures + "cubalif.nir");
+  int neurons = 0;
+  for (auto& [name, node] : graph.nodes) {
+    if (node.type != "CubaLIF") continue;
+    ++neurons;
+    field(graph, name, "v_threshold").values[0] = std::numeric_limits<double>::infinity();
+    EXPECT_EQ(
+        import_error(graph, "cubalif"),
+        "cubalif.nir: /node/nodes/" + name + "/v_threshold: expected finite values; found inf");
+  }
+  EXPECT_EQ(neurons, 1);
+}
+
+// Sizes and counts from the file are checked before they are used: each bad one is refused with
+// one line naming the place, never a crash, a huge allocation or a network that fails later.
+TEST_F(NirImport, MalformedSizesAreRefusedNamingThePlace) {
+  const auto read = [](const std::string& name) {
+    return nir::read_file(kFixtures + name + ".nir");
+  };
+  nir::Graph graph = read("affine");
+  for (const double size : {std::nan(""), 2.5, 1e30, -1.0, 0.0}) {
+    field(graph, "in", "shape").values = {size};
+    EXPECT_EQ(import_error(graph, "affine").find("affine.nir: /node/nodes/in/shape: expected"), 0u)
+        << size;
+  }
+  field(graph, "in", "shape").values = {65536, 65536, 65536};
+  EXPECT_EQ(import_error(graph, "affine").find("affine.nir: /node/nodes/in/shape: expected"), 0u);
+  // A layer of no neurons, with parameters broadcast from single values.
+  graph = read("lif_uniform");
+  graph.nodes.at("fc").fields.at("weight") = nir::Array::floats({}, {0, 4});
+  graph.nodes.at("fc").fields.at("bias") = nir::Array::floats({}, {0});
+  for (auto& [name, value] : graph.nodes.at("lif").fields)
+    std::get<nir::Array>(value) = nir::Array::floats({0.5}, {1});
+  EXPECT_EQ(import_error(graph, "lif_uniform").find("lif_uniform.nir: /node/nodes/fc: "), 0u);
+  graph = read("conv2d");
+  for (const std::vector<double>& groups :
+       std::vector<std::vector<double>>{{}, {-1}, {1.5}, {1e30}}) {
+    field(graph, "conv", "groups").values = groups;
+    EXPECT_EQ(import_error(graph, "conv2d").find("conv2d.nir: /node/nodes/conv/groups: expected"),
+              0u);
+  }
+  graph = read("conv2d");
+  field(graph, "conv", "stride").values = {-1};
+  EXPECT_EQ(import_error(graph, "conv2d").find("conv2d.nir: /node/nodes/conv/stride: expected"),
+            0u);
+  graph = read("conv2d");
+  graph.nodes.at("conv").fields.at("padding") = std::string("full");
+  EXPECT_EQ(import_error(graph, "conv2d").find("conv2d.nir: /node/nodes/conv/padding: expected"),
+            0u);
+  graph = read("flatten");
+  field(graph, "flat", "start_dim").values.clear();
+  EXPECT_EQ(
+      import_error(graph, "flatten").find("flatten.nir: /node/nodes/flat/start_dim: expected"), 0u);
+  graph = read("flatten");
+  field(graph, "flat", "input_type").values = {std::nan(""), 3, 4};
+  EXPECT_EQ(import_error(graph, "flatten"),
+            "flatten.nir: /node/nodes/flat: its input_type is [nan, 3, 4]; its input has shape "
+            "[2, 3, 4]");
+  // A delay of a billion steps would be a chain of a billion nodes.
+  graph = read("delay");
+  field(graph, "delay", "delay").values.assign(4, 1e6);
+  EXPECT_EQ(import_error(graph, "delay").find("delay.nir: /node/nodes/delay/delay: "), 0u);
+}
+
+TEST_F(NirImport, MalformedEdgesAreRefusedNamingThePlace) {
+  nir::Graph graph = nir::read_file(kFixtures + "affine.nir");
+  graph.edges.emplace_back("fc", "in");
+  EXPECT_EQ(import_error(graph, "affine"),
+            "affine.nir: /node/nodes/in: an edge leads into the Input node (from fc)");
+  graph = nir::read_file(kFixtures + "affine.nir");
+  graph.edges.emplace_back("out", "out");
+  EXPECT_EQ(import_error(graph, "affine"),
+            "affine.nir: /node/nodes/out: an edge leaves the Output node (to out)");
+  // An Output fed by nothing, and a graph without edges.
+  graph = nir::read_file(kFixtures + "affine.nir");
+  graph.edges.pop_back();
+  EXPECT_EQ(import_error(graph, "affine"),
+            "affine.nir: /node/nodes/out: not reachable from the Input node in");
+  graph.edges.clear();
+  EXPECT_EQ(import_error(graph, "affine").find("affine.nir: /node/nodes/"), 0u);
+  // Self-loops are cycles: a neuron's reads its previous step.
+  graph = nir::read_file(kFixtures + "lif.nir");
+  graph.edges.emplace_back("lif", "lif");
+  const ImportedNetwork network = import_layer_graph(graph, "lif.nir", "lif.h5", {});
+  EXPECT_EQ(network.notes.front(),
+            "the edge lif -> lif closes a cycle without a Delay: it reads the previous step (a "
+            "one-step delay is inserted on lif -> lif)");
+  // A node of the top graph named as a nested graph's node would be.
+  graph = nir::read_file(kFixtures + "nested.nir");
+  graph.nodes["rlif.lif"] = graph.nodes.at("readout");
+  EXPECT_EQ(import_error(graph, "nested"),
+            "nested.nir: /node/nodes/rlif.lif: its flattened name 'rlif.lif' is also that of "
+            "/node/nodes/rlif/nodes/lif");
 }
 
 TEST_F(NirImport, ADamagedFileIsOneLineNamingIt) {

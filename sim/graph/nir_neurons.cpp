@@ -1,6 +1,7 @@
 #include "sim/graph/nir_neurons.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace snnsim {
 
@@ -30,6 +31,7 @@ std::vector<NirParameter> NirNeuronLayer::parameters(NirModel model) {
 const char* NirNeuronLayer::parameter_name(NirParameter parameter) {
   static const char* const kNames[] = {"tau",    "tau_syn",     "tau_mem", "r",
                                        "v_leak", "v_threshold", "v_reset", "w_in"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(NirParameter::count));
   return kNames[static_cast<std::size_t>(parameter)];
 }
 
@@ -82,11 +84,15 @@ Value NirNeuronLayer::run(const Value& x, std::vector<float>& v, std::vector<flo
   const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   const bool spikes = spiking(model_);
-  const std::vector<float>&tau = parameter(NirParameter::tau),
-        &tau_syn = parameter(NirParameter::tau_syn), &tau_mem = parameter(NirParameter::tau_mem),
-        &r = parameter(NirParameter::r), &leak = parameter(NirParameter::v_leak),
-        &threshold = parameter(NirParameter::v_threshold),
-        &reset = parameter(NirParameter::v_reset), &w_in = parameter(NirParameter::w_in);
+  // Only the model's parameters are loaded; the others stay empty and are not read.
+  const std::vector<float>& tau = parameter(NirParameter::tau);
+  const std::vector<float>& tau_syn = parameter(NirParameter::tau_syn);
+  const std::vector<float>& tau_mem = parameter(NirParameter::tau_mem);
+  const std::vector<float>& r = parameter(NirParameter::r);
+  const std::vector<float>& leak = parameter(NirParameter::v_leak);
+  const std::vector<float>& threshold = parameter(NirParameter::v_threshold);
+  const std::vector<float>& reset = parameter(NirParameter::v_reset);
+  const std::vector<float>& w_in = parameter(NirParameter::w_in);
   SpikeTrain s;
   s.steps = x.steps;
   s.batch = x.batch;
@@ -170,7 +176,17 @@ Value NirScale::forward(std::span<const Value* const> inputs, OpCounts& counts) 
 }
 
 Shape Reshape::bind(std::span<const Shape> inputs) {
-  if (element_count(inputs[0]) != element_count(shape_)) {
+  // Sizes come from the network file: an empty shape, or one whose count overflows, could
+  // otherwise pass the comparison below.
+  std::size_t elements = 1;
+  for (std::size_t size : shape_) {
+    if (size == 0 || elements > element_count(inputs[0]) / size) {
+      elements = 0;
+      break;
+    }
+    elements *= size;
+  }
+  if (shape_.empty() || elements != element_count(inputs[0])) {
     throw GraphError("cannot reshape " + shape_string(inputs[0]) + " to " + shape_string(shape_));
   }
   return shape_;

@@ -176,8 +176,8 @@ def make(name, build, exact):
             expected = simulate(net, x, exact)
         except TooClose:
             continue
-        per_neuron = expected.sum(axis=(0, 1))
-        if per_neuron.min() == 0 or expected.mean() > 0.6:
+        spikes_per_output = expected.sum(axis=(0, 1))
+        if spikes_per_output.min() == 0 or expected.mean() > 0.6:
             continue  # every output neuron spikes, and not in every step
         graph = export_to_nir(net, x[0, 0])  # one sample: the Input is [N_IN]
         snntorch.utils.reset(net)
