@@ -10,17 +10,12 @@
 #include "networks/network_file.h"
 #include "sim/models/lif_psc_exp.h"
 #include "sim/models/loihi2_lif.h"
+#include "sim/units.h"
 
 namespace snnsim::hardware {
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
-std::string number(double x) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", x);
-  return text;
-}
 
 const NeuronModelInfo& loihi2_model() {
   for (const NeuronModelInfo& model : neuron_models())
@@ -165,8 +160,8 @@ class Quantiser {
     m.vth = rounded((v_th - v_reset) / s_ / (1 << kThresholdShift));
     const double theta_q = std::ldexp(m.vth, kThresholdShift) * s_;
     if (std::abs(theta_q - (v_th - v_reset)) > 1e-9 * (v_th - v_reset))
-      note(in.name, "threshold distance " + number(v_th - v_reset) + " mV becomes " +
-                        number(theta_q) + " mV (vth = " + number(m.vth) + ")");
+      note(in.name, "threshold distance " + message_number(v_th - v_reset) + " mV becomes " +
+                        message_number(theta_q) + " mV (vth = " + message_number(m.vth) + ")");
     // Leak: v decays toward 0 (= V_reset); a bias moves the rest point to E_L.
     double tau_m = kInfinity, e_l = v_reset;
     if (model == "lif_psc_delta" || model == "lif_psc_exp") {
@@ -191,10 +186,11 @@ class Quantiser {
       if (options_.operating_point.rates_hz.empty()) {
         note(in.name, "no operating point given: the leak is g_L alone");
       } else {
-        note(in.name, "linearised at the float run's mean conductances g_ex " + number(g_ex) +
-                          " nS, g_in " + number(g_in) + " nS and mean v " + number(m.v_ref) +
-                          " mV (mean field " + number(v_mean_field) + " mV): tau_m " +
-                          number(tau_m) + " ms, rest " + number(e_l) + " mV");
+        note(in.name, "linearised at the float run's mean conductances g_ex " +
+                          message_number(g_ex) + " nS, g_in " + message_number(g_in) +
+                          " nS and mean v " + message_number(m.v_ref) + " mV (mean field " +
+                          message_number(v_mean_field) + " mV): tau_m " + message_number(tau_m) +
+                          " ms, rest " + message_number(e_l) + " mV");
       }
     } else if (model != "if_psc_delta") {
       throw NetworkFileError(in.where + ": model " + model +
@@ -206,13 +202,15 @@ class Quantiser {
     m.dv = std::min(rounded(decay_constant(tau_m, dt)), 4095.0);
     const double p22 = 1.0 - m.dv / 4096.0;
     if (tau_m < kInfinity)
-      note(in.name, "tau_m " + number(tau_m) + " ms becomes " + number(effective_tau(m.dv, dt)) +
-                        " ms (dv = " + number(m.dv) + ")");
+      note(in.name, "tau_m " + message_number(tau_m) + " ms becomes " +
+                        message_number(effective_tau(m.dv, dt)) +
+                        " ms (dv = " + message_number(m.dv) + ")");
     // Constant current: the voltage it adds per step, as the float model integrates it.
     m.current_to_bias = (tau_m < kInfinity ? tau_m / c_m * (1.0 - p22) : dt / c_m) / s_;
     m.bias = (e_l - v_reset) * (1.0 - p22) / s_ + parameter(in, "I_e", 0) * m.current_to_bias;
     if (t_ref > 0)
-      note(in.name, "t_ref " + number(t_ref) + " ms dropped (Lava's LIF has no refractory period)");
+      note(in.name,
+           "t_ref " + message_number(t_ref) + " ms dropped (Lava's LIF has no refractory period)");
     if (parameter(in, "reset", 0) != 0)
       note(in.name, "soft reset becomes Lava's hard reset to V_reset (v <- 0)");
 
@@ -283,13 +281,14 @@ class Quantiser {
     m.du = std::clamp(rounded(decay_constant(tau_u, dt)) - 1.0, 0.0, 4095.0);
     m.u_decay = 1.0 - (m.du + 1.0) / 4096.0;
     if (tau_ex != tau_in)
-      note(in.name, "tau_syn_ex " + number(tau_ex) + " ms and tau_syn_in " + number(tau_in) +
-                        " ms merged into one current decay of " +
-                        number(effective_tau(m.du + 1, dt)) + " ms (du = " + number(m.du) +
-                        "); weights keep each synapse's total charge");
+      note(in.name, "tau_syn_ex " + message_number(tau_ex) + " ms and tau_syn_in " +
+                        message_number(tau_in) + " ms merged into one current decay of " +
+                        message_number(effective_tau(m.du + 1, dt)) + " ms (du = " +
+                        message_number(m.du) + "); weights keep each synapse's total charge");
     else
-      note(in.name, "tau_syn " + number(tau_ex) + " ms becomes " +
-                        number(effective_tau(m.du + 1, dt)) + " ms (du = " + number(m.du) + ")");
+      note(in.name, "tau_syn " + message_number(tau_ex) + " ms becomes " +
+                        message_number(effective_tau(m.du + 1, dt)) +
+                        " ms (du = " + message_number(m.du) + ")");
     const double taus[2] = {tau_ex, tau_in};
     for (int r = 0; r < 2; ++r) {
       const double p11 = std::exp(-dt / taus[r]);
@@ -309,9 +308,10 @@ class Quantiser {
       note(in.name, "incoming delays one step longer: Lava adds u to v in the step it arrives");
     } else {
       note(in.name, "conductance synapses become current synapses at the reference voltage " +
-                        number(m.v_ref) + " mV: driving forces " +
-                        number(parameter(in, "E_ex", 0) - m.v_ref) + " mV (ex) and " +
-                        number(parameter(in, "E_in", 0) - m.v_ref) + " mV (in) held constant");
+                        message_number(m.v_ref) + " mV: driving forces " +
+                        message_number(parameter(in, "E_ex", 0) - m.v_ref) + " mV (ex) and " +
+                        message_number(parameter(in, "E_in", 0) - m.v_ref) +
+                        " mV (in) held constant");
     }
   }
 
@@ -408,7 +408,7 @@ class Quantiser {
     for (double w : x)
       largest = std::max(largest, std::abs(w));
     if (largest > static_cast<double>(Loihi2Lif::kMaxState))
-      note(element, "a weight of " + number(largest) +
+      note(element, "a weight of " + message_number(largest) +
                         " exceeds u's 24-bit range (2^23): one spike wraps u to the other sign");
   }
 
@@ -432,9 +432,9 @@ class Quantiser {
     p[Loihi2Lif::BIAS_EXP] = exp;
     const double q = std::ldexp(mant, exp);
     if (b != 0.0)
-      note(in_.populations[index].name, "bias " + number(b * s_) + " mV/step becomes " +
-                                            number(q * s_) + " mV/step (" + number(mant) + " << " +
-                                            std::to_string(exp) + ")");
+      note(in_.populations[index].name,
+           "bias " + message_number(b * s_) + " mV/step becomes " + message_number(q * s_) +
+               " mV/step (" + message_number(mant) + " << " + std::to_string(exp) + ")");
   }
 
   /// Spike recording is unchanged; sampled state keeps v (u stands for the synaptic variables).

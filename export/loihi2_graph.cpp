@@ -14,6 +14,7 @@
 #include "sim/graph/layer_graph.h"
 #include "sim/graph/neurons.h"
 #include "sim/graph/ops/pooling.h"
+#include "sim/units.h"
 
 namespace snnsim::hardware {
 namespace {
@@ -50,12 +51,6 @@ void write_safetensors(const std::filesystem::path& path,
     out.write(reinterpret_cast<const char*>(tensor.values.data()),
               static_cast<std::streamsize>(tensor.values.size() * sizeof(float)));
   if (!out.flush()) throw std::runtime_error(path.string() + ": cannot write");
-}
-
-std::string number(double x) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", x);
-  return text;
 }
 
 class GraphQuantiser {
@@ -109,7 +104,8 @@ class GraphQuantiser {
         // A sum of k^2 integers stays an integer; the 1/k^2 moves to what the sum feeds.
         node["op"] = "sumpool2d";
         gain_ *= window;
-        result_.notes.push_back(name + ": avgpool2d becomes sumpool2d; its 1/" + number(window) +
+        result_.notes.push_back(name + ": avgpool2d becomes sumpool2d; its 1/" +
+                                message_number(window) +
                                 " is folded into the threshold or weights that follow");
       }
     } else if (op == "if") {
@@ -136,7 +132,7 @@ class GraphQuantiser {
     }
     if (!std::isfinite(largest))  // the exponent below would be undefined
       throw NetworkFileError(weights_path_.string() + ": tensor " + prefix +
-                             ".weight: divided by the input's gain " + number(gain_) +
+                             ".weight: divided by the input's gain " + message_number(gain_) +
                              ", a weight overflows float32");
     int e = largest > 0 ? static_cast<int>(std::ceil(std::log2(largest / 127.0))) : 0;
     while (largest > 0 && std::round(largest / std::ldexp(1.0, e)) > 127)
@@ -172,9 +168,9 @@ class GraphQuantiser {
     result_.layers.push_back(
         {name, e,
          "weights: 8-bit mantissa x 2^" + std::to_string(e) + ", max error " +
-             number(max_error / step) + " LSB (" + number(100.0 * max_error / largest) +
-             " % of the largest |w|)" +
-             (has_bias ? ", bias error up to " + number(bias_error / step) + " LSB" : "")});
+             message_number(max_error / step) + " LSB (" +
+             message_number(100.0 * max_error / largest) + " % of the largest |w|)" +
+             (has_bias ? ", bias error up to " + message_number(bias_error / step) + " LSB" : "")});
   }
 
   /// `if` neurons: the threshold in the input's integer units, round(v_threshold x gain), which
@@ -187,13 +183,13 @@ class GraphQuantiser {
     const double scaled = lif.v_threshold * gain_;
     const double q = std::round(scaled);
     if (q < 1 || q > 131071)
-      fail(where + "/v_threshold", "the threshold in integer units, " + number(scaled) +
+      fail(where + "/v_threshold", "the threshold in integer units, " + message_number(scaled) +
                                        ", is outside Lava's 17-bit vth (1 to 131071)");
     node["v_threshold"] = q;
     const double v_bound = timesteps_ * bound_ + q;
     result_.layers.push_back({name, 0,
-                              "threshold " + number(q) + " (" + number(scaled) +
-                                  " before rounding); |v| <= " + number(v_bound)});
+                              "threshold " + message_number(q) + " (" + message_number(scaled) +
+                                  " before rounding); |v| <= " + message_number(v_bound)});
     if (v_bound >= 16777216.0)
       result_.notes.push_back(name + ": |v| may reach 2^24, where float32 stops being exact");
     gain_ = 1.0;
@@ -210,7 +206,7 @@ class GraphQuantiser {
         std::find_if(values.begin(), values.end(), [](float x) { return !std::isfinite(x); });
     if (bad != values.end())
       throw NetworkFileError(weights_path_.string() + ": tensor " + tensor + ": element " +
-                             std::to_string(bad - values.begin()) + " is " + number(*bad) +
+                             std::to_string(bad - values.begin()) + " is " + message_number(*bad) +
                              ", which has no fixed-point form");
   }
 

@@ -11,6 +11,7 @@
 
 #include "export/nir_export.h"
 #include "networks/builder.h"
+#include "sim/units.h"
 #include "sim/version.h"
 
 namespace snnsim::nir_export_detail {
@@ -20,12 +21,6 @@ namespace {
 /// The Euler-equivalent time constant of `tau_ms` at `dt_ms`, in seconds: dt / (1 - exp(-dt/tau)).
 double euler_tau_s(double tau_ms, double dt_ms) {
   return dt_ms * 1e-3 / -std::expm1(-dt_ms / tau_ms);
-}
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
 }
 
 /// How one population becomes a node.
@@ -98,7 +93,7 @@ class PopulationTranslator {
         const double ex = parameter(i, "tau_syn_ex"), in = parameter(i, "tau_syn_in");
         if (ex != in) {
           problem(element(i),
-                  "tau_syn_ex " + number(ex) + " ms and tau_syn_in " + number(in) +
+                  "tau_syn_ex " + message_number(ex) + " ms and tau_syn_in " + message_number(in) +
                       " ms differ: NIR's CubaLIF has one synaptic current",
                   "both currents decay with tau_syn_ex");
         }
@@ -107,7 +102,7 @@ class PopulationTranslator {
         plan.reference_mv = (parameter(i, "V_th") + parameter(i, "V_reset")) / 2;
         problem(element(i), "conductance-based synapses: NIR has none",
                 "current synapses, each conductance w becoming the current w (E_rev - V) at V = " +
-                    number(plan.reference_mv) +
+                    message_number(plan.reference_mv) +
                     " mV (midway between V_reset and V_th), decaying "
                     "with tau_syn_ex");
       } else if (model == "spike_generator") {
@@ -119,7 +114,7 @@ class PopulationTranslator {
       } else if (model == "poisson_generator") {
         plan.kind = NodeKind::input;
         problem(element(i), "a Poisson source: NIR has none",
-                "an Input node; feed it Poisson spikes of " + number(parameter(i, "rate")) +
+                "an Input node; feed it Poisson spikes of " + message_number(parameter(i, "rate")) +
                     " Hz yourself");
       } else {
         problem(element(i), "model " + model + " has no NIR counterpart", "");
@@ -127,9 +122,10 @@ class PopulationTranslator {
       }
       if (plan.kind == NodeKind::input) continue;
       if (std::round(parameter(i, "t_ref") / dt_ms_) > 0) {
-        problem(element(i),
-                "refractory period of " + number(parameter(i, "t_ref")) + " ms: NIR has none",
-                "dropped");
+        problem(
+            element(i),
+            "refractory period of " + message_number(parameter(i, "t_ref")) + " ms: NIR has none",
+            "dropped");
       }
       if (parameter(i, "reset") != 0) {
         problem(element(i), "soft reset (v <- v - (V_th - V_reset)): NIR resets to v_reset",
@@ -162,14 +158,14 @@ class PopulationTranslator {
           problem(where + " (poisson)", "a Poisson source: NIR has none",
                   "an Input node, one element per target neuron, through a Scale of the weight; "
                   "feed it Poisson spikes of " +
-                      number(drive.rate_hz) + " Hz yourself");
+                      message_number(drive.rate_hz) + " Hz yourself");
           break;
       }
     }
     for (std::size_t i = 0; i < plans_.size(); ++i) {
       if (plans_[i].kind == NodeKind::integrate && plans_[i].current_pa != 0) {
         problem(element(i),
-                "a constant current of " + number(plans_[i].current_pa) +
+                "a constant current of " + message_number(plans_[i].current_pa) +
                     " pA: NIR's IF has no leak to carry it",
                 "");
       }
@@ -208,16 +204,16 @@ class PopulationTranslator {
         unit += canonical_unit(state.dimension);
         if (given != nullptr && given->kind != ValueSpec::Kind::constant) {
           problem(element(i), what + " differs between neurons: NIR has no initial state",
-                  "every neuron starts at " + number(nir_start) + unit);
+                  "every neuron starts at " + message_number(nir_start) + unit);
         } else {
           if (given != nullptr) start = given->value;
           if (static_cast<float>(start) != static_cast<float>(nir_start)) {
             problem(
                 element(i),
-                what + " = " + number(start) + unit + ", where NIR's node starts at " +
-                    number(nir_start) + unit +
+                what + " = " + message_number(start) + unit + ", where NIR's node starts at " +
+                    message_number(nir_start) + unit +
                     (state.name == "v" ? " (its v_leak, which includes constant currents)" : ""),
-                "starts at " + number(nir_start) + unit);
+                "starts at " + message_number(nir_start) + unit);
           }
         }
       }

@@ -21,6 +21,7 @@
 
 #include "networks/nir_import.h"
 #include "sim/graph/nir_neurons.h"
+#include "sim/units.h"
 
 namespace snnsim {
 namespace {
@@ -41,16 +42,9 @@ constexpr double kMaxDelaySteps = 65536;
 /// (float32 parameters written from float64 ones, e.g. r = tau / dt).
 constexpr double kSameParameter = 1e-6;
 
-/// "0.001".
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
-}
-
 /// "0.001 s".
 std::string seconds(double value) {
-  return number(value) + " s";
+  return message_number(value) + " s";
 }
 
 bool same(double a, double b) {
@@ -413,7 +407,7 @@ Shape GraphImporter::output_shape(const std::string& name, const Shape& in) cons
                       [](double d, std::size_t size) { return d == static_cast<double>(size); })) {
         std::string text;
         for (double d : declared.values)
-          text += (text.empty() ? "" : ", ") + number(d);
+          text += (text.empty() ? "" : ", ") + message_number(d);
         expect(false, "its input_type is [" + text + "]");
       }
     }
@@ -785,9 +779,9 @@ void GraphImporter::emit_neuron(const std::string& name, nlohmann::json layer) {
     const bool time_constant = field == "tau" || field == "tau_syn" || field == "tau_mem";
     for (double v : array->values) {
       if (!std::isfinite(v) || (time_constant && !(v > 0))) {
-        fail(flat(name).where + "/" + field, time_constant
-                                                 ? "expected positive, finite time constants"
-                                                 : "expected finite values; found " + number(v));
+        fail(flat(name).where + "/" + field,
+             time_constant ? "expected positive, finite time constants"
+                           : "expected finite values; found " + message_number(v));
       }
     }
   }

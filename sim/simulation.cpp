@@ -130,10 +130,10 @@ std::unique_ptr<TraceWriter> open_trace(const Network& network, const std::files
   metadata.threads = backend.threads();
   std::vector<TracePopulationSpec> populations;
   for (std::size_t p = 0; p < network.populations.size(); ++p) {
-    populations.push_back({network.populations[p].name,
-                           network.populations[p].size(),
-                           static_cast<bool>(network.record_spikes[p]),
-                           {}});
+    TracePopulationSpec& spec = populations.emplace_back();
+    spec.name = network.populations[p].name;
+    spec.size = network.populations[p].size();
+    spec.record_spikes = network.record_spikes[p];
   }
   for (const StateProbe& probe : network.probes) {
     const StateSpec& state = network.populations[probe.population].model->state[probe.variable];
