@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "export/loihi2.h"
 #include "networks/builder.h"
 
 namespace snnsim::hardware {
@@ -47,15 +48,14 @@ Degrees degrees(const NetworkSpec& spec, const ProjectionSpec& projection) {
   const ConnectivitySpec& c = projection.connectivity;
   switch (c.rule) {
     case ConnectionRule::all_to_all:
-      return {ns, nt};
     case ConnectionRule::one_to_one:
-      return {1, 1};
     case ConnectionRule::fixed_probability:
-      return {c.probability * ns, c.probability * nt};
     case ConnectionRule::fixed_indegree:
-      return {static_cast<double>(c.degree), c.degree * nt / ns};
-    case ConnectionRule::fixed_outdegree:
-      return {c.degree * ns / nt, static_cast<double>(c.degree)};
+    case ConnectionRule::fixed_outdegree: {
+      // Generated rules spread their synapses evenly: the mean degree is the degree.
+      const double synapses = expected_synapses(projection, ns, nt);
+      return {synapses / nt, synapses / ns};
+    }
     case ConnectionRule::explicit_list: {
       // Listed synapses: the largest actual degree.
       std::map<NeuronIndex, double> in, out;
@@ -115,8 +115,7 @@ std::vector<Violation> check_loihi2(const NetworkSpec& spec) {
     if (model == "loihi2_lif" && p.parameters[p.model->parameter_index("arithmetic")] != 0)
       out.push_back({"population " + p.name, "arithmetic", "float", "fixed"});
     const int tau_m = p.model->parameter_index("tau_m");
-    if (tau_m >= 0 &&
-        std::llround(4096.0 * (1.0 - std::exp(-spec.dt_ms / p.parameters[tau_m]))) == 0)
+    if (tau_m >= 0 && std::llround(decay_constant(p.parameters[tau_m], spec.dt_ms)) == 0)
       out.push_back({"population " + p.name, "membrane decay dv (12 bits)",
                      "tau_m " + format(p.parameters[tau_m]) + " ms rounds to no leak",
                      "tau_m up to " + format(8192 * spec.dt_ms) + " ms at this dt"});

@@ -79,12 +79,6 @@ ValueSpec sum(const ValueSpec& x, const ValueSpec& y, const std::string& where) 
                          "into one current (give constants, normals or lists)");
 }
 
-/// 12-bit decay constant of a time constant before rounding: 4096 (1 - exp(-dt / tau)).
-double decay_constant(double tau_ms, double dt_ms) {
-  if (!(tau_ms < kInfinity)) return 0;
-  return 4096.0 * (1.0 - std::exp(-dt_ms / tau_ms));
-}
-
 /// The time constant a 12-bit decay constant gives: the per-step factor is 1 - d / 4096.
 double effective_tau(double d, double dt_ms) {
   if (d <= 0) return kInfinity;
@@ -478,6 +472,12 @@ class Quantiser {
 };
 
 }  // namespace
+
+/// 12-bit decay constant of a time constant before rounding: 4096 (1 - exp(-dt / tau)).
+double decay_constant(double tau_ms, double dt_ms) {
+  if (!(tau_ms < std::numeric_limits<double>::infinity())) return 0;
+  return 4096.0 * (1.0 - std::exp(-dt_ms / tau_ms));
+}
 
 WeightQuantisation quantise_weights(std::vector<double>& x) {
   WeightQuantisation q;

@@ -12,16 +12,21 @@
 #include <vector>
 
 #include "networks/network_spec.h"
+#include "sim/models/loihi2_lif.h"
 
 namespace snnsim::hardware {
 
-/// Lava's shifts and ranges the quantiser needs (the model's own are in loihi2_lif.h).
-inline constexpr int kThresholdShift = 6;   ///< effective threshold vth << 6
+/// Lava's shifts and ranges the quantiser needs besides the model's (sim/models/loihi2_lif.h).
+inline constexpr int kThresholdShift = Loihi2Lif::kThresholdShift;  ///< threshold vth << 6
 inline constexpr int kActivationShift = 6;  ///< synaptic input << 6 before it is added to u
 inline constexpr int kBiasExponentMax = 7;  ///< 3-bit unsigned exponent
 /// The threshold mantissa the quantiser aims for: 2^14, so that the threshold is 2^20 and the
 /// 24-bit voltage has 8 threshold distances of room on either side of the reset (0).
 inline constexpr std::int64_t kTargetThresholdMantissa = std::int64_t{1} << 14;
+
+/// The 12-bit decay constant of a time constant before rounding: 4096 (1 - exp(-dt / tau)); 0 for
+/// an infinite tau.
+double decay_constant(double tau_ms, double dt_ms);
 
 /// How one weight set (a projection or an input drive) was quantised.
 struct WeightQuantisation {

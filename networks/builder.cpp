@@ -66,6 +66,24 @@ bool per_element(const ValueSpec& value) {
   return value.kind != ValueSpec::Kind::constant;
 }
 
+double synapse_bytes(const ProjectionSpec& p) {
+  // Target index, plus weight and delay when they differ between synapses; rules that generate
+  // rows hold a second copy of the targets while assembling them.
+  const bool generated = p.connectivity.rule != ConnectionRule::explicit_list &&
+                         p.connectivity.rule != ConnectionRule::file;
+  return 4.0 * (generated ? 2 : 1) + (per_element(p.weight) ? 4 : 0) +
+         (per_element(p.delay) ? 2 : 0);
+}
+
+std::string gigabytes(double bytes) {
+  std::ostringstream out;
+  out.precision(3);
+  out << bytes / 1e9 << " GB";
+  return out.str();
+}
+
+}  // namespace
+
 double expected_synapses(const ProjectionSpec& p, double sources, double targets) {
   const ConnectivitySpec& c = p.connectivity;
   switch (c.rule) {
@@ -86,24 +104,6 @@ double expected_synapses(const ProjectionSpec& p, double sources, double targets
   }
   return 0;
 }
-
-double synapse_bytes(const ProjectionSpec& p) {
-  // Target index, plus weight and delay when they differ between synapses; rules that generate
-  // rows hold a second copy of the targets while assembling them.
-  const bool generated = p.connectivity.rule != ConnectionRule::explicit_list &&
-                         p.connectivity.rule != ConnectionRule::file;
-  return 4.0 * (generated ? 2 : 1) + (per_element(p.weight) ? 4 : 0) +
-         (per_element(p.delay) ? 2 : 0);
-}
-
-std::string gigabytes(double bytes) {
-  std::ostringstream out;
-  out.precision(3);
-  out << bytes / 1e9 << " GB";
-  return out.str();
-}
-
-}  // namespace
 
 MemoryEstimate estimate_memory(const NetworkSpec& spec) {
   MemoryEstimate estimate;

@@ -17,6 +17,10 @@ struct MemoryEstimate {
 };
 MemoryEstimate estimate_memory(const NetworkSpec& spec);
 
+/// The synapses projection `p` between `sources` and `targets` neurons will have: exact for
+/// regular rules and listed synapses, the expected number for random ones, 0 for files.
+double expected_synapses(const ProjectionSpec& p, double sources, double targets);
+
 /// The estimate; throws NetworkFileError, naming the largest projection, when the network would
 /// not fit in this machine's memory.
 MemoryEstimate check_memory(const NetworkSpec& spec);
