@@ -141,7 +141,7 @@ MemoryEstimate check_memory(const NetworkSpec& spec) {
   throw NetworkFileError(message.str());
 }
 
-Network build_network(const NetworkSpec& spec) {
+Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop) {
   check_memory(spec);
   Network network;
   network.dt_ms = spec.dt_ms;
@@ -163,12 +163,14 @@ Network build_network(const NetworkSpec& spec) {
     network.populations.push_back(std::move(population));
   }
   for (const ProjectionSpec& p : spec.projections) {
+    if (stop != nullptr && stop->load()) throw BuildInterrupted();
     const SynapseBuildContext context{spec.populations[p.source].size,
                                       spec.populations[p.target].size,
                                       p.source == p.target,
                                       spec.seed,
                                       spec.dt_ms,
-                                      base_directory};
+                                      base_directory,
+                                      stop};
     network.projections.push_back(
         {p.name, p.source, p.target, p.receptor, build_synapses(p, context)});
   }

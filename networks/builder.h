@@ -2,6 +2,8 @@
 // Builds a runnable Network from a validated NetworkSpec: creates each population's state and
 // draws its initial values, generates every projection's synapses, creates the external drives
 // and the state probes.
+#include <atomic>
+
 #include "networks/network_spec.h"
 #include "sim/network.h"
 
@@ -26,7 +28,8 @@ double expected_synapses(const ProjectionSpec& p, double sources, double targets
 MemoryEstimate check_memory(const NetworkSpec& spec);
 
 /// Throws NetworkFileError for problems found only while building (HDF5 datasets) and, before
-/// building anything, when the network would not fit in memory.
-Network build_network(const NetworkSpec& spec);
+/// building anything, when the network would not fit in memory. When `stop` becomes true
+/// (Ctrl-C) building ends early with BuildInterrupted (networks/connectivity_rules.h).
+Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace snnsim

@@ -49,8 +49,10 @@ class RowGenerator {
     return target_centred() ? context_.source_size : context_.target_size;
   }
 
+  /// Rows [first, last), or fewer when a stop is requested (the caller then throws).
   void generate(NeuronIndex first, NeuronIndex last, RowBlock& block) const {
     for (NeuronIndex row = first; row < last; ++row) {
+      if (context_.stop != nullptr && context_.stop->load(std::memory_order_relaxed)) return;
       const std::size_t begin = block.partners.size();
       append_partners(row, block.partners);
       block.lengths.push_back(static_cast<std::uint32_t>(block.partners.size() - begin));
@@ -142,6 +144,7 @@ Connectivity build_generated(const ProjectionSpec& projection, const SynapseBuil
     const NeuronIndex first = static_cast<NeuronIndex>(b * kRowsPerBlock);
     generator.generate(first, std::min<NeuronIndex>(first + kRowsPerBlock, rows), blocks[b]);
   }
+  if (context.stop != nullptr && context.stop->load()) throw BuildInterrupted();
 
   Connectivity c;
   c.source_size = context.source_size;

@@ -5,8 +5,10 @@
 // sequence per generated row (the presynaptic neuron for all_to_all, fixed_probability and
 // fixed_outdegree; the postsynaptic neuron for fixed_indegree). Rows are generated in parallel
 // and the result does not depend on the thread count.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 
 #include "networks/network_spec.h"
 #include "sim/connectivity.h"
@@ -21,6 +23,13 @@ struct SynapseBuildContext {
   std::uint64_t seed = 0;
   double dt_ms = 0.1;
   std::filesystem::path base_directory;  ///< relative HDF5 paths are relative to this
+  /// When it becomes true (Ctrl-C) the remaining rows are skipped and BuildInterrupted thrown.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+/// Building stopped because `stop` became true; nothing built is usable.
+struct BuildInterrupted : std::runtime_error {
+  BuildInterrupted() : std::runtime_error("interrupted while building the network") {}
 };
 
 /// Builds a projection's synapses. Throws NetworkFileError (naming the projection's place in the

@@ -26,15 +26,7 @@ namespace fs = std::filesystem;
 using testing::CommandResult;
 using testing::run_snnsim;
 
-class Cli : public testing::TemporaryFolderTest {
- protected:
-  std::string path(const std::string& name) const {
-    return TemporaryFolderTest::path(name).string();
-  }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-  }
-};
+using Cli = testing::CommandLineTest;
 
 const char* kSmallNetwork = R"({
   "format": "snnsim-network", "version": 1,

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -68,6 +69,17 @@ class TemporaryFolderTest : public ::testing::Test {
 
  private:
   std::filesystem::path folder_;
+};
+
+/// A temporary folder for tests that run the snnsim binary: paths as strings, files written whole.
+class CommandLineTest : public TemporaryFolderTest {
+ protected:
+  std::string path(const std::string& name) const {
+    return TemporaryFolderTest::path(name).string();
+  }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+  }
 };
 
 /// Adds a population of `model` with its default parameters changed by `parameters`.

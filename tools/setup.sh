@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 mode="${1:-run}"
 case "$mode" in run|test) ;; *) echo "usage: tools/setup.sh run|test" >&2; exit 2;; esac
 
+# One line as each phase starts and one with its time as it ends, so a slow step can be seen.
+phase_name="" phase_start=0
+phase() {
+  [ -n "$phase_name" ] && echo "setup: $phase_name took $((SECONDS - phase_start)) s" >&2
+  phase_name="$1" phase_start=$SECONDS
+  [ -n "$phase_name" ] && echo "setup: $phase_name..." >&2
+  return 0
+}
+
+phase "checking Debian packages"
+
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev libcairo2-dev)
 missing=()
 for package in "${packages[@]}"; do
@@ -23,7 +34,8 @@ fi
 # The tests read the NIR files snnsim writes back with NIR's own reader (`pip install nir`), in a
 # virtual environment of the checkout; without Python or PyPI those checks are skipped, saying so.
 if [ "$mode" = test ] && [ ! -x .venv-tools/bin/python ] && command -v python3 >/dev/null; then
-  echo "setup: installing the nir Python package into .venv-tools/" >&2
+  phase "installing NIR's Python reader"
+  echo "setup: the nir Python package goes into .venv-tools/" >&2
   if ! { python3 -m venv .venv-tools && .venv-tools/bin/pip install -q nir h5py numpy; }; then
     echo "setup: could not install nir; the tests that read NIR files with it will skip" >&2
     rm -rf .venv-tools
@@ -31,11 +43,16 @@ if [ "$mode" = test ] && [ ! -x .venv-tools/bin/python ] && command -v python3 >
 fi
 
 jobs="$(nproc)"
+phase "configuring (cmake)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+phase "building with $jobs jobs"
 cmake --build build -j "$jobs"
 
 if [ "$mode" = run ]; then
+  phase "running examples/coba.json"
   build/snnsim run examples/coba.json -o coba.h5
 else
+  phase "running the test suite"
   ctest --test-dir build --output-on-failure -j "$jobs" --label-exclude gpu
 fi
+phase ""

@@ -1,6 +1,13 @@
 #include "tools/snnsim/cli_options.h"
 
+#include <omp.h>
+
+#include <charconv>
+#include <cmath>
+#include <functional>
 #include <iostream>
+#include <limits>
+#include <type_traits>
 
 #include "networks/quantity.h"
 
@@ -9,6 +16,59 @@ namespace snnsim::cli {
 namespace po = boost::program_options;
 
 namespace {
+
+/// `text` as a T in [low, high], parsed strictly: Boost's own conversion wraps "-5" around to
+/// 18446744073709551611 for unsigned options and accepts "nan", so numeric options are read as
+/// text and converted here. `limit` says where the bounds come from, for the message.
+template <class T>
+T parse_in_range(const std::string& option, const std::string& text, T low, T high,
+                 const std::string& limit) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  bool valid = !text.empty() && error == std::errc() && stop == end;
+  if constexpr (std::is_floating_point_v<T>) valid = valid && std::isfinite(value);
+  if (!valid || value < low || value > high) {
+    std::ostringstream expected;
+    expected << "--" << option << " " << text << ": expected "
+             << (std::is_floating_point_v<T> ? "a number" : "a whole number") << " from " << low
+             << " to " << high;
+    if (!limit.empty()) expected << " (" << limit << ")";
+    throw po::error(expected.str());
+  }
+  return value;
+}
+
+/// A numeric option whose value must lie in [low, high]; `store` receives it.
+template <class T>
+po::typed_value<std::string>* in_range(const char* option, const char* value_name, T low, T high,
+                                       std::function<void(T)> store, std::string limit = "") {
+  return po::value<std::string>()->value_name(value_name)->notifier([=](const std::string& text) {
+    store(parse_in_range(option, text, low, high, limit));
+  });
+}
+
+template <class T>
+po::typed_value<std::string>* in_range(const char* option, const char* value_name, T& target, T low,
+                                       T high, std::string limit = "") {
+  return in_range<T>(
+      option, value_name, low, high, [&target](T value) { target = value; }, std::move(limit));
+}
+
+/// Counts with no smaller bound of their own (--batch, --timesteps, --top-k): at least one; what
+/// a run can hold is checked where the count is used, against the network.
+constexpr std::size_t kMaxCount = std::numeric_limits<std::size_t>::max();
+constexpr double kMaxNumber = std::numeric_limits<double>::max();
+/// Plot sides: 8192 pixels makes a 256 MB PNG surface, as large as a plot reasonably gets.
+constexpr std::size_t kMaxPlotSide = 8192;
+
+/// --threads: at least one, and no more than the processors snnsim may run on (more threads
+/// only compete for the same cores; results never depend on the count).
+po::typed_value<std::string>* threads_option(int& threads) {
+  const int processors = omp_get_num_procs();
+  return in_range("threads", "N", threads, 1, processors,
+                  "the processors available to snnsim here");
+}
 
 /// --backend, the same option for `snnsim run` and `snnsim infer`.
 void add_backend_option(po::options_description& d, Arguments& a) {
@@ -43,11 +103,11 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
                       "biological time to simulate, e.g. 1s, 250ms (default: the file's)")(
           "dt", po::value(&a.dt)->value_name("TIME"),
           "time step, e.g. 0.1ms (default: the file's)")(
-          "seed", po::value<std::uint64_t>()->value_name("N")->notifier([&a](std::uint64_t s) {
-            a.seed = s;
-          }),
+          "seed",
+          in_range<std::uint64_t>("seed", "N", 0, std::numeric_limits<std::uint64_t>::max(),
+                                  [&a](std::uint64_t seed) { a.seed = seed; }),
           "random seed (default: the file's)")(
-          "threads,t", po::value(&a.threads)->value_name("N"),
+          "threads,t", threads_option(a.threads),
           "CPU threads (default: all cores); results do not depend on it");
       if (group == OptionGroup::run) add_backend_option(d, a);
       return d;
@@ -68,15 +128,16 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
                       "or [N, ...] for N samples")(
           "labels", po::value(&a.labels)->value_name("FILE.npy"),
           "true classes of the samples (.npy, N integers): report the accuracy")(
-          "batch,b", po::value(&a.batch)->value_name("B"), "samples run together (default: 32)")(
-          "timesteps,T", po::value(&a.timesteps)->value_name("T"),
-          "timesteps per sample (default: the file's)")("top-k",
-                                                        po::value(&a.top_k)->value_name("K"),
-                                                        "predictions shown per sample (default 3)")(
-          "threads,t", po::value(&a.threads)->value_name("N"), "CPU threads (default: all cores)")(
-          "energy-mac-pj", po::value(&a.mac_pj)->value_name("PJ"),
+          "batch,b", in_range<std::size_t>("batch", "B", a.batch, 1, kMaxCount),
+          "samples run together (default: 32)")(
+          "timesteps,T", in_range<std::size_t>("timesteps", "T", a.timesteps, 1, kMaxCount),
+          "timesteps per sample (default: the file's)")(
+          "top-k", in_range<std::size_t>("top-k", "K", a.top_k, 1, kMaxCount),
+          "predictions shown per sample (default 3)")("threads,t", threads_option(a.threads),
+                                                      "CPU threads (default: all cores)")(
+          "energy-mac-pj", in_range("energy-mac-pj", "PJ", a.mac_pj, 0.0, kMaxNumber),
           "energy of a multiply-accumulate in pJ (default 4.6, 45 nm)")(
-          "energy-ac-pj", po::value(&a.ac_pj)->value_name("PJ"),
+          "energy-ac-pj", in_range("energy-ac-pj", "PJ", a.ac_pj, 0.0, kMaxNumber),
           "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)")(
           "dense", po::bool_switch(&a.dense),
           "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
@@ -107,16 +168,33 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
       po::options_description d("Plot");
       d.add_options()("output,o", po::value(&a.output)->value_name("PLOT.svg|PLOT.png"),
                       "the picture to write; its extension picks the format")(
-          "width", po::value(&a.width)->value_name("PX"), "width in pixels (default 800)")(
-          "height", po::value(&a.height)->value_name("PX"), "height in pixels (default 500)")(
-          "title", po::value(&a.title)->value_name("TEXT"), "title (default: what is shown)")(
-          "bin", po::value(&a.bin)->value_name("SIZE"),
-          "bin of rate and isi plots (a time, e.g. 5ms) or of hist (a frequency, e.g. 2Hz); "
-          "default: chosen from the data")(
-          "variable", po::value(&a.variable)->value_name("NAME"),
-          "state: the sampled variable (default v, else the first)")(
-          "neuron", po::value(&a.neurons)->composing()->value_name("N"),
-          "state: a neuron to draw (repeatable, at most 10; default: the first 3 sampled)");
+          "width", in_range("width", "PX", a.width, std::size_t{16}, kMaxPlotSide),
+          "width in pixels (default 800)")(
+          "height", in_range("height", "PX", a.height, std::size_t{16}, kMaxPlotSide),
+          "height in pixels (default 500)")("title", po::value(&a.title)->value_name("TEXT"),
+                                            "title (default: what is shown)");
+      return d;
+    }
+    case OptionGroup::trace_plot_bin: {
+      po::options_description d("Bins");
+      d.add_options()("bin", po::value(&a.bin)->value_name("SIZE"),
+                      "bin of rate and isi plots (a time, e.g. 5ms) or of hist (a frequency, e.g. "
+                      "2Hz); default: chosen from the data");
+      return d;
+    }
+    case OptionGroup::trace_state: {
+      po::options_description d("State");
+      d.add_options()("variable", po::value(&a.variable)->value_name("NAME"),
+                      "the sampled variable (default v, else the first)")(
+          "neuron",
+          po::value<std::vector<std::string>>()->composing()->value_name("N")->notifier(
+              [&a](const std::vector<std::string>& texts) {
+                for (const std::string& text : texts) {
+                  a.neurons.push_back(parse_in_range<std::uint32_t>(
+                      "neuron", text, 0, std::numeric_limits<std::uint32_t>::max(), ""));
+                }
+              }),
+          "a neuron to draw (repeatable, at most 10; default: the first 3 sampled)");
       return d;
     }
     case OptionGroup::trace_compare: {
@@ -124,9 +202,9 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
       d.add_options()("exact", po::bool_switch(&a.exact),
                       "require identical spike trains (same steps, neurons, samples and values) "
                       "instead of alike statistics")(
-          "tolerance", po::value(&a.tolerance)->value_name("R"),
+          "tolerance", in_range("tolerance", "R", a.tolerance, 0.0, kMaxNumber),
           "largest relative difference of mean rates and CVs accepted (default 0.1)")(
-          "ks-threshold", po::value(&a.ks_threshold)->value_name("D"),
+          "ks-threshold", in_range("ks-threshold", "D", a.ks_threshold, 0.0, 1.0),
           "largest Kolmogorov-Smirnov distance between distributions accepted (default 0.2)")(
           "bin", po::value(&a.bin)->value_name("TIME"),
           "window of the spike counts behind the correlations (default 5ms)")(
@@ -187,7 +265,7 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
 }
 
 bool parse_command_line(int argc, const char* const* argv, const std::string& usage,
-                        std::initializer_list<OptionGroup> groups, Arguments& a,
+                        const std::vector<OptionGroup>& groups, Arguments& a,
                         Positionals positionals) {
   po::options_description visible;
   for (OptionGroup group : groups)

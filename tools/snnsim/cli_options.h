@@ -62,15 +62,17 @@ enum class OptionGroup {
   output,        ///< -o, --summary-json, --quiet
   infer,         ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
   trace_select,  ///< --population, --from, --to
-  trace_summary,  ///< --json, --bin
-  trace_plot,     ///< -o PLOT.svg|png, --width, --height, --title, --bin, --variable, --neuron
-  trace_compare,  ///< --exact, --tolerance, --ks-threshold, --json
-  trace_export,   ///< --format, -o
-  nir_export,     ///< -o NET.nir, --approximate, --dt
-  nir_import,     ///< -o NET.json, --kind
-  nir_time_step,  ///< --dt: the step of a NIR graph's equations (import, infer)
-  loihi2_export,  ///< -o OUT.json, --report
-  export_check,   ///< --target loihi2|xylo|nir
+  trace_summary,   ///< --json, --bin
+  trace_plot,      ///< -o PLOT.svg|png, --width, --height, --title
+  trace_plot_bin,  ///< --bin of rate, isi and hist plots
+  trace_state,     ///< --variable, --neuron of state plots
+  trace_compare,   ///< --exact, --tolerance, --ks-threshold, --json
+  trace_export,    ///< --format, -o
+  nir_export,      ///< -o NET.nir, --approximate, --dt
+  nir_import,      ///< -o NET.json, --kind
+  nir_time_step,   ///< --dt: the step of a NIR graph's equations (import, infer)
+  loihi2_export,   ///< -o OUT.json, --report
+  export_check,    ///< --target loihi2|xylo|nir
 };
 
 /// The positional arguments a command takes: what they are (for "missing ..." messages) and
@@ -89,7 +91,7 @@ boost::program_options::options_description options_for(OptionGroup group, Argum
 /// Parses a command's arguments; returns false (after printing usage) when --help was asked.
 /// Throws std::runtime_error with a one-line message for a bad command line.
 bool parse_command_line(int argc, const char* const* argv, const std::string& usage,
-                        std::initializer_list<OptionGroup> groups, Arguments& arguments,
+                        const std::vector<OptionGroup>& groups, Arguments& arguments,
                         Positionals positionals = {});
 
 /// The network-file overrides given on the command line (--param, --duration, --dt, --seed).

@@ -8,6 +8,7 @@
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/network_argument.h"
+#include "tools/snnsim/output_paths.h"
 
 namespace snnsim::cli {
 
@@ -59,6 +60,9 @@ int command_import(int argc, const char* const* argv) {
   try {
     const std::filesystem::path output = a.output;
     const std::string tensors = output.stem().string() + ".h5";
+    const std::vector<InputFile> inputs{{a.network, "the NIR file"}};
+    refuse_output_over_inputs("-o", output, inputs);
+    refuse_output_over_inputs("-o", output.parent_path() / tensors, inputs);
     const ImportedNetwork network = import_nir_file(a.network, tensors, options);
     write_imported_network(network, output, tensors);
     for (const std::string& note : network.notes)

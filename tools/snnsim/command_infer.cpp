@@ -20,6 +20,7 @@
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
+#include "tools/snnsim/output_paths.h"
 
 namespace snnsim::cli {
 namespace {
@@ -119,6 +120,12 @@ int command_infer(int argc, const char* const* argv) {
     const LayerGraphSpec spec = load_layer_graph_file(file.path(), options);
     const LayerGraph& graph = *spec.graph;
     const Shape& input_shape = graph.input_shape();
+    std::vector<InputFile> inputs = network_inputs(spec);
+    inputs.insert(inputs.end(), {{a.network, "the network file"},
+                                 {a.input, "the input samples"},
+                                 {a.labels, "the labels"}});
+    refuse_output_over_inputs("-o", a.output, inputs);
+    refuse_output_over_inputs("--summary-json", a.summary_json, inputs);
     const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);
     const std::size_t samples = input.count;
     std::vector<long> labels;

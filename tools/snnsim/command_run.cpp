@@ -12,11 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "networks/builder.h"
+#include "networks/connectivity_rules.h"
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
+#include "tools/snnsim/output_paths.h"
 #include "tools/snnsim/progress.h"
 
 namespace snnsim::cli {
@@ -28,7 +30,8 @@ constexpr const char* kUsage =
     "Simulates the network file NET.json (docs/network-format.md) and prints a summary: neurons,\n"
     "synapses, spikes and mean rate per population, wall time, real-time factor, synaptic\n"
     "events/s. With -o, spikes and sampled state go to an HDF5 trace (docs/trace-format.md).\n"
-    "Ctrl-C stops the run cleanly; the trace keeps what was recorded, marked incomplete.\n"
+    "Ctrl-C stops the run cleanly; the trace keeps what was recorded, marked incomplete\n"
+    "(during the build: nothing is simulated and no trace written).\n"
     "NET.nir: a NIR graph of populations is imported first (snnsim import nir --help).\n"
     "\n"
     "example: snnsim run examples/coba.json --duration 2s -p N=20000 -o coba.h5\n";
@@ -38,6 +41,22 @@ std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) {
   g_stop_requested.store(true);
 }
+
+/// Ctrl-C and SIGTERM request a stop while the command runs (building included), and get their
+/// default meaning back afterwards.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+  }
+  ~StopOnSignals() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+};
 
 double peak_rss_mb() {
   rusage usage{};
@@ -135,6 +154,7 @@ int command_run(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
+    const StopOnSignals stop_on_signals;
     const BackendKind backend = parse_backend(a.backend);
     const LoadOptions load = load_options(a);
     const NetworkArgument file(a, NirImportKind::automatic);
@@ -145,8 +165,12 @@ int command_run(int argc, const char* const* argv) {
                                a.network + " --input X.npy");
     }
     const NetworkSpec spec = load_network_file(file.path(), load);
+    std::vector<InputFile> inputs = network_inputs(spec);
+    inputs.push_back({a.network, "the network file"});  // a NIR file, when it was imported
+    refuse_output_over_inputs("-o", a.output, inputs);
+    refuse_output_over_inputs("--summary-json", a.summary_json, inputs);
     const auto build_start = std::chrono::steady_clock::now();
-    Network network = build_network(spec);
+    Network network = build_network(spec, &g_stop_requested);
     const double build_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
     const BuildFigures build{
@@ -168,11 +192,7 @@ int command_run(int argc, const char* const* argv) {
       };
     }
     options.stop = &g_stop_requested;
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
     const RunSummary run = run_network(network, options);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
     progress.finish();
 
     if (!a.quiet) print_summary(a, network, build, run);
@@ -185,6 +205,11 @@ int command_run(int argc, const char* const* argv) {
       return kExitInterrupted;
     }
     return 0;
+  } catch (const BuildInterrupted&) {
+    std::fprintf(stderr,
+                 "snnsim run: interrupted while building the network; nothing was simulated%s\n",
+                 a.output.empty() ? "" : " and no trace written");
+    return kExitInterrupted;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr,
                  "snnsim run: %s: out of memory while building or running the network "

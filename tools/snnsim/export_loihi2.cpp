@@ -12,6 +12,7 @@
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/export_commands.h"
+#include "tools/snnsim/output_paths.h"
 
 namespace snnsim::cli {
 namespace {
@@ -90,6 +91,7 @@ int export_loihi2(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
+    refuse_output_over_inputs("-o", a.output, {{a.network, "the network file"}});
     if (is_layer_graph_file(a.network)) return export_layer_graph(a);
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
     hardware::Loihi2Options options;

@@ -7,6 +7,7 @@
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/export_commands.h"
+#include "tools/snnsim/output_paths.h"
 
 namespace snnsim::cli {
 namespace {
@@ -43,6 +44,7 @@ int export_nir(int argc, const char* const* argv) {
     NirExportOptions options;
     options.approximate = a.approximate;
     if (load.dt_ms) options.dt_s = *load.dt_ms * 1e-3;
+    refuse_output_over_inputs("-o", a.output, {{a.network, "the network file"}});
     const NirExport result = export_nir(a.network, load, options);
     for (const std::string& warning : result.approximations)
       std::fprintf(stderr, "warning: %s\n", warning.c_str());

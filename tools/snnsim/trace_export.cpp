@@ -7,6 +7,7 @@
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/number_format.h"
+#include "tools/snnsim/output_paths.h"
 #include "tools/snnsim/read_progress.h"
 #include "tools/snnsim/trace_commands.h"
 
@@ -52,11 +53,7 @@ int trace_export(int argc, const char* const* argv) {
     return kExitUsage;
   }
   try {
-    // Renaming the export over its own trace would lose the trace.
-    std::error_code ignored;
-    if (std::filesystem::equivalent(a.files[0], a.output, ignored)) {
-      throw std::runtime_error("-o " + a.output + " is the trace being exported");
-    }
+    refuse_output_over_inputs("-o", a.output, {{a.files[0], "the trace being exported"}});
     const TraceReader reader(a.files[0]);
     const TraceInfo info = read_trace_info(reader);
     options.populations = select_populations(reader, a.populations);

@@ -5,6 +5,7 @@
 #include "analysis/trace_plots.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/output_paths.h"
 #include "tools/snnsim/read_progress.h"
 #include "tools/snnsim/trace_commands.h"
 
@@ -44,6 +45,21 @@ std::string usage_of(PlotKind kind, std::string_view name) {
          "written under a temporary name and renamed when complete (docs/trace-analysis.md).\n";
 }
 
+/// The options of a plot kind, so that one that does not apply (raster --variable) is refused.
+std::vector<OptionGroup> plot_options(PlotKind kind) {
+  switch (kind) {
+    case PlotKind::raster:
+      return {OptionGroup::trace_select, OptionGroup::trace_plot};
+    case PlotKind::state:
+      return {OptionGroup::trace_select, OptionGroup::trace_plot, OptionGroup::trace_state};
+    case PlotKind::rate:
+    case PlotKind::isi:
+    case PlotKind::hist:
+      break;
+  }
+  return {OptionGroup::trace_select, OptionGroup::trace_plot, OptionGroup::trace_plot_bin};
+}
+
 }  // namespace
 
 int trace_plot(std::string_view name, int argc, const char* const* argv) {
@@ -55,8 +71,7 @@ int trace_plot(std::string_view name, int argc, const char* const* argv) {
   }
   Arguments a;
   try {
-    if (!parse_command_line(argc, argv, usage_of(*kind, name),
-                            {OptionGroup::trace_select, OptionGroup::trace_plot}, a,
+    if (!parse_command_line(argc, argv, usage_of(*kind, name), plot_options(*kind), a,
                             Positionals{"the trace file", 1, 1})) {
       return 0;
     }
@@ -68,6 +83,7 @@ int trace_plot(std::string_view name, int argc, const char* const* argv) {
   }
   ReadProgress progress;
   try {
+    refuse_output_over_inputs("-o", a.output, {{a.files[0], "the trace being drawn"}});
     const TraceReader reader(a.files[0]);
     PlotRequest request;
     request.kind = *kind;
@@ -77,8 +93,8 @@ int trace_plot(std::string_view name, int argc, const char* const* argv) {
     request.bin = a.bin;
     request.variable = a.variable;
     request.neurons = a.neurons;
-    request.width = static_cast<int>(std::min<std::size_t>(a.width, 1 << 20));
-    request.height = static_cast<int>(std::min<std::size_t>(a.height, 1 << 20));
+    request.width = static_cast<int>(a.width);
+    request.height = static_cast<int>(a.height);
     request.title = a.title;
     if (plot::image_format_of(a.output) == plot::ImageFormat::svg) {
       request.max_marks = kMaxSvgRasterMarks;
