@@ -164,6 +164,9 @@ std::vector<PopulationInfo> select_populations(const TraceReader& reader,
 }
 
 StepWindow window_of(const TraceInfo& info, std::optional<double> from, std::optional<double> to) {
+  if (info.steps == 0) {
+    fail(info.path, "the trace holds no simulated step (a run killed before its first flush?)");
+  }
   const double end = info.covered_s();
   if (from && !(*from >= 0)) fail(info.path, "--from must not be negative");
   if (from && *from >= end) {
