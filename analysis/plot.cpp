@@ -11,6 +11,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "sim/atomic_write.h"
+
 namespace snnsim::plot {
 
 namespace {
@@ -366,42 +368,35 @@ void render(const Figure& figure, const std::filesystem::path& path) {
                              "to 20000 high (asked " + std::to_string(figure.width) + "x" +
                              std::to_string(figure.height) + ")");
   }
-  const std::filesystem::path partial = path.string() + ".partial";
-  Output out{std::fopen(partial.c_str(), "wb")};
-  if (out.file == nullptr) {
-    throw std::runtime_error("cannot create '" + partial.string() + "': " + std::strerror(errno));
-  }
-  std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)> surface(
-      format == ImageFormat::svg
-          ? cairo_svg_surface_create_for_stream(write_to, &out, figure.width, figure.height)
-          : cairo_image_surface_create(CAIRO_FORMAT_RGB24, figure.width, figure.height),
-      cairo_surface_destroy);
-  if (format == ImageFormat::svg) {
-    cairo_svg_surface_set_document_unit(surface.get(), CAIRO_SVG_UNIT_PX);
-  }
-  cairo_t* cr = cairo_create(surface.get());
-  draw_figure(cr, figure);
-  cairo_status_t status = cairo_status(cr);
-  cairo_destroy(cr);
-  if (status == CAIRO_STATUS_SUCCESS && format == ImageFormat::png) {
-    status = cairo_surface_write_to_png_stream(surface.get(), write_to, &out);
-  }
-  cairo_surface_finish(surface.get());
-  if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_status(surface.get());
-  if (std::fclose(out.file) != 0 && out.error == 0) out.error = errno;
-  if (status != CAIRO_STATUS_SUCCESS || out.error != 0) {
-    std::filesystem::remove(partial);
-    const std::string reason =
-        out.error != 0 ? std::strerror(out.error) : cairo_status_to_string(status);
-    throw std::runtime_error("cannot write '" + path.string() + "': " + reason);
-  }
-  std::error_code error;
-  std::filesystem::rename(partial, path, error);
-  if (error) {
-    std::filesystem::remove(partial);
-    throw std::runtime_error("cannot rename '" + partial.string() + "' to '" + path.string() +
-                             "': " + error.message());
-  }
+  write_atomically(path, [&](const std::filesystem::path& partial) {
+    Output out{std::fopen(partial.c_str(), "wb")};
+    if (out.file == nullptr) {
+      throw std::runtime_error("cannot create '" + partial.string() + "': " + std::strerror(errno));
+    }
+    std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)> surface(
+        format == ImageFormat::svg
+            ? cairo_svg_surface_create_for_stream(write_to, &out, figure.width, figure.height)
+            : cairo_image_surface_create(CAIRO_FORMAT_RGB24, figure.width, figure.height),
+        cairo_surface_destroy);
+    if (format == ImageFormat::svg) {
+      cairo_svg_surface_set_document_unit(surface.get(), CAIRO_SVG_UNIT_PX);
+    }
+    cairo_t* cr = cairo_create(surface.get());
+    draw_figure(cr, figure);
+    cairo_status_t status = cairo_status(cr);
+    cairo_destroy(cr);
+    if (status == CAIRO_STATUS_SUCCESS && format == ImageFormat::png) {
+      status = cairo_surface_write_to_png_stream(surface.get(), write_to, &out);
+    }
+    cairo_surface_finish(surface.get());
+    if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_status(surface.get());
+    if (std::fclose(out.file) != 0 && out.error == 0) out.error = errno;
+    if (status != CAIRO_STATUS_SUCCESS || out.error != 0) {
+      const std::string reason =
+          out.error != 0 ? std::strerror(out.error) : cairo_status_to_string(status);
+      throw std::runtime_error("cannot write '" + path.string() + "': " + reason);
+    }
+  });
 }
 
 }  // namespace snnsim::plot

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <numeric>
 #include <random>
-#include <stdexcept>
-#include <string>
 
 namespace snnsim::analysis {
 
@@ -26,13 +24,6 @@ double percentile(const std::vector<double>& sorted, double p) {
   const auto below = static_cast<std::size_t>(std::floor(position));
   const std::size_t above = std::min(below + 1, sorted.size() - 1);
   return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
-}
-
-void check_index(NeuronIndex index, NeuronIndex neurons) {
-  if (index >= neurons) {
-    throw std::runtime_error("spike of neuron " + std::to_string(index) + " in a population of " +
-                             std::to_string(neurons) + " (damaged trace?)");
-  }
 }
 
 }  // namespace
@@ -65,7 +56,6 @@ SpikeStatisticsAccumulator::SpikeStatisticsAccumulator(NeuronIndex neurons, Step
       dt_s_(dt_s),
       bin_steps_(std::max<Step>(bin_steps, 1)),
       bins_(window.steps() / bin_steps_),
-      previous_step_(window.first),
       count_(neurons, 0),
       last_step_(neurons, 0),
       isi_mean_(neurons, 0.0),
@@ -115,13 +105,6 @@ void SpikeStatisticsAccumulator::add(std::span<const Step> steps,
     const Step step = steps[s];
     if (step < window_.first || step >= window_.last) continue;
     const NeuronIndex n = indices[s];
-    check_index(n, neurons_);
-    if (step < previous_step_) {
-      throw std::runtime_error("spikes out of time order (step " + std::to_string(step) +
-                               " after step " + std::to_string(previous_step_) +
-                               "; damaged trace?)");
-    }
-    previous_step_ = step;
     ++spikes_;
     if (count_[n] > 0) {
       // Welford's update of the interval mean and squared deviations.
@@ -236,7 +219,6 @@ void LayerActivityAccumulator::add(std::span<const Step> steps,
                                    std::span<const NeuronIndex> indices) {
   for (std::size_t s = 0; s < steps.size(); ++s) {
     if (steps[s] < window_.first || steps[s] >= window_.last) continue;
-    check_index(indices[s], elements_);
     ++timestep_spikes_[steps[s] - window_.first];
     fired_[indices[s]] = true;
   }

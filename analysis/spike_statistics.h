@@ -84,7 +84,7 @@ class SpikeStatisticsAccumulator {
   /// `correlation_neurons`: the size of the seeded sample whose pairwise correlations are taken.
   SpikeStatisticsAccumulator(NeuronIndex neurons, StepWindow window, double dt_s, Step bin_steps,
                              std::size_t correlation_neurons = kCorrelationNeurons);
-  /// Throws std::runtime_error for a neuron index out of range or spikes out of time order.
+  /// Spikes as TraceReader gives them: neurons in range, in time order (it checks both).
   void add(std::span<const Step> steps, std::span<const NeuronIndex> indices);
   /// The statistics, and with `values` the per-neuron values they summarise; call once, after
   /// the last add.
@@ -99,7 +99,6 @@ class SpikeStatisticsAccumulator {
   Step bin_steps_;
   std::uint64_t bins_;  ///< whole bins in the window
   std::uint64_t spikes_ = 0;
-  Step previous_step_ = 0;
   // Per neuron: spike count, last spike step, and Welford's running mean and sum of squared
   // deviations of the inter-spike intervals (exact for regular trains, unlike sums of squares).
   std::vector<std::uint64_t> count_;
@@ -134,7 +133,8 @@ struct LayerActivity {
 class LayerActivityAccumulator {
  public:
   LayerActivityAccumulator(NeuronIndex elements, std::uint64_t samples, StepWindow window);
-  /// Spikes in any order; those outside the window are skipped. Throws for an index out of range.
+  /// Spikes in any order, neurons in range (TraceReader checks them); those outside the window
+  /// are skipped.
   void add(std::span<const Step> steps, std::span<const NeuronIndex> indices);
   LayerActivity finish() const;
 

@@ -96,7 +96,6 @@ std::vector<std::string> compared_names(const Side& a, const Side& b,
 PopulationValues collect(const Side& side, const PopulationInfo& population, Step bin_steps,
                          ProgressCounter& progress) {
   const SpikeRange range = spike_range(*side.reader, side.info, population, side.window);
-  const std::string where = side.info.path + ": population '" + population.name + "'";
   if (side.info.kind == TraceKind::population) {
     // The summary's accumulator, asked for the per-neuron values behind its summaries.
     SpikeStatisticsAccumulator statistics(population.size, side.window, side.info.dt_s, bin_steps,
@@ -105,11 +104,7 @@ PopulationValues collect(const Side& side, const PopulationInfo& population, Ste
       side.reader->for_each_spike_block(
           population.name,
           [&](const SpikeBlock& block) {
-            try {
-              statistics.add(block.steps, block.indices);
-            } catch (const std::runtime_error& error) {
-              throw std::runtime_error(where + ": " + error.what());
-            }
+            statistics.add(block.steps, block.indices);
             progress.add(block.steps.size());
           },
           kBlockSpikes, range.first, range.last);
@@ -132,7 +127,7 @@ PopulationValues collect(const Side& side, const PopulationInfo& population, Ste
           activity.add(block.steps, block.indices);
           for (std::size_t k = 0; k < block.steps.size(); ++k) {
             if (block.steps[k] >= side.window.first && block.steps[k] < side.window.last) {
-              ++element_spikes[block.indices[k]];  // in range: the accumulator checked
+              ++element_spikes[block.indices[k]];  // in range: the reader checked
             }
           }
           progress.add(block.steps.size());

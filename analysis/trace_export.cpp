@@ -174,13 +174,8 @@ EventLayout count_events(const TraceReader& reader, const TraceInfo& info, const
   EventLayout layout;
   layout.per_sample.assign(samples, 0);
   for_each_spike(reader, info, p, window, progress, [&](const SpikeBlock& block, std::size_t k) {
-    const std::uint32_t sample = block.samples.empty() ? 0 : block.samples[k];
-    if (sample >= samples) {
-      throw std::runtime_error(info.path + ": population '" + p.name + "' has a spike of sample " +
-                               std::to_string(sample) + " but the trace has " +
-                               std::to_string(samples) + " samples");
-    }
-    ++layout.per_sample[sample];
+    // Below `samples`: the reader checked it.
+    ++layout.per_sample[block.samples.empty() ? 0 : block.samples[k]];
     if (!block.values.empty() && block.values[k] != 1.0f) layout.valued = true;
   });
   for (std::uint64_t n : layout.per_sample)

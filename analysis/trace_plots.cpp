@@ -555,7 +555,7 @@ Plot hist(const Context& c) {
   for (std::size_t n = 0; n < populations.size(); ++n)
     counts[n].assign(populations[n].size, 0);
   stream_spikes(c, populations, [&](std::size_t n, Step, NeuronIndex index, std::uint32_t) {
-    if (index < counts[n].size()) ++counts[n][index];
+    ++counts[n][index];  // in range: the reader checked
   });
   // Rates: Hz, or for layer graphs spikes per element and timestep (over all samples).
   const double exposure = c.layers
@@ -670,10 +670,12 @@ Plot state(const Context& c) {
   ascending.erase(std::unique(ascending.begin(), ascending.end()), ascending.end());
 
   // Rows whose step lies in the window: row r is the state after step first_step + r * interval.
+  // (The reader checked the interval to be at least 1; the rounding up cannot overflow.)
   const auto row_at = [&](Step step) {
     if (step <= data.first_step) return std::uint64_t{0};
+    const std::uint64_t after = step - data.first_step;
     return std::min<std::uint64_t>(
-        data.samples, (step - data.first_step + data.interval_steps - 1) / data.interval_steps);
+        data.samples, after / data.interval_steps + (after % data.interval_steps != 0));
   };
   const std::uint64_t first_row = row_at(c.window.first), last_row = row_at(c.window.last);
 

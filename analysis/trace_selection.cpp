@@ -84,14 +84,7 @@ const char* trace_kind_name(TraceKind kind) {
 TraceInfo read_trace_info(const TraceReader& reader) {
   TraceInfo info;
   info.path = reader.path();
-  if (reader.has_attribute("kind")) {
-    const std::string kind = reader.attribute_string("kind");
-    if (kind == "layer_graph") {
-      info.kind = TraceKind::layer_graph;
-    } else if (kind != "population") {
-      fail(info.path, "unknown trace kind '" + kind + "' (expected population or layer_graph)");
-    }
-  }
+  info.kind = reader.layer_graph() ? TraceKind::layer_graph : TraceKind::population;
   info.dt_s = reader.attribute_double("dt");
   if (!(info.dt_s > 0)) fail(info.path, "attribute 'dt' is not positive");
   info.duration_s = reader.attribute_double("duration");
@@ -171,6 +164,9 @@ std::vector<PopulationInfo> select_populations(const TraceReader& reader,
 }
 
 StepWindow window_of(const TraceInfo& info, std::optional<double> from, std::optional<double> to) {
+  if (info.steps == 0) {
+    fail(info.path, "the trace holds no simulated step (a run killed before its first flush?)");
+  }
   const double end = info.covered_s();
   if (from && !(*from >= 0)) fail(info.path, "--from must not be negative");
   if (from && *from >= end) {

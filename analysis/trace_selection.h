@@ -26,8 +26,10 @@ struct TraceInfo {
   TraceKind kind = TraceKind::population;
   double dt_s = 0;        ///< 1 for layer graphs (no physical time step)
   double duration_s = 0;  ///< requested duration; T for layer graphs
-  /// Steps the trace covers: steps_completed; for a `.partial` file of a killed run (which has
-  /// steps_completed = 0) one past the last recorded spike step; T for layer graphs.
+  /// Steps the trace covers: steps_completed, which the writer keeps current at every flush, so
+  /// that a `.partial` file of a killed run covers the run up to its last flush; for such a file
+  /// of an older snnsim (steps_completed = 0) one past the last recorded spike step; T for layer
+  /// graphs.
   std::uint64_t steps = 0;
   std::uint64_t samples = 0;  ///< layer graphs: samples run; 0 for population runs
   std::uint64_t seed = 0;

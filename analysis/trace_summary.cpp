@@ -1,7 +1,5 @@
 #include "analysis/trace_summary.h"
 
-#include <stdexcept>
-
 namespace snnsim::analysis {
 
 namespace {
@@ -18,20 +16,14 @@ std::optional<double> layer_count(const TraceReader& reader, const std::string& 
   return reader.population_attribute_double(layer, name);
 }
 
-/// Streams one population's spikes of `range` into `add`, prefixing the accumulators' errors
-/// (which know nothing of files) with the trace and population.
+/// Streams one population's spikes of `range` (checked by the reader) into `add`.
 template <class Add>
 void stream(const TraceReader& reader, const PopulationInfo& population, const SpikeRange& range,
             std::uint64_t& done, std::uint64_t total, const SummaryProgress& progress, Add add) {
   reader.for_each_spike_block(
       population.name,
       [&](const SpikeBlock& block) {
-        try {
-          add(block);
-        } catch (const std::runtime_error& error) {
-          throw std::runtime_error(reader.path() + ": population '" + population.name +
-                                   "': " + error.what());
-        }
+        add(block);
         done += block.steps.size();
         if (progress) progress(done, total);
       },

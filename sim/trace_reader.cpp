@@ -1,6 +1,8 @@
 #include "sim/trace_reader.h"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -117,23 +119,100 @@ struct TraceReader::Impl {
     return dims;
   }
 
-  /// All of a dataset of `elements` values, converted by HDF5 to `memory_type`.
-  template <class T>
-  std::vector<T> read_all(hid_t dataset, const std::string& dataset_path, hid_t memory_type,
-                          std::size_t elements) const {
-    std::vector<T> values(elements);
-    if (!values.empty() &&
-        H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
-      fail("cannot read dataset '" + dataset_path + "' (damaged or truncated file?)");
+  /// What the spikes and state rows of the trace must keep within (docs/trace-format.md), from
+  /// the root attributes.
+  struct TraceLimits {
+    bool layer_graph = false;
+    /// Steps are below this: T for a layer graph, steps_completed for a complete population
+    /// trace. An incomplete one may hold spikes written after its last flush, so it has no bound.
+    std::uint64_t step_limit = ~std::uint64_t{0};
+    std::string step_limit_name;  ///< "timesteps" or "steps_completed", for messages
+    std::uint64_t samples = 1;    ///< a spike's sample is below it: a population run is one
+  };
+  mutable std::optional<TraceLimits> cached_limits;  ///< read on first use (one thread at a time)
+
+  bool is_layer_graph() const {
+    const hid_t root = file.get();
+    if (H5Aexists(root, "kind") <= 0) return false;  // older traces: populations only
+    const std::string kind = read_string(root, "/", "kind");
+    if (kind != "population" && kind != "layer_graph") {
+      fail("unknown trace kind '" + kind + "' (expected population or layer_graph)");
     }
-    return values;
+    return kind == "layer_graph";
   }
 
-  template <class T>
-  std::vector<T> read_1d(const std::string& dataset_path, hid_t memory_type) const {
-    const Handle dataset = open_dataset(dataset_path);
-    const std::vector<hsize_t> dims = shape(dataset.get(), dataset_path, 1);
-    return read_all<T>(dataset.get(), dataset_path, memory_type, dims[0]);
+  const TraceLimits& limits() const {
+    if (cached_limits) return *cached_limits;
+    const hid_t root = file.get();
+    TraceLimits r;
+    r.layer_graph = is_layer_graph();
+    if (r.layer_graph) {
+      r.step_limit = read_scalar<std::uint64_t>(root, "/", "timesteps", H5T_NATIVE_UINT64);
+      r.step_limit_name = "timesteps";
+      r.samples = read_scalar<std::uint64_t>(root, "/", "samples", H5T_NATIVE_UINT64);
+    } else if (read_scalar<std::int32_t>(root, "/", "complete", H5T_NATIVE_INT32) != 0) {
+      r.step_limit = read_scalar<std::uint64_t>(root, "/", "steps_completed", H5T_NATIVE_UINT64);
+      r.step_limit_name = "steps_completed";
+    }
+    cached_limits = std::move(r);
+    return *cached_limits;
+  }
+
+  /// One line naming the file, the dataset and the position of an impossible value in it.
+  [[noreturn]] void fail_at(const std::string& dataset_path, std::uint64_t position,
+                            const std::string& what) const {
+    fail("dataset '" + dataset_path + "', element " + std::to_string(position) + ": " + what +
+         " (damaged trace?)");
+  }
+
+  /// Checks spikes [first, first + n) of the population at `base` (".../spikes/"): neurons below
+  /// `size`, steps within the limits (and in time order after `previous` for population traces),
+  /// samples below the trace's (0 when the dataset is absent), finite values. `previous` becomes
+  /// the last step.
+  void check_spikes(const std::string& base, NeuronIndex size, const TraceLimits& r,
+                    std::uint64_t first, std::span<const Step> steps,
+                    std::span<const NeuronIndex> indices, std::span<const std::uint32_t> samples,
+                    std::span<const float> values, Step& previous) const {
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      const std::uint64_t position = first + k;
+      if (indices[k] >= size) {
+        fail_at(
+            base + "index", position,
+            "neuron " + std::to_string(indices[k]) + " of a population of " + std::to_string(size));
+      }
+      if (steps[k] >= r.step_limit) {
+        fail_at(base + "step", position,
+                "step " + std::to_string(steps[k]) + " is not below the trace's " +
+                    r.step_limit_name + " (" + std::to_string(r.step_limit) + ")");
+      }
+      if (!r.layer_graph && steps[k] < previous) {
+        fail_at(base + "step", position,
+                "step " + std::to_string(steps[k]) + " after step " + std::to_string(previous) +
+                    " (spikes must be in time order)");
+      }
+      previous = steps[k];
+      const std::uint32_t sample = samples.empty() ? 0 : samples[k];
+      if (sample >= r.samples) {
+        fail_at(base + "sample", position,
+                "sample " + std::to_string(sample) + " of a trace of " + std::to_string(r.samples) +
+                    " samples");
+      }
+      if (!values.empty() && !std::isfinite(values[k])) {
+        fail_at(base + "value", position, "the value is not a finite number");
+      }
+    }
+  }
+
+  /// Reads elements [offset, offset + length) of a 1-D dataset into `out`.
+  void read_range(hid_t dataset, const std::string& dataset_path, hid_t memory_type, hsize_t offset,
+                  hsize_t length, void* out) const {
+    const Handle memory(H5Screate_simple(1, &length, nullptr), H5Sclose);
+    const Handle file_space(H5Dget_space(dataset), H5Sclose);
+    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &length, nullptr) <
+            0 ||
+        H5Dread(dataset, memory_type, memory.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
+      fail("cannot read dataset '" + dataset_path + "' (damaged or truncated file?)");
+    }
   }
 };
 
@@ -202,23 +281,36 @@ std::vector<std::string> TraceReader::population_names() const {
   return names;
 }
 
+bool TraceReader::layer_graph() const {
+  hdf5::silence_errors();
+  return impl_->limits().layer_graph;
+}
+
 NeuronIndex TraceReader::population_size(const std::string& population) const {
   hdf5::silence_errors();
   const Handle group = impl_->open_population(population);
-  return impl_->read_scalar<NeuronIndex>(group.get(), "/populations/" + population, "size",
-                                         H5T_NATIVE_UINT32);
+  const std::string owner = "/populations/" + population;
+  const NeuronIndex size =
+      impl_->read_scalar<NeuronIndex>(group.get(), owner, "size", H5T_NATIVE_UINT32);
+  if (size == 0) impl_->fail("attribute 'size' of '" + owner + "' is 0; expected at least 1");
+  if (impl_->limits().layer_graph && H5Aexists(group.get(), "shape") > 0) {
+    std::uint64_t elements = 1;
+    for (const std::uint32_t extent : population_attribute_uints(population, "shape"))
+      elements = extent == 0 || elements > size ? 0 : elements * extent;
+    if (elements != size) {
+      impl_->fail("attribute 'size' of '" + owner + "' (" + std::to_string(size) +
+                  ") is not the number of elements of its attribute 'shape'");
+    }
+  }
+  return size;
 }
 
 TraceSpikes TraceReader::read_spikes(const std::string& population) const {
-  hdf5::silence_errors();
-  impl_->open_population(population);
-  const std::string base = "/populations/" + population + "/spikes";
-  if (!impl_->exists(base)) impl_->fail("population '" + population + "' has no recorded spikes");
-  TraceSpikes spikes{impl_->read_1d<Step>(base + "/step", H5T_NATIVE_UINT64),
-                     impl_->read_1d<NeuronIndex>(base + "/index", H5T_NATIVE_UINT32)};
-  if (spikes.steps.size() != spikes.indices.size()) {
-    impl_->fail("the spike datasets of '" + population + "' differ in length");
-  }
+  TraceSpikes spikes;
+  for_each_spike_block(population, [&](const SpikeBlock& block) {
+    spikes.steps.insert(spikes.steps.end(), block.steps.begin(), block.steps.end());
+    spikes.indices.insert(spikes.indices.end(), block.indices.begin(), block.indices.end());
+  });
   return spikes;
 }
 
@@ -266,6 +358,15 @@ void TraceReader::for_each_spike_block(const std::string& population,
     }
   }
   last = std::min(last, count);
+  if (first >= last) return;
+  const NeuronIndex size = population_size(population);
+  const Impl::TraceLimits& limits = impl_->limits();
+  // Time order is checked across the range's start too: against the spike just before it.
+  Step previous = 0;
+  if (!limits.layer_graph && first > 0) {
+    impl_->read_range(columns[0].dataset.get(), base + "step", H5T_NATIVE_UINT64, first - 1, 1,
+                      &previous);
+  }
   block_size = std::max<std::size_t>(block_size, 1);
   std::vector<Step> steps;
   std::vector<NeuronIndex> indices;
@@ -287,17 +388,11 @@ void TraceReader::for_each_spike_block(const std::string& population,
         buffers[c] = values.data();
       }
     }
-    const Handle memory(H5Screate_simple(1, &length, nullptr), H5Sclose);
     for (std::size_t c = 0; c < columns.size(); ++c) {
-      const Handle file_space(H5Dget_space(columns[c].dataset.get()), H5Sclose);
-      if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &length,
-                              nullptr) < 0 ||
-          H5Dread(columns[c].dataset.get(), columns[c].memory_type, memory.get(), file_space.get(),
-                  H5P_DEFAULT, buffers[c]) < 0) {
-        impl_->fail("cannot read dataset '" + base + columns[c].name +
-                    "' (damaged or truncated file?)");
-      }
+      impl_->read_range(columns[c].dataset.get(), base + columns[c].name, columns[c].memory_type,
+                        offset, length, buffers[c]);
     }
+    impl_->check_spikes(base, size, limits, start, steps, indices, samples, values, previous);
     visit(SpikeBlock{start, steps, indices, samples, values});
   }
 }
@@ -381,6 +476,31 @@ TraceState TraceReader::read_state_header(const std::string& population,
                 " columns but its neuron list has " + std::to_string(state.neurons.size()));
   }
   state.samples = dims[0];
+  if (state.interval_steps == 0) {
+    impl_->fail("attribute 'interval_steps' of '" + dataset_path + "' is 0; expected at least 1");
+  }
+  const NeuronIndex size = population_size(population);
+  for (std::size_t column = 0; column < state.neurons.size(); ++column) {
+    if (state.neurons[column] >= size) {
+      impl_->fail("attribute 'neurons' of '" + dataset_path + "', element " +
+                  std::to_string(column) + ": neuron " + std::to_string(state.neurons[column]) +
+                  " of a population of " + std::to_string(size) + " (damaged trace?)");
+    }
+  }
+  // The step of the last row, first_step + (samples - 1) * interval_steps, must be a step of
+  // the run: below steps_completed when the run completed, and a number of 64 bits in any case.
+  const Impl::TraceLimits& limits = impl_->limits();
+  const std::uint64_t limit = limits.step_limit;
+  if (state.samples > 0 &&
+      (state.first_step >= limit ||
+       (state.samples - 1) > (limit - 1 - state.first_step) / state.interval_steps)) {
+    impl_->fail("dataset '" + dataset_path + "' has " + std::to_string(state.samples) +
+                " rows every " + std::to_string(state.interval_steps) + " steps from step " +
+                std::to_string(state.first_step) + ": past the trace's " +
+                (limits.step_limit_name.empty()
+                     ? std::string("last possible step")
+                     : limits.step_limit_name + " (" + std::to_string(limit) + ")"));
+  }
   return state;
 }
 

@@ -2,6 +2,14 @@
 // Reading snnsim traces (docs/trace-format.md): for tests, `snnsim trace` and users' C++ tools.
 // A file that is missing, not HDF5, damaged, or not a snnsim trace gives a std::runtime_error with
 // one line naming the file and what is wrong.
+//
+// A trace is untrusted input: what the reader hands out has been checked against the format, so
+// that its users need no checks of their own. Population sizes are at least 1 (and, for layers,
+// the elements of their shape); every spike is checked as it is read (neuron below the size,
+// step below T or a complete run's steps_completed and, in population traces, in time order,
+// sample below the trace's samples, finite value); state headers have an interval of at least one
+// step, neurons of the population, and rows within the run. A violation is one line naming the
+// file, the dataset and the position in it.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -50,10 +58,13 @@ class TraceReader {
   std::string attribute_string(const std::string& name) const;
   double attribute_double(const std::string& name) const;
   std::uint64_t attribute_uint(const std::string& name) const;
-  /// False for a run that was interrupted.
+  /// False for a run that was interrupted, or killed (a `.partial` file), or is still running.
   bool complete() const;
+  /// Whether the root attribute `kind` is "layer_graph" (absent in older traces: populations).
+  bool layer_graph() const;
 
   std::vector<std::string> population_names() const;
+  /// At least 1: a size of 0 is refused.
   NeuronIndex population_size(const std::string& population) const;
   /// All spikes at once: for small traces and tests. Analyses stream (for_each_spike_block).
   TraceSpikes read_spikes(const std::string& population) const;
@@ -63,6 +74,7 @@ class TraceReader {
   std::uint64_t spike_count(const std::string& population) const;
   /// Streams the population's spikes in file order, at most `block_size` per call of `visit`:
   /// memory stays bounded by the block, whatever the file's size. Spikes [first, last) only.
+  /// Each block is checked (see the top of this file) before `visit` sees it.
   void for_each_spike_block(const std::string& population,
                             const std::function<void(const SpikeBlock&)>& visit,
                             std::size_t block_size = std::size_t{1} << 20, std::uint64_t first = 0,

@@ -131,6 +131,8 @@ struct TraceWriter::Impl {
   std::filesystem::path final_path, temporary_path;
   Handle file;
   std::vector<PopulationStream> populations;
+  /// A population run, whose steps arrive in order: steps_completed can be kept current.
+  bool population_run = true;
   /// Set once the temporary file is closed and must no longer be deleted by the destructor.
   bool finished = false;
 
@@ -152,6 +154,7 @@ struct TraceWriter::Impl {
 
   void create_layout(const TraceMetadata& metadata, const std::vector<TracePopulationSpec>& specs) {
     const hid_t root = file.get();
+    population_run = metadata.timesteps == 0;
     hdf5::write_attribute(root, "format", std::string("snnsim-trace"));
     hdf5::write_attribute(root, "version", std::uint64_t{1});
     hdf5::write_attribute(root, "dt", metadata.dt_s);
@@ -251,6 +254,14 @@ struct TraceWriter::Impl {
     if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw std::runtime_error("cannot flush");
   }
 
+  /// write_buffers_and_flush, with steps_completed = `steps` in a population run: every spike and
+  /// sample of the steps before `steps` is in the file, which says so to a reader of the
+  /// `.partial` file of a killed run.
+  void flush_through(Step steps) {
+    if (population_run) hdf5::write_attribute(file.get(), "steps_completed", std::uint64_t{steps});
+    write_buffers_and_flush();
+  }
+
   /// Closes every object and then the file (HDF5 closes a file only once nothing in it is open).
   void close() {
     populations.clear();
@@ -267,8 +278,14 @@ TraceWriter::TraceWriter(std::filesystem::path final_path, const TraceMetadata& 
   impl_->temporary_path += ".partial";
   std::error_code ignored;
   std::filesystem::remove(impl_->temporary_path, ignored);  // left behind by a killed run
-  impl_->file = Handle(
-      H5Fcreate(impl_->temporary_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  // Space freed in the file (a compressed chunk rewritten larger moves) is never reused: reused,
+  // it could overwrite data that the file on disk, as of the last flush, still points to, and a
+  // run killed before the next flush would leave a `.partial` file that cannot be read.
+  const Handle creation(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_file_space_strategy(creation.get(), H5F_FSPACE_STRATEGY_NONE, false, 1);
+  impl_->file =
+      Handle(H5Fcreate(impl_->temporary_path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT),
+             H5Fclose);
   if (!impl_->file.valid()) {
     throw std::runtime_error("cannot create trace file '" + impl_->temporary_path.string() +
                              "': " + creation_failure_reason(impl_->temporary_path));
@@ -301,10 +318,12 @@ void TraceWriter::append_spikes(std::size_t population, Step step,
   if (p.samples.valid()) p.sample_buffer.insert(p.sample_buffer.end(), indices.size(), sample);
   if (p.values.valid()) p.value_buffer.insert(p.value_buffer.end(), values.begin(), values.end());
   p.count += indices.size();
-  if (p.step_buffer.size() >= kSpikeBuffer) impl_->guarded([&] { impl_->write_spike_buffer(p); });
+  // A full buffer is written with the others and flushed, so that the file on disk is whole
+  // between any two writes. The steps before this one are complete.
+  if (p.step_buffer.size() >= kSpikeBuffer) impl_->guarded([&] { impl_->flush_through(step); });
 }
 
-void TraceWriter::append_state(std::size_t population, std::size_t probe, Step,
+void TraceWriter::append_state(std::size_t population, std::size_t probe, Step step,
                                std::span<const float> values) {
   ProbeStream& stream = impl_->populations[population].probes[probe];
   // A row of the wrong width would shift every later sample into the wrong column.
@@ -314,7 +333,7 @@ void TraceWriter::append_state(std::size_t population, std::size_t probe, Step,
   }
   stream.buffer.insert(stream.buffer.end(), values.begin(), values.end());
   if (stream.buffer.size() >= kStateBufferValues) {
-    impl_->guarded([&] { impl_->write_state_buffer(stream); });
+    impl_->guarded([&] { impl_->flush_through(step); });
   }
 }
 
@@ -325,8 +344,8 @@ void TraceWriter::set_population_attribute(std::size_t population, const std::st
   });
 }
 
-void TraceWriter::flush() {
-  impl_->guarded([&] { impl_->write_buffers_and_flush(); });
+void TraceWriter::flush(Step steps_completed) {
+  impl_->guarded([&] { impl_->flush_through(steps_completed); });
 }
 
 void TraceWriter::finish(bool complete, Step steps_completed) {

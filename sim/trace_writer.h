@@ -4,8 +4,10 @@
 // The file is created under a temporary name (FINAL + ".partial") and renamed to FINAL by
 // finish(), so a run that fails never leaves a file that looks complete. Spikes and state samples
 // are buffered in memory up to a fixed bound and appended to chunked, deflate-compressed,
-// extendible datasets, so memory stays bounded whatever the duration. finish(false, ...) is the
-// path of an interrupted run: what was recorded is flushed and kept, with `complete = false`.
+// extendible datasets, so memory stays bounded whatever the duration. Every write to the file is
+// followed by an HDF5 flush, so that the `.partial` file of a killed run is readable as it was
+// after the last one. finish(false, ...) is the path of an interrupted run: what was recorded is
+// flushed and kept, with `complete = false`.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -77,8 +79,11 @@ class TraceWriter {
   /// order). Called at the steps that are multiples of the probe's interval, in order.
   void append_state(std::size_t population, std::size_t probe, Step step,
                     std::span<const float> values);
-  /// Writes the buffers to the file and flushes HDF5, so that the file on disk is readable.
-  void flush();
+  /// Writes the buffers to the file and flushes HDF5, so that the file on disk is readable and,
+  /// in a population run, its steps_completed is `steps_completed`: the steps whose spikes and
+  /// samples have all been appended. (A full buffer does the same by itself, with the steps
+  /// before the one being appended.) Layer-graph traces keep steps_completed for finish().
+  void flush(Step steps_completed);
   /// Flushes, writes `complete`, `steps_completed` and the per-population spike counts, closes the
   /// file and renames it to its final name.
   void finish(bool complete, Step steps_completed);

@@ -117,7 +117,7 @@ TEST_F(Trace, SpikesAndSamplesRoundTripAcrossBufferWritesAndFlushes) {
         writer.append_state(p, probe, step, row);
       }
     }
-    if (step == 1000 || step == 1001 || step == 2500) writer.flush();
+    if (step == 1000 || step == 1001 || step == 2500) writer.flush(step + 1);
   }
   EXPECT_TRUE(fs::exists(path("t.h5.partial")));
   EXPECT_FALSE(fs::exists(path("t.h5")));
@@ -284,7 +284,7 @@ TEST_F(Trace, InterruptedRunIsKeptWithItsDataAndMarkedIncomplete) {
     TraceWriter writer(path("t.h5"), metadata(), populations());
     writer.append_spikes(0, 3, std::vector<NeuronIndex>{5});
     writer.append_state(0, 0, 0, std::vector<float>{1, 2, 3});
-    writer.flush();
+    writer.flush(4);
     writer.append_spikes(0, 4, std::vector<NeuronIndex>{6, 7});  // still buffered at finish
     writer.append_state(0, 0, 10, std::vector<float>{4, 5, 6});
     writer.finish(false, 12);
@@ -305,7 +305,7 @@ TEST_F(Trace, AbandonedWriterLeavesNoFile) {
   {
     TraceWriter writer(path("t.h5"), metadata(), populations());
     writer.append_spikes(0, 3, std::vector<NeuronIndex>{5});
-    writer.flush();
+    writer.flush(4);
     EXPECT_TRUE(fs::exists(path("t.h5.partial")));
   }
   EXPECT_FALSE(fs::exists(path("t.h5")));

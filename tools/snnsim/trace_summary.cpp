@@ -43,6 +43,15 @@ std::string percent(double fraction) {
   return number(100 * fraction, "%.3g%%");
 }
 
+/// How far an incomplete trace goes: an interrupted run's, or the `.partial` file of a killed one
+/// (up to its last flush).
+std::string completeness(const TraceInfo& t) {
+  if (t.complete) return "";
+  if (t.kind == TraceKind::layer_graph) return " (incomplete)";
+  return " (incomplete: it holds the first " + number(t.covered_s() * 1e3, "%.6g") + " ms of the " +
+         number(t.duration_s * 1e3, "%.6g") + " ms asked)";
+}
+
 void print_header(const Summary& s) {
   const TraceInfo& t = s.trace;
   const bool layers = t.kind == TraceKind::layer_graph;
@@ -54,8 +63,8 @@ void print_header(const Summary& s) {
              : (number(t.covered_s() * 1e3, "%.6g") + " ms in " + grouped(t.steps) + " steps of " +
                 number(t.dt_s * 1e3, "%.6g") + " ms")
                    .c_str(),
-      t.complete ? "" : " (interrupted run)", static_cast<unsigned long long>(t.seed),
-      t.version.c_str(), t.backend.c_str());
+      completeness(t).c_str(), static_cast<unsigned long long>(t.seed), t.version.c_str(),
+      t.backend.c_str());
   if (s.window.first != 0 || s.window.last != t.steps) {
     if (layers) {
       std::printf("window: timesteps %llu to %llu\n",
