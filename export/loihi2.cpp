@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <optional>
 
 #include "export/hardware_targets.h"
+#include "networks/connectivity_rules.h"
 #include "networks/network_file.h"
 #include "sim/models/lif_psc_exp.h"
 #include "sim/models/loihi2_lif.h"
@@ -309,6 +311,39 @@ class Quantiser {
     }
   }
 
+  /// The initial values of `variable` of `population` as whole numbers, each truncated toward
+  /// zero in double precision, as Lava loads float64 values into its integer registers. Written
+  /// as fractions, they would be stored in float32 first, which rounds a value just below a
+  /// whole number up (99.999999 becomes 100, one LSB more than Lava's 99). Drawn values and
+  /// values read from a file become a list: each neuron's draw from the stream the builder
+  /// would draw it from ("initial:POPULATION:VARIABLE", docs/network-format.md), so the draws
+  /// stay the same.
+  ValueSpec whole_numbers(const ValueSpec& x, const PopulationSpec& population,
+                          int variable) const {
+    ValueSpec whole = x;
+    if (x.kind == ValueSpec::Kind::constant) {
+      whole.value = std::trunc(x.value);
+      return whole;
+    }
+    whole.kind = ValueSpec::Kind::list;
+    if (x.kind == ValueSpec::Kind::list || x.kind == ValueSpec::Kind::file) {
+      whole.values =
+          read_listed_values(x, population.size, std::filesystem::path(in_.path).parent_path());
+    } else {
+      const RandomStream stream =
+          RandomStream::make(in_.seed, "initial:" + population.name + ":" +
+                                           std::string(population.model->state[variable].name));
+      whole.values.resize(population.size);
+      for (NeuronIndex i = 0; i < population.size; ++i) {
+        RandomSequence draws(stream, i);
+        whole.values[i] = draw_value(x, draws);
+      }
+    }
+    for (double& v : whole.values)
+      v = std::trunc(v);
+    return whole;
+  }
+
   void initial_state(const PopulationSpec& in, const NeuronMap& m, double e_l,
                      PopulationSpec& out) {
     const std::string where = in.where + "/initial";
@@ -335,6 +370,10 @@ class Quantiser {
     if (u) {
       out.initial.emplace_back(Loihi2Lif::U, *u);
       note(in.name, "initial synaptic state merged into u (drawn from u's own stream)");
+    }
+    if (options_.quantise) {
+      for (auto& [variable, value] : out.initial)
+        value = whole_numbers(value, out, variable);
     }
   }
 

@@ -6,6 +6,11 @@
 
 namespace snnsim {
 
+std::string nir_writer_time_steps() {
+  return "snnTorch --dt 0.1ms, Norse --dt 1us, Sinabs --dt 1s, Rockpool the module's dt (default "
+         "--dt 1ms), its CubaLIF rewritten as docs/export.md says";
+}
+
 ImportedNetwork import_nir_file(const std::filesystem::path& nir_file,
                                 const std::string& tensors_file, const NirImportOptions& options) {
   const nir::Graph graph = nir::read_file(nir_file);

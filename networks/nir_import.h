@@ -42,6 +42,11 @@ struct ImportedNetwork {
   std::vector<std::string> notes;
 };
 
+/// The --dt that reproduces each tool that writes NIR graphs without a "dt", for the error that
+/// asks for one (measured with each tool's own export and simulation:
+/// tools/reference/nir_peer_time_steps.py, docs/export.md "Other tools").
+std::string nir_writer_time_steps();
+
 /// Whether `graph` has the shape of a population network (see above).
 bool is_population_graph(const nir::Graph& graph);
 

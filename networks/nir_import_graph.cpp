@@ -237,8 +237,9 @@ double GraphImporter::time_step() const {
   const Array* dt = it == graph_.metadata.end() ? nullptr : std::get_if<Array>(&it->second);
   if (dt == nullptr) {
     fail("/node/metadata",
-         "no time step \"dt\"; NIR's time constants need one: pass --dt (e.g. "
-         "--dt 1ms)");
+         "no time step \"dt\"; NIR's time constants need one: pass --dt, the "
+         "writer's own (" +
+             nir_writer_time_steps() + ")");
   }
   if (dt->size() != 1 || !(dt->values[0] > 0)) {
     fail("/node/metadata/dt", "expected one positive number of seconds");

@@ -80,8 +80,9 @@ class PopulationImporter {
         options.dt_s ? options.dt_s : metadata_number(graph.metadata, "dt");
     if (!dt) {
       throw nir::NirError(source +
-                          ": /node/metadata/dt: the graph gives no time step; give one "
-                          "(--dt)");
+                          ": /node/metadata/dt: the graph gives no time step; pass --dt, the "
+                          "writer's own (" +
+                          nir_writer_time_steps() + ")");
     }
     if (!(*dt > 0)) {
       throw nir::NirError(source + (options.dt_s ? ": --dt: " : ": /node/metadata/dt: ") +

@@ -345,6 +345,80 @@ TEST(Loihi2Quantiser, ConductanceNeuronsKeepTheFloatRunsMeanPotential) {
   EXPECT_NEAR(v_mapped, v_float, 0.2);
 }
 
+TEST(Loihi2Quantiser, InitialStatesAreWholeNumbersTruncatedAsLavaLoadsThem) {
+  // V_th - V_reset = 16 mV maps to 2^20 LSB, so 1 LSB is 2^-16 mV and these initial voltages are
+  // 99.999999 and 1048576.99 LSB exactly. float32 rounds both up, to 100 and 1048577; Lava
+  // truncates the float64 values to 99 and 1048576. The second then sits on the threshold 2^20,
+  // which the strict test does not cross: Lava's neuron never fires, where 1048577 fires in the
+  // first step. No leak (if_psc_delta: dv = 0) and no input, so v keeps its initial value.
+  NetworkSpec spec = parse_network(R"({
+    "format": "snnsim-network", "version": 1,
+    "simulation": {"dt": "0.1 ms", "duration": "1 ms"},
+    "populations": [{"name": "N", "model": "if_psc_delta", "size": 3,
+                     "parameters": {"V_th": "16 mV", "V_reset": "0 mV"},
+                     "initial": {"v": {"values": [0, 0, 0], "unit": "mV"}}}],
+    "recording": {"state": [{"population": "N", "variables": ["v"], "neurons": "all"}]}
+  })",
+                                   "edge.json");
+  spec.populations[0].initial[0].second.values = {
+      std::ldexp(99.999999, -16), std::ldexp(1048576.99, -16), std::ldexp(-99.999999, -16)};
+  ASSERT_EQ(static_cast<float>(99.999999), 100.0f);
+  ASSERT_EQ(static_cast<float>(1048576.99), 1048577.0f);
+  const hardware::Loihi2Export result = hardware::quantise_for_loihi2(spec);
+  ASSERT_EQ(result.mv_per_lsb, std::ldexp(1.0, -16));
+  const std::vector<double> lava_v{99, 1048576, -99};  // toward zero, in double precision
+  ASSERT_EQ(result.network.populations[0].initial.size(), 1u);
+  EXPECT_EQ(result.network.populations[0].initial[0].second.values, lava_v);
+
+  // Written, read back and simulated: v stays at Lava's values and nothing fires.
+  const NetworkSpec written =
+      parse_network(hardware::network_file_text(result.network, "edge"), "edge-loihi2.json");
+  struct Recorder final : RunObserver {
+    std::uint64_t spikes = 0;
+    std::vector<std::vector<float>> samples;
+    void on_step(Step, std::span<const std::span<const NeuronIndex>> spiked) override {
+      spikes += spiked[0].size();
+    }
+    void on_state(Step, std::size_t, std::span<const float> values) override {
+      samples.emplace_back(values.begin(), values.end());
+    }
+  } recorder;
+  Network network = build_network(written);
+  make_backend(BackendKind::cpu, network, 1)->run(0, network.steps(), recorder);
+  EXPECT_EQ(recorder.spikes, 0u);
+  ASSERT_EQ(recorder.samples.size(), 10u);
+  for (const std::vector<float>& v : recorder.samples)
+    EXPECT_EQ(std::vector<double>(v.begin(), v.end()), lava_v);
+}
+
+TEST(Loihi2Quantiser, DrawnInitialStatesKeepTheirDrawsAsWholeNumbers) {
+  // Drawn initial values become a list, one whole number per neuron, from the stream the
+  // unrounded mapping draws them from: each is that draw truncated (the mapping's state is the
+  // draw in float32, within 1/16 LSB below 2^20).
+  const NetworkSpec spec = parse_network(R"({
+    "format": "snnsim-network", "version": 1,
+    "simulation": {"dt": "0.1 ms", "duration": "1 ms", "seed": 7},
+    "populations": [{"name": "N", "model": "lif_psc_delta", "size": 500,
+                     "parameters": {"V_th": "-50 mV", "V_reset": "-60 mV", "E_L": "-60 mV"},
+                     "initial": {"v": {"uniform": {"low": "-60 mV", "high": "-50 mV"}}}}]
+  })",
+                                         "drawn.json");
+  const hardware::Loihi2Export fixed = hardware::quantise_for_loihi2(spec);
+  hardware::Loihi2Options unrounded;
+  unrounded.quantise = false;
+  const hardware::Loihi2Export mapped = hardware::quantise_for_loihi2(spec, unrounded);
+  const ValueSpec& whole = fixed.network.populations[0].initial.at(0).second;
+  ASSERT_EQ(whole.kind, ValueSpec::Kind::list);
+  ASSERT_EQ(whole.values.size(), 500u);
+  const Network network = build_network(mapped.network);
+  const std::span<const float> draws = network.populations[0].dynamics->state(Loihi2Lif::V);
+  for (std::size_t i = 0; i < whole.values.size(); ++i) {
+    EXPECT_EQ(whole.values[i], std::trunc(whole.values[i])) << i;
+    EXPECT_GT(draws[i] - whole.values[i], -1.0 / 16) << i;
+    EXPECT_LT(draws[i] - whole.values[i], 1.0 + 1.0 / 16) << i;
+  }
+}
+
 TEST(Loihi2Quantiser, RefusesWhatHasNoFixedPointCounterpart) {
   std::string text = kPscExpNetwork;
   text.replace(text.find("\"weight\": \"40 pA\""), 17,

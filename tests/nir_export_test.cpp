@@ -474,6 +474,12 @@ TEST_F(NirExportTest, DamagedPopulationGraphsGiveOneLineNamingThePlace) {
   negative_dt.dt_s = -1e-4;
   EXPECT_EQ(population_import_error(exported, negative_dt),
             "net.nir: --dt: -0.0001 s is no time step");
+  nir::Graph no_dt = exported;
+  no_dt.metadata.erase("dt");
+  EXPECT_EQ(population_import_error(no_dt),
+            "net.nir: /node/metadata/dt: the graph gives no time step; pass --dt, the writer's "
+            "own (" +
+                nir_writer_time_steps() + ")");
   nir::Graph zero_dt = exported;
   zero_dt.metadata["dt"] = nir_export_detail::scalar64(0.0);
   EXPECT_EQ(population_import_error(zero_dt), "net.nir: /node/metadata/dt: 0 s is no time step");

@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "networks/nir_import.h"
 #include "networks/quantity.h"
 
 namespace snnsim::cli {
@@ -255,9 +256,11 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
     }
     case OptionGroup::nir_time_step: {
       po::options_description d("NIR graphs");
-      d.add_options()("dt", po::value(&a.dt)->value_name("TIME"),
-                      "the time step NIR's equations are stepped with, e.g. 1ms (default: the "
-                      "graph's metadata \"dt\"; snnTorch, Norse, Sinabs and Rockpool write none)");
+      static const std::string help =
+          "the time step NIR's equations are stepped with (default: the graph's metadata "
+          "\"dt\", which snnTorch, Norse, Sinabs and Rockpool do not write; theirs: " +
+          nir_writer_time_steps() + ")";
+      d.add_options()("dt", po::value(&a.dt)->value_name("TIME"), help.c_str());
       return d;
     }
   }
