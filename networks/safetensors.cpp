@@ -111,7 +111,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
     nlohmann::json header;
     try {
       header = parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_length),
-                          path.string() + " (JSON header)");
+                          path.string() + ": JSON header");
     } catch (const NetworkFileError& error) {
       throw SafetensorsError(error.what());
     }

@@ -252,7 +252,7 @@ TEST(NetworkFile, DuplicateKeysAreRefusedWithTheirLineAndPointer) {
     FAIL() << "expected an error";
   } catch (const NetworkFileError& error) {
     EXPECT_STREQ(error.what(),
-                 "dup.json:6: /projections/0/weight: duplicate key 'weight' (first on line 5); a "
+                 "dup.json:5: /projections/0/weight: duplicate key 'weight' (first on line 4); a "
                  "key may appear only once in an object");
   }
   // The pointer counts array elements of every kind and escapes '~' and '/'.
