@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "networks/file_extension.h"
+#include "networks/finite_values.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/image_io.h"
 #include "networks/npy.h"
@@ -42,10 +43,17 @@ SampleFile read_samples(const std::string& path, const Shape& shape, std::size_t
   }
   Shape sample = shape;
   if (encodes_sequences(encoder.kind)) sample.insert(sample.begin(), timesteps);
-  if (array_shape == sample) return {1, std::move(values)};
-  if (array_shape.size() == sample.size() + 1 &&
-      std::equal(sample.begin(), sample.end(), array_shape.begin() + 1)) {
-    return {array_shape[0], std::move(values)};
+  const bool one = array_shape == sample;
+  if (one || (array_shape.size() == sample.size() + 1 &&
+              std::equal(sample.begin(), sample.end(), array_shape.begin() + 1))) {
+    // Nothing to run is refused before anything is written (a trace, "-nan" means).
+    if (!one && array_shape[0] == 0) {
+      throw std::runtime_error(path + ": holds no samples (shape " + shape_string(array_shape) +
+                               "); expected at least one");
+    }
+    if (const std::string problem = non_finite_problem(values); !problem.empty())
+      throw std::runtime_error(path + ": " + problem);
+    return {one ? 1 : array_shape[0], std::move(values)};
   }
   throw std::runtime_error(path + ": expected an array of shape " + shape_string(sample) +
                            " or [N, " + shape_string(sample).substr(1) + "; found " +

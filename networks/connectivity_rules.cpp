@@ -5,6 +5,7 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "networks/finite_values.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/network_file.h"
 
@@ -276,6 +277,10 @@ std::vector<double> read_listed_values(const ValueSpec& spec, std::size_t count,
     }
     for (double& v : values)
       v *= spec.file_factor;
+    if (const std::string problem = non_finite_problem(values); !problem.empty()) {
+      throw NetworkFileError(spec.where + ": " + spec.file + ": dataset '" + spec.dataset +
+                             "': " + problem);
+    }
   }
   if (values.size() != count) {
     throw NetworkFileError(spec.where + ": expected " + std::to_string(count) + " values; found " +

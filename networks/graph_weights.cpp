@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "networks/file_extension.h"
+#include "networks/finite_values.h"
 #include "networks/hdf5_dataset.h"
 #include "networks/safetensors.h"
 
@@ -94,8 +95,12 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
     }
     throw std::runtime_error(message);
   }
-  for (const auto& [node, spec_name, name] : loads)
-    graph.nodes()[node].op->set_weight(spec_name, source.read(name));
+  for (const auto& [node, spec_name, name] : loads) {
+    std::vector<float> values = source.read(name);
+    if (const std::string problem = non_finite_problem(values); !problem.empty())
+      throw std::runtime_error(file.string() + ": tensor '" + name + "': " + problem);
+    graph.nodes()[node].op->set_weight(spec_name, std::move(values));
+  }
   graph.fold_batchnorms();
 }
 

@@ -19,8 +19,18 @@ namespace snnsim {
 
 using nlohmann::json;
 
-/// Parses `text`; a syntax error becomes a NetworkFileError naming the line and column.
-json parse_json(const std::string& text, const std::string& source_name);
+/// Parses `text`; a syntax error becomes a NetworkFileError naming the line and column, and a key
+/// that appears twice in one object one naming its line and JSON pointer (nlohmann would keep
+/// the last silently).
+json parse_json(std::string_view text, const std::string& source_name);
+
+/// `key` as a JSON pointer token ("a/b" -> "a~1b", RFC 6901).
+inline std::string json_pointer_token(const std::string& key) {
+  std::string escaped;
+  for (char ch : key)
+    escaped += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+  return escaped;
+}
 
 inline std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -126,10 +136,7 @@ class Node {
 
  private:
   Node child_pointer_node(const std::string& key) const {
-    std::string escaped;
-    for (char ch : key)
-      escaped += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
-    return Node(value_.at(key), pointer_ + "/" + escaped, source_, scope_);
+    return Node(value_.at(key), pointer_ + "/" + json_pointer_token(key), source_, scope_);
   }
 
   const json& value_;

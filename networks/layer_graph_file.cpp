@@ -12,11 +12,12 @@
 #include "sim/graph/ops/linear.h"
 #include "sim/graph/ops/pooling.h"
 #include "sim/graph/ops/transformer.h"
+#include "sim/limits.h"
 
 namespace snnsim {
 namespace {
 
-constexpr std::uint64_t kMaxSize = 1ull << 31;
+constexpr std::uint64_t kMaxSize = limits::kTensorElements;
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -289,7 +290,8 @@ class LayerGraphReader {
     LayerGraphSpec spec;
     spec.path = source_;
     if (top.has("description")) spec.description = top.at("description").string();
-    std::size_t timesteps = top.at("timesteps").whole_number(1, 1u << 16, "a number of timesteps");
+    std::size_t timesteps =
+        top.at("timesteps").whole_number(1, limits::kTimesteps, "a number of timesteps");
     if (options_.timesteps) timesteps = *options_.timesteps;
 
     const Node input = top.at("input");

@@ -10,6 +10,7 @@
 
 #include "networks/json_node.h"
 #include "networks/quantity.h"
+#include "sim/limits.h"
 #include "sim/random.h"
 
 namespace snnsim {
@@ -129,8 +130,17 @@ class NetworkReader {
     const Node populations = top.at("populations");
     populations.require_array();
     if (populations.size() == 0) populations.fail("expected at least one population");
-    for (std::size_t i = 0; i < populations.size(); ++i)
+    std::uint64_t neurons = 0;
+    for (std::size_t i = 0; i < populations.size(); ++i) {
       read_population(populations[i]);
+      neurons += spec_.populations.back().size;
+      if (neurons > limits::kNeurons) {
+        populations[i].at("size").fail("the populations so far have " + std::to_string(neurons) +
+                                       " neurons, more than the limit of " +
+                                       std::to_string(limits::kNeurons) +
+                                       " (neuron indices are 32-bit)");
+      }
+    }
     if (top.has("projections")) {
       const Node projections = top.at("projections");
       projections.require_array();
@@ -175,6 +185,31 @@ class NetworkReader {
     spec_.dt_ms = options_.dt_ms.value_or(spec_.dt_ms);
     spec_.duration_ms = options_.duration_ms.value_or(spec_.duration_ms);
     spec_.seed = options_.seed.value_or(spec_.seed);
+    check_step_count(top);
+  }
+
+  /// dt and duration, from the file or the command line, within the limits of sim/limits.h:
+  /// a dt of "1e-30 ms" would otherwise pass and run for ever.
+  void check_step_count(const Node& top) const {
+    const auto place = [&](const char* key, const std::optional<double>& option) {
+      if (option) return std::string(source_) + ": --" + key;
+      const bool in_file = top.has("simulation") && top.at("simulation").has(key);
+      return in_file ? top.at("simulation").at(key).where() : source_ + ": /simulation";
+    };
+    std::ostringstream message;
+    if (spec_.dt_ms < limits::kSmallestDtMs) {
+      message << place("dt", options_.dt_ms) << ": a time step of " << spec_.dt_ms
+              << " ms is below the smallest, " << limits::kSmallestDtMs
+              << " ms (float32 decay factors lose their leak below it)";
+      throw NetworkFileError(message.str());
+    }
+    const double steps = spec_.duration_ms / spec_.dt_ms;
+    if (steps > static_cast<double>(limits::kSteps)) {
+      message << place("duration", options_.duration_ms) << ": a duration of " << spec_.duration_ms
+              << " ms at dt = " << spec_.dt_ms << " ms is " << steps
+              << " steps, more than the limit of " << limits::power_of_two(limits::kSteps);
+      throw NetworkFileError(message.str());
+    }
   }
 
   std::size_t population_by_name(const Node& node) const {

@@ -21,6 +21,7 @@
 
 #include "networks/nir_import.h"
 #include "sim/graph/nir_neurons.h"
+#include "sim/limits.h"
 #include "sim/units.h"
 
 namespace snnsim {
@@ -33,9 +34,10 @@ using nir::NirError;
 /// NIR defines none.
 constexpr std::size_t kDefaultTimesteps = 100;
 
-/// The most elements a node's shape may have, and the most steps a Delay may delay by: bounds on
-/// sizes read from the file, so that a malformed one is refused instead of exhausting memory.
-constexpr std::size_t kMaxElements = std::size_t{1} << 31;
+/// The most elements a node's shape may have (a layer graph's, sim/limits.h), and the most steps
+/// a Delay may delay by: bounds on sizes read from the file, so that a malformed one is refused
+/// instead of exhausting memory.
+constexpr std::size_t kMaxElements = limits::kTensorElements;
 constexpr double kMaxDelaySteps = 65536;
 
 /// How close two parameters must be, relatively, to count as equal when choosing an exact op

@@ -12,10 +12,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
 
+#include "networks/json_node.h"
 #include "networks/raw_numbers.h"
 
 namespace snnsim {
@@ -110,9 +110,10 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
 
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(bytes + 8, data_);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw SafetensorsError(where + "header is not valid JSON: " + e.what());
+      header = parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_length),
+                          path.string() + ": JSON header");
+    } catch (const NetworkFileError& error) {
+      throw SafetensorsError(error.what());
     }
     if (!header.is_object()) throw SafetensorsError(where + "header is not a JSON object");
 

@@ -1,6 +1,7 @@
 // Layer-graph files end to end: the examples against the golden outputs of an independent NumPy
 // implementation (tools/reference/train_digit_examples.py), weights errors, file errors, encoders,
 // and `snnsim infer` with its trace.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "encoders/input_encoder.h"
 #include "networks/hdf5_dataset.h"
@@ -168,6 +170,87 @@ TEST_F(GraphFile, MutatedFilesFailWithOneLineErrorsAndNeverCrash) {
   EXPECT_LT(rejected, 300) << "some edits (whitespace, descriptions) leave a valid model";
 }
 
+// Sizes are checked against sim/limits.h before anything is allocated or looped over: an input
+// of [1, 100000, 100000] took 12 s and a gigabyte to be refused, out_channels 1e9 ended in
+// std::bad_alloc.
+TEST_F(GraphFile, SizesBeyondTheLimitsAreRefusedBeforeAnythingIsBuilt) {
+  const auto error_for = [&](const std::string& input_shape, const std::string& conv) {
+    std::ofstream(path("big.json"))
+        << R"({"format": "snnsim-network", "version": 1, "kind": "layer_graph", "timesteps": 2,
+              "input": {"shape": )"
+        << input_shape << R"(}, "nodes": [{"name": "conv", "op": "conv2d", )" << conv
+        << R"(, "bias": false}]})";
+    try {
+      load_layer_graph_file(path("big.json"));
+    } catch (const std::exception& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  const std::string file = path("big.json").string();
+  EXPECT_EQ(error_for("[1, 100000, 100000]", R"("in_channels": 1, "out_channels": 1)"),
+            file +
+                ": /nodes: input: the input [1, 100000, 100000] has more than 2^28 "
+                "(268435456) elements, the limit of one tensor");
+  EXPECT_EQ(error_for("[1, 8, 8]", R"("in_channels": 1, "out_channels": 1e9)"),
+            file +
+                ": /nodes/0/out_channels: expected out_channels, a whole number from 1 to "
+                "268435456; found 1e+09");
+  // Within the limit per dimension and for the input, too large for the output.
+  EXPECT_EQ(error_for("[1, 16384, 16384]", R"("in_channels": 1, "out_channels": 2)"),
+            file +
+                ": /nodes: node conv (conv2d): the output [2, 16384, 16384] has more than "
+                "2^28 (268435456) elements, the limit of one tensor");
+  EXPECT_EQ(error_for("[1, 1, 268435456]",
+                      R"("in_channels": 1, "out_channels": 1, "kernel": [1, 65536])"),
+            file +
+                ": /nodes: node conv (conv2d): the taps along the width (output width x "
+                "kernel width) [268369921, 65536] has more than 2^28 (268435456) elements, "
+                "the limit of one tensor");
+}
+
+TEST_F(GraphFile, NonFiniteWeightsAreRefusedNamingTheTensorAndElement) {
+  const std::string model = write_model("", "");
+  const std::filesystem::path weights = path("data/linear-snn.safetensors");
+  // fc2.bias, element 5, set to NaN in place: 8 bytes of header length, the header, the data.
+  std::fstream file(weights, std::ios::in | std::ios::out | std::ios::binary);
+  std::uint64_t header_length = 0;
+  file.read(reinterpret_cast<char*>(&header_length), 8);
+  std::string header(header_length, '\0');
+  file.read(header.data(), static_cast<std::streamsize>(header_length));
+  const nlohmann::json entry = nlohmann::json::parse(header).at("fc2.bias");
+  ASSERT_EQ(entry.at("dtype"), "F32");
+  const float nan = std::nanf("");
+  file.seekp(static_cast<std::streamoff>(8 + header_length +
+                                         entry.at("data_offsets")[0].get<std::uint64_t>() + 5 * 4));
+  file.write(reinterpret_cast<const char*>(&nan), 4);
+  file.close();
+  try {
+    load_layer_graph_file(model);
+    FAIL() << "expected an error";
+  } catch (const std::exception& error) {
+    EXPECT_EQ(std::string(error.what()),
+              weights.string() + ": tensor 'fc2.bias': expected finite values; element 5 is nan");
+  }
+  // The same for an HDF5 weights file.
+  const SafetensorsFile tensors(kExamples + "data/linear-snn.safetensors");
+  std::vector<std::pair<std::string, Hdf5Array>> arrays;
+  for (const std::string& name : tensors.names()) {
+    const std::vector<float> values = tensors.read_float(name);
+    arrays.push_back({name, {tensors.shape(name), {values.begin(), values.end()}, false}});
+    if (name == "fc1.weight") arrays.back().second.values[70] = -INFINITY;
+  }
+  write_hdf5_arrays(path("weights.h5"), arrays);
+  try {
+    load_layer_graph_file(write_model(R"("data/linear-snn.safetensors")", R"("weights.h5")"));
+    FAIL() << "expected an error";
+  } catch (const std::exception& error) {
+    EXPECT_EQ(std::string(error.what()), path("weights.h5").string() +
+                                             ": tensor 'fc1.weight': expected finite values; "
+                                             "element 70 is -inf");
+  }
+}
+
 TEST_F(GraphFile, HdfWeightsGiveTheSafetensorsOutputs) {
   // The linear example's tensors copied into an HDF5 file, one dataset per tensor.
   const SafetensorsFile tensors(kExamples + "data/linear-snn.safetensors");
@@ -248,6 +331,49 @@ TEST_F(GraphFile, InferWritesATraceWithPerLayerSpikesAndRejectsBadInput) {
       << message;
   EXPECT_FALSE(std::filesystem::exists(path("u.h5")));
   EXPECT_FALSE(std::filesystem::exists(path("u.h5.partial")));
+}
+
+// Bad inputs, labels and sizes of `snnsim infer`: one line, non-zero, nothing written.
+TEST_F(GraphFile, InferRefusesSuspectInputsBeforeWritingAnything) {
+  const std::string model = kExamples + "linear-snn.json";
+  const std::string input = kExamples + "data/linear-snn-input.npy";
+  const std::string trace = path("t.h5").string();
+  const auto refusal = [&](const std::string& arguments) {
+    const testing::CommandResult r = testing::run_snnsim("infer " + arguments + " -q -o " + trace);
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(trace));
+    return r.output;
+  };
+  write_npy(path("none.npy"), {0, 64}, {});
+  EXPECT_THAT(refusal(model + " --input " + path("none.npy").string()),
+              ::testing::HasSubstr("none.npy: holds no samples (shape [0, 64]); expected at "
+                                   "least one"));
+  std::vector<float> samples(2 * 64, 0.5f);
+  samples[64 + 3] = std::nanf("");
+  write_npy(path("nan.npy"), {2, 64}, samples);
+  EXPECT_THAT(refusal(model + " --input " + path("nan.npy").string()),
+              ::testing::HasSubstr("nan.npy: expected finite values; element 67 is nan"));
+  for (const float label : {2.5f, -2.0f, 10.0f}) {
+    std::vector<float> labels(32, 1.0f);
+    labels[7] = label;
+    write_npy(path("labels.npy"), {32}, labels);
+    std::ostringstream expected;
+    expected << "labels.npy: label 7 is " << label
+             << "; expected a class, a whole number from 0 to 9 (the output has 10 values)";
+    EXPECT_THAT(refusal(model + " --input " + input + " --labels " + path("labels.npy").string()),
+                ::testing::HasSubstr(expected.str()));
+  }
+  EXPECT_THAT(refusal(model + " --input " + input + " -T 1000000000"),
+              ::testing::HasSubstr("-T 1000000000: expected at most 2^16 (65536) timesteps"));
+  // 129 samples at T = 65536 in batches of 256: conv2's [16, 8, 8] values for the batch exceed
+  // 2^33.
+  write_npy(path("many.npy"), {129, 1, 8, 8}, std::vector<float>(129 * 64, 0.5f));
+  EXPECT_THAT(refusal(kExamples + "conv-snn.json --input " + path("many.npy").string() +
+                      " -T 65536 --batch 256"),
+              ::testing::HasSubstr("--batch 256: node conv2 would hold T (65536) x 129 samples x "
+                                   "1024 values, more than the limit of 2^33 (8589934592); use a "
+                                   "smaller --batch"));
 }
 
 TEST_F(GraphFile, InferTraceRecordsTheTokensAGatherKeeps) {

@@ -7,6 +7,8 @@
 #include <random>
 
 #include "networks/builder.h"
+#include "networks/hdf5_dataset.h"
+#include "networks/json_node.h"
 #include "networks/network_file.h"
 #include "test_support.h"
 
@@ -198,6 +200,16 @@ const BadCase kBadCases[] = {
     {"dt_zero", [](json& j) { j["simulation"]["dt"] = "0 ms"; },
      "/simulation/dt: expected a time step > 0"},
     {"seed_negative", [](json& j) { j["simulation"]["seed"] = -1; }, "/simulation/seed"},
+    // A dt below the smallest, or more steps than the limit, is refused before anything runs
+    // (a dt of 1e-30 ms passed and never finished).
+    {"dt_below_the_smallest", [](json& j) { j["simulation"]["dt"] = "1e-30 ms"; },
+     "/simulation/dt: a time step of 1e-30 ms is below the smallest, 0.0001 ms"},
+    {"too_many_steps", [](json& j) { j["simulation"]["duration"] = "1e6 s"; },
+     "/simulation/duration: a duration of 1e+09 ms at dt = 0.1 ms is 1e+10 steps, more than the "
+     "limit of 2^32 (4294967296)"},
+    {"too_many_neurons", [](json& j) { j["populations"][1]["size"] = 4294967295.0; },
+     "/populations/1/size: the populations so far have 4294967375 neurons, more than the limit "
+     "of 4294967295"},
     {"not_an_object", [](json& j) { j = json::array(); }, "expected an object"},
 };
 
@@ -212,6 +224,85 @@ TEST(NetworkFile, MalformedJsonNamesLineAndColumn) {
     EXPECT_THAT(error.what(), ::testing::StartsWith("broken.json:3:"));
     EXPECT_THAT(error.what(), ::testing::HasSubstr("not valid JSON"));
   }
+}
+
+TEST(NetworkFile, CommandLineTimeStepsAreBoundedToo) {
+  LoadOptions options;
+  options.dt_ms = 1e-30;
+  EXPECT_THAT(
+      error_of(valid_network(), options),
+      ::testing::StartsWith("net.json: --dt: a time step of 1e-30 ms is below the smallest"));
+  options.dt_ms = 1e-3;
+  options.duration_ms = 1e10;
+  EXPECT_THAT(error_of(valid_network(), options),
+              ::testing::StartsWith("net.json: --duration: a duration of 1e+10 ms at dt = 0.001 "
+                                    "ms is 1e+13 steps, more than the limit of 2^32"));
+}
+
+// nlohmann keeps the last of two equal keys silently: a second "weight" made a network run with
+// it unseen. Both readers share parse_json, which refuses the second with its line and pointer.
+TEST(NetworkFile, DuplicateKeysAreRefusedWithTheirLineAndPointer) {
+  const std::string text = R"({"format": "snnsim-network", "version": 1,
+    "populations": [{"name": "E", "model": "lif_psc_exp", "size": 2}],
+    "projections": [{"source": "E", "target": "E", "receptor": "ex",
+      "connectivity": {"rule": "all_to_all"}, "weight": "1 pA",
+      "weight": "100 pA"}]})";
+  try {
+    parse_network(text, "dup.json");
+    FAIL() << "expected an error";
+  } catch (const NetworkFileError& error) {
+    EXPECT_STREQ(error.what(),
+                 "dup.json:5: /projections/0/weight: duplicate key 'weight' (first on line 4); a "
+                 "key may appear only once in an object");
+  }
+  // The pointer counts array elements of every kind and escapes '~' and '/'.
+  const auto message = [](const std::string& json_text) {
+    try {
+      parse_json(json_text, "x.json");
+    } catch (const NetworkFileError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(R"({"a": [1, [2], {"b": 1}, {"c": 1, "c": 2}]})"),
+            "x.json:1: /a/3/c: duplicate key 'c' (first on line 1); a key may appear only once in "
+            "an object");
+  EXPECT_EQ(message(R"({"a/b": {"~": 1, "~": 2}})"),
+            "x.json:1: /a~1b/~0: duplicate key '~' (first on line 1); a key may appear only once "
+            "in an object");
+  EXPECT_EQ(message(R"({"a": {"k": 1}, "b": {"k": 1}, "c": [{"k": 1}, {"k": 2}]})"), "no error");
+}
+
+TEST(NetworkFile, NumbersBeyondDoubleNameTheFileAndLine) {
+  try {
+    parse_network("{\n  \"format\": \"snnsim-network\",\n  \"version\": 1e400\n}", "big.json");
+    FAIL() << "expected an error";
+  } catch (const NetworkFileError& error) {
+    EXPECT_THAT(error.what(), ::testing::StartsWith("big.json:3:"));
+    EXPECT_THAT(error.what(),
+                ::testing::HasSubstr("not valid JSON: number overflow parsing '1e400'"));
+  }
+}
+
+TEST(NetworkFile, NonFiniteValuesFromFilesAreRefused) {
+  const std::filesystem::path folder =
+      std::filesystem::temp_directory_path() / ("snnsim-nonfinite-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(folder);
+  std::vector<double> initial(20, -65.0);
+  initial[3] = std::nan("");
+  write_hdf5_arrays(folder / "initial.h5", {{"v", Hdf5Array{{20}, initial, false}}});
+  json j = valid_network();
+  j["populations"][1]["initial"] = {
+      {"v", {{"file", "initial.h5"}, {"dataset", "v"}, {"unit", "mV"}}}};
+  const NetworkSpec spec = parse_network(j.dump(), (folder / "net.json").string());
+  try {
+    build_network(spec);
+    FAIL() << "expected an error";
+  } catch (const NetworkFileError& error) {
+    EXPECT_THAT(error.what(), ::testing::EndsWith("/populations/1/initial/v: initial.h5: dataset "
+                                                  "'v': expected finite values; element 3 is nan"));
+  }
+  std::filesystem::remove_all(folder);
 }
 
 TEST(NetworkFile, UnknownOverrideIsAnError) {

@@ -470,6 +470,17 @@ nir::Array& field(nir::Graph& graph, const std::string& node, const std::string&
   return std::get<nir::Array>(graph.nodes.at(node).fields.at(name));
 }
 
+// A NaN or infinity anywhere in a NIR file's numbers (weights included, which the importers copy
+// as they are) is refused naming the field and the first bad element.
+TEST_F(NirImport, NonFiniteNumbersInAFileAreRefusedNamingTheFieldAndElement) {
+  nir::Graph graph = nir::read_file(kFixtures + "affine.nir");
+  field(graph, "fc", "weight").values[3] = std::numeric_limits<double>::quiet_NaN();
+  nir::write_file(graph, path("nan.nir"));
+  EXPECT_EQ(error_of([&] { import_nir_file(path("nan.nir"), "nan.h5", {}); }),
+            path("nan.nir").string() +
+                ": /node/nodes/fc/weight: expected finite values; element 3 is nan");
+}
+
 // A neuron's parameters must be finite and its time constants positive: a zero or NaN tau would
 // otherwise run as infinite or NaN membranes.
 TEST_F(NirImport, NonFiniteParametersAndNonPositiveTimeConstantsAreRefused) {

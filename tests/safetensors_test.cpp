@@ -231,7 +231,7 @@ TEST_F(Safetensors, RefusesHeaderLengthBeyondTheFile) {
 
 TEST_F(Safetensors, RefusesInvalidHeaders) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"{\"w\": {\"dtype\": \"F32\",", "header is not valid JSON"},
+      {"{\"w\": {\"dtype\": \"F32\",", "JSON header:1:23: not valid JSON"},
       {"[1, 2]", "header is not a JSON object"},
       {"{\"w\": 3}", "tensor 'w': is not an object"},
       {"{\"w\": {\"dtype\": \"F32\", \"shape\": [1]}}", "tensor 'w': no 'data_offsets'"},
@@ -247,6 +247,13 @@ TEST_F(Safetensors, RefusesInvalidHeaders) {
        "tensor 'w': data_offsets [4, 0] end before they begin"},
       {"{\"__metadata__\": {\"epoch\": 3}}", "'__metadata__' entry 'epoch' is not a string"},
       {"{\"__metadata__\": [\"a\"]}", "'__metadata__' is not an object of strings"},
+      // A second entry of a tensor, or of a key, would otherwise silently replace the first.
+      {"{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]},\n"
+       " \"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}",
+       "JSON header:2: /w: duplicate key 'w' (first on line 1)"},
+      {"{\"w\": {\"dtype\": \"F32\", \"dtype\": \"I32\", \"shape\": [1], \"data_offsets\": [0, "
+       "4]}}",
+       "JSON header:1: /w/dtype: duplicate key 'dtype'"},
   };
   for (const auto& [header, reason] : cases) {
     SCOPED_TRACE(header);

@@ -50,6 +50,12 @@ int LayerGraph::find(const std::string& name) const {
 }
 
 void LayerGraph::bind() {
+  // Operators precompute tables for their input's shape: the input's size is checked first.
+  try {
+    check_tensor_size("the input", nodes_[0].shape);
+  } catch (const GraphError& error) {
+    throw GraphError(std::string("input: ") + error.what());
+  }
   for (std::size_t i = 1; i < nodes_.size(); ++i) {
     for (std::size_t slot = 0; slot < slots_[i].size(); ++slot) {
       if (slots_[i][slot] == kUnconnected) {
@@ -108,13 +114,9 @@ void LayerGraph::bind() {
       shapes.push_back(nodes_[input].shape);
     try {
       node.shape = node.op->bind(shapes);
-      // Values are indexed with 32-bit neuron indices per sample.
-      double elements = 1.0;
-      for (std::size_t d : node.shape)
-        elements *= static_cast<double>(d);
-      if (elements > 2147483647.0) {
-        throw GraphError("the output " + shape_string(node.shape) + " has more than 2^31 elements");
-      }
+      check_tensor_size("the output", node.shape);
+      for (const WeightSpec& weight : node.op->weight_specs())
+        check_tensor_size("the tensor '" + weight.name + "'", weight.shape);
     } catch (const GraphError& error) {
       throw GraphError("node " + node.name + " (" + std::string(node.op->kind()) +
                        "): " + error.what());

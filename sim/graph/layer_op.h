@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/graph/value.h"
+#include "sim/limits.h"
 
 namespace snnsim {
 
@@ -24,6 +25,16 @@ class GraphError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// Throws GraphError when `shape` has more elements than limits::kTensorElements; `what` names
+/// the tensor ("the output"). Operators call it before they allocate for a shape.
+inline void check_tensor_size(const std::string& what, const Shape& shape) {
+  if (limits::product_exceeds(shape, limits::kTensorElements)) {
+    throw GraphError(what + " " + shape_string(shape) + " has more than " +
+                     limits::power_of_two(limits::kTensorElements) +
+                     " elements, the limit of one tensor");
+  }
+}
 
 struct OpCounts {
   std::uint64_t macs = 0;  ///< multiply-accumulates of analog inputs

@@ -5,16 +5,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 
 #include "encoders/sample_file.h"
 #include "networks/layer_graph_file.h"
 #include "networks/npy.h"
 #include "sim/graph/graph_executor.h"
 #include "sim/graph/ops/transformer.h"
+#include "sim/limits.h"
 #include "sim/trace_writer.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
@@ -95,6 +98,43 @@ void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t fir
   }
 }
 
+/// Refuses a batch whose values at some node, T x batch x the node's elements, exceed
+/// limits::kBatchValues, before anything is allocated for it.
+void check_batch_size(const LayerGraph& graph, std::size_t batch, std::size_t requested) {
+  for (const GraphNode& node : graph.nodes()) {
+    const std::uint64_t elements = element_count(node.shape);
+    if (limits::product_exceeds({graph.timesteps(), batch, elements}, limits::kBatchValues)) {
+      throw std::runtime_error(
+          "--batch " + std::to_string(requested) + ": node " + node.name + " would hold T (" +
+          std::to_string(graph.timesteps()) + ") x " + std::to_string(batch) + " samples x " +
+          std::to_string(elements) + " values, more than the limit of " +
+          limits::power_of_two(limits::kBatchValues) + "; use a smaller --batch");
+    }
+  }
+}
+
+/// The class labels of `path` (.npy), one per sample, each a whole number in [0, classes).
+std::vector<long> read_labels(const std::string& path, std::size_t samples, std::size_t classes) {
+  const NpyArray array = read_npy(path);
+  if (array.values.size() != samples) {
+    throw std::runtime_error(path + ": expected " + std::to_string(samples) +
+                             " labels, one per sample; found " +
+                             std::to_string(array.values.size()));
+  }
+  std::vector<long> labels;
+  for (const float label : array.values) {
+    if (!(label >= 0 && label < static_cast<float>(classes) && label == std::floor(label))) {
+      std::ostringstream message;
+      message << path << ": label " << labels.size() << " is " << label
+              << "; expected a class, a whole number from 0 to " << classes - 1
+              << " (the output has " << classes << " values)";
+      throw std::runtime_error(message.str());
+    }
+    labels.push_back(static_cast<long>(label));
+  }
+  return labels;
+}
+
 }  // namespace
 
 int command_infer(int argc, const char* const* argv) {
@@ -107,6 +147,10 @@ int command_infer(int argc, const char* const* argv) {
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
     if (a.batch == 0) throw std::runtime_error("--batch must be at least 1");
+    if (a.timesteps > limits::kTimesteps) {
+      throw std::runtime_error("-T " + std::to_string(a.timesteps) + ": expected at most " +
+                               limits::power_of_two(limits::kTimesteps) + " timesteps");
+    }
     parse_backend(a.backend);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "snnsim infer: %s\n", error.what());
@@ -128,17 +172,10 @@ int command_infer(int argc, const char* const* argv) {
     refuse_output_over_inputs("--summary-json", a.summary_json, inputs);
     const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);
     const std::size_t samples = input.count;
-    std::vector<long> labels;
-    if (!a.labels.empty()) {
-      const NpyArray array = read_npy(a.labels);
-      if (array.values.size() != samples) {
-        throw std::runtime_error(a.labels + ": expected " + std::to_string(samples) +
-                                 " labels, one per sample; found " +
-                                 std::to_string(array.values.size()));
-      }
-      for (float label : array.values)
-        labels.push_back(static_cast<long>(label));
-    }
+    check_batch_size(graph, std::min(a.batch, samples), a.batch);
+    const std::vector<long> labels =
+        a.labels.empty() ? std::vector<long>{}
+                         : read_labels(a.labels, samples, element_count(graph.output().shape));
     const std::unique_ptr<GraphExecutor> executor =
         make_graph_executor(parse_backend(a.backend), graph, a.dense);
     std::unique_ptr<TraceWriter> trace;

@@ -12,19 +12,20 @@ namespace {
 
 /// For each input column x, the output columns it reaches and with which taps. Output ox sees
 /// input ox * stride - padding + kx, so the outputs x reaches are consecutive, and their taps go
-/// down by `stride` as ox goes up. Computed once, so the event path needs no divisions.
+/// down by `stride` as ox goes up. Computed once, so the event path needs no divisions; visiting
+/// each (output, tap) once costs out_width x kernel, bounded by the caller.
 std::vector<Conv2d::ColumnSpan> column_spans(std::size_t width, std::size_t kernel,
                                              std::size_t stride, std::size_t padding,
                                              std::size_t out_width) {
   std::vector<Conv2d::ColumnSpan> spans(width);
-  for (std::size_t x = 0; x < width; ++x) {
-    Conv2d::ColumnSpan& span = spans[x];
-    for (std::size_t ox = 0; ox < out_width; ++ox) {
-      const std::size_t shifted = x + padding;
-      if (shifted < ox * stride || shifted - ox * stride >= kernel) continue;
+  for (std::size_t ox = 0; ox < out_width; ++ox) {
+    for (std::size_t kx = 0; kx < kernel; ++kx) {
+      const std::size_t shifted = ox * stride + kx;
+      if (shifted < padding || shifted - padding >= width) continue;
+      Conv2d::ColumnSpan& span = spans[shifted - padding];
       if (span.count == 0) {
         span.first_output = static_cast<std::uint32_t>(ox);
-        span.first_tap = static_cast<std::uint32_t>(kernel - 1 - (shifted - ox * stride));
+        span.first_tap = static_cast<std::uint32_t>(kernel - 1 - kx);
       }
       ++span.count;
     }
@@ -50,6 +51,9 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   }
   out_height_ = (height_ + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1;
   out_width_ = (width_ + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1;
+  check_tensor_size("the output", {p_.out_channels, out_height_, out_width_});
+  check_tensor_size("the taps along the width (output width x kernel width)",
+                    {out_width_, p_.kernel_w});
   column_spans_ = column_spans(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
   bias_.assign(p_.out_channels, 0.0f);
   return {p_.out_channels, out_height_, out_width_};

@@ -14,6 +14,7 @@ Shape Linear::bind(std::span<const Shape> inputs) {
   }
   output_shape_ = in;
   output_shape_.back() = p_.out_features;
+  check_tensor_size("the output", output_shape_);
   bias_.assign(p_.out_features, 0.0f);
   return output_shape_;
 }

@@ -57,6 +57,9 @@ Shape Pool2d::bind(std::span<const Shape> inputs) {
   }
   output_ = {input_[0], (input_[1] + 2 * p_.padding_h - p_.kernel_h) / p_.stride_h + 1,
              (input_[2] + 2 * p_.padding_w - p_.kernel_w) / p_.stride_w + 1};
+  check_tensor_size("the output", output_);
+  check_tensor_size("the windows' taps (output height x width x kernel height x width)",
+                    {output_[1], output_[2], p_.kernel_h, p_.kernel_w});
   // The windows (output pixels) that contain each input pixel, as offsets into windows_: output
   // o covers input o * stride - padding + tap along each axis.
   const auto along = [](std::size_t size, std::size_t kernel, std::size_t stride,
