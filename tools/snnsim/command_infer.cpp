@@ -146,7 +146,6 @@ int command_infer(int argc, const char* const* argv) {
       return 0;
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
-    if (a.batch == 0) throw std::runtime_error("--batch must be at least 1");
     if (a.timesteps > limits::kTimesteps) {
       throw std::runtime_error("-T " + std::to_string(a.timesteps) + ": expected at most " +
                                limits::power_of_two(limits::kTimesteps) + " timesteps");
