@@ -326,14 +326,14 @@ void write_nir_data(const TraceReader& reader, const TraceInfo& info, const Expo
     fail_output(path, "cannot create the HDF5 file (no such folder, or not writable?)");
   }
   hdf5::write_attribute(file.get(), "__type__", std::string("NIRGraphData"));
-  const Handle nodes = create_group(path, file.get(), "nodes");
+  Handle nodes = create_group(path, file.get(), "nodes");
   for (const PopulationInfo& p : options.populations) {
     if (!p.has_spikes) continue;
     write_node(reader, info, p, options.window, nodes.get(), path, progress, result);
     ++result.populations;
   }
-  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) fail_output(path, "cannot write (disk full?)");
-  file.reset();
+  nodes.reset();  // HDF5 writes the file's last metadata when it closes, once nothing is open
+  if (!file.close()) fail_output(path, "cannot write (disk full?)");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
 #include "networks/safetensors.h"
+#include "sim/atomic_write.h"
 #include "sim/graph/layer_graph.h"
 #include "sim/graph/neurons.h"
 #include "sim/graph/ops/pooling.h"
@@ -40,17 +41,15 @@ void write_safetensors(const std::filesystem::path& path,
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
-  std::ofstream out(path, std::ios::binary);
   const std::uint64_t length = text.size();
-  unsigned char prefix[8];
+  std::string file(8, '\0');
   for (int i = 0; i < 8; ++i)
-    prefix[i] = static_cast<unsigned char>(length >> (8 * i));
-  out.write(reinterpret_cast<const char*>(prefix), 8);
-  out << text;
+    file[i] = static_cast<char>(length >> (8 * i));
+  file += text;
   for (const auto& [name, tensor] : tensors)
-    out.write(reinterpret_cast<const char*>(tensor.values.data()),
-              static_cast<std::streamsize>(tensor.values.size() * sizeof(float)));
-  if (!out.flush()) throw std::runtime_error(path.string() + ": cannot write");
+    file.append(reinterpret_cast<const char*>(tensor.values.data()),
+                tensor.values.size() * sizeof(float));
+  write_text_atomically(path, file);
 }
 
 class GraphQuantiser {
@@ -79,9 +78,7 @@ class GraphQuantiser {
     graph["weights"] = tensors_path.filename().string();
     graph["description"] = "Loihi 2 fixed point of " + input_.string() +
                            " (snnsim export loihi2): integer weights, biases and thresholds";
-    std::ofstream out(output_);
-    out << graph.dump(2) << "\n";
-    if (!out.flush()) throw std::runtime_error(output_.string() + ": cannot write");
+    write_text_atomically(output_, graph.dump(2) + "\n");
     return std::move(result_);
   }
 

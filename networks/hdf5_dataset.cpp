@@ -7,28 +7,21 @@
 #include <stdexcept>
 
 #include "sim/atomic_write.h"
+#include "sim/hdf5_util.h"
 
 namespace snnsim {
 namespace {
-/// Closes an HDF5 handle when it goes out of scope.
-struct Handle {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~Handle() {
-    if (id >= 0) close(id);
-  }
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id(id), close(close) {}
-  Handle(Handle&& other) noexcept : id(other.id), close(other.close) { other.id = -1; }
-  Handle(const Handle&) = delete;
-};
+
+using hdf5::Handle;
 
 /// Opens `file` for reading, with one-line errors for a missing, foreign or damaged file.
 Handle open_file(const std::filesystem::path& file) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by the exceptions below
+  hdf5::silence_errors();
   if (!std::filesystem::exists(file)) throw std::runtime_error(file.string() + ": no such file");
   if (H5Fis_hdf5(file.c_str()) <= 0) throw std::runtime_error(file.string() + ": not an HDF5 file");
+  hdf5::check_readable(file);
   Handle f{H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
-  if (f.id < 0) throw std::runtime_error(file.string() + ": cannot open (damaged HDF5 file?)");
+  if (!f.valid()) throw std::runtime_error(file.string() + ": cannot open (damaged HDF5 file?)");
   return f;
 }
 
@@ -37,20 +30,20 @@ Handle open_file(const std::filesystem::path& file) {
 Hdf5Array read_hdf5_array(const std::filesystem::path& file, const std::string& dataset) {
   const std::string where = file.string() + ": dataset '" + dataset + "'";
   const Handle f = open_file(file);
-  if (H5Lexists(f.id, dataset.c_str(), H5P_DEFAULT) <= 0)
+  if (H5Lexists(f.get(), dataset.c_str(), H5P_DEFAULT) <= 0)
     throw std::runtime_error(where + " not found");
-  const Handle d{H5Dopen2(f.id, dataset.c_str(), H5P_DEFAULT), H5Dclose};
-  if (d.id < 0) throw std::runtime_error(where + " is not a dataset");
-  const Handle type{H5Dget_type(d.id), H5Tclose};
-  const H5T_class_t type_class = H5Tget_class(type.id);
+  const Handle d{H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  if (!d.valid()) throw std::runtime_error(where + " is not a dataset");
+  const Handle type{H5Dget_type(d.get()), H5Tclose};
+  const H5T_class_t type_class = H5Tget_class(type.get());
   if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
     throw std::runtime_error(where + " is not numeric");
   }
-  const Handle space{H5Dget_space(d.id), H5Sclose};
-  const int rank = H5Sget_simple_extent_ndims(space.id);
+  const Handle space{H5Dget_space(d.get()), H5Sclose};
+  const int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0) throw std::runtime_error(where + ": cannot read its shape (damaged file?)");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   Hdf5Array array;
   std::size_t size = 1;
   for (hsize_t d : dims) {
@@ -59,7 +52,7 @@ Hdf5Array read_hdf5_array(const std::filesystem::path& file, const std::string& 
   }
   array.values.resize(size);
   if (size > 0 &&
-      H5Dread(d.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
+      H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
     throw std::runtime_error(where + ": cannot read (damaged file?)");
   }
   return array;
@@ -73,7 +66,7 @@ std::vector<std::string> list_hdf5_datasets(const std::filesystem::path& file) {
       static_cast<std::vector<std::string>*>(out)->push_back(name);
     return 0;
   };
-  if (H5Ovisit2(f.id, H5_INDEX_NAME, H5_ITER_INC, visit, &names, H5O_INFO_BASIC) < 0) {
+  if (H5Ovisit2(f.get(), H5_INDEX_NAME, H5_ITER_INC, visit, &names, H5O_INFO_BASIC) < 0) {
     throw std::runtime_error(file.string() + ": cannot list its datasets (damaged file?)");
   }
   std::sort(names.begin(), names.end());
@@ -91,13 +84,13 @@ std::vector<double> read_hdf5_vector(const std::filesystem::path& file,
 
 void write_hdf5_arrays(const std::filesystem::path& file,
                        const std::vector<std::pair<std::string, Hdf5Array>>& arrays) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hdf5::silence_errors();
   write_atomically(file, [&](const std::filesystem::path& partial) {
-    const Handle f{H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
-    if (f.id < 0) throw std::runtime_error(file.string() + ": cannot create " + partial.string());
+    Handle f{H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (!f.valid()) throw std::runtime_error(file.string() + ": cannot create " + partial.string());
     // Keys with '/' create their groups on the way.
     const Handle links{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
-    H5Pset_create_intermediate_group(links.id, 1);
+    H5Pset_create_intermediate_group(links.get(), 1);
     for (const auto& [name, array] : arrays) {
       std::vector<hsize_t> dims(array.shape.begin(), array.shape.end());
       std::size_t count = 1;
@@ -110,28 +103,29 @@ void write_hdf5_arrays(const std::filesystem::path& file,
       const Handle space{H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose};
       const Handle properties{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
       if (count > 0) {
-        H5Pset_chunk(properties.id, int(dims.size()), dims.data());
-        H5Pset_deflate(properties.id, 4);
+        H5Pset_chunk(properties.get(), int(dims.size()), dims.data());
+        H5Pset_deflate(properties.get(), 4);
       }
       const Handle dataset{
-          H5Dcreate2(f.id, name.c_str(), array.integer ? H5T_STD_I64LE : H5T_IEEE_F32LE, space.id,
-                     links.id, properties.id, H5P_DEFAULT),
+          H5Dcreate2(f.get(), name.c_str(), array.integer ? H5T_STD_I64LE : H5T_IEEE_F32LE,
+                     space.get(), links.get(), properties.get(), H5P_DEFAULT),
           H5Dclose};
-      herr_t status = dataset.id < 0 ? -1 : 0;
+      herr_t status = dataset.valid() ? 0 : -1;
       if (status == 0 && count > 0) {
         if (array.integer) {
           const std::vector<std::int64_t> values(array.values.begin(), array.values.end());
-          status =
-              H5Dwrite(dataset.id, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+          status = H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                            values.data());
         } else {
           const std::vector<float> values(array.values.begin(), array.values.end());
-          status =
-              H5Dwrite(dataset.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+          status = H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                            values.data());
         }
       }
       if (status < 0)
         throw std::runtime_error(file.string() + ": cannot write dataset '" + name + "'");
     }
+    if (!f.close()) throw std::runtime_error(file.string() + ": cannot write " + partial.string());
   });
 }
 

@@ -436,6 +436,11 @@ Handle open_file(const std::filesystem::path& path) {
   hdf5::silence_errors();
   if (!std::filesystem::exists(path)) throw NirError(path.string() + ": no such file");
   if (!std::filesystem::is_regular_file(path)) throw NirError(path.string() + ": not a file");
+  try {
+    hdf5::check_readable(path);
+  } catch (const std::runtime_error& error) {
+    throw NirError(error.what());
+  }
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) throw NirError(path.string() + ": not an HDF5 file (or damaged)");
   return file;
@@ -483,17 +488,16 @@ void write_file(const Graph& graph, const std::filesystem::path& path) {
   check_graph(graph, where);
   hdf5::silence_errors();
   write_atomically(path, [&](const std::filesystem::path& partial) {
-    const Handle file(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                      H5Fclose);
+    Handle file(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
     if (!file.valid()) throw NirError(path.string() + ": cannot create " + partial.string());
     write_string(file.get(), "version", kWrittenVersion, path.string() + ": ");
-    const Handle root = create_group(file.get(), "node", path.string() + ": ");
-    write_string(root.get(), "type", "NIRGraph", where);
-    write_graph(root.get(), graph, where);
-    write_metadata(root.get(), graph.metadata, where);
-    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) {
-      throw NirError(path.string() + ": cannot write " + partial.string());
+    {
+      const Handle root = create_group(file.get(), "node", path.string() + ": ");
+      write_string(root.get(), "type", "NIRGraph", where);
+      write_graph(root.get(), graph, where);
+      write_metadata(root.get(), graph.metadata, where);
     }
+    if (!file.close()) throw NirError(path.string() + ": cannot write " + partial.string());
   });
 }
 

@@ -45,15 +45,14 @@ ImportedNetwork import_nir_file(const std::filesystem::path& nir_file,
 void write_imported_network(const ImportedNetwork& network,
                             const std::filesystem::path& network_file,
                             const std::string& tensors_file) {
-  if (!network.tensors.empty()) {
-    write_hdf5_arrays(network_file.parent_path() / tensors_file, network.tensors);
-  }
+  // The network file is written first but renamed last, after the tensors file is written and
+  // renamed: a failure of either leaves neither, and a network file never names tensors that
+  // are not there.
   write_atomically(network_file, [&](const std::filesystem::path& partial) {
-    std::ofstream out(partial);
-    out << network.document.dump(2) << '\n';
-    out.close();
-    if (!out)
-      throw std::runtime_error(network_file.string() + ": cannot write " + partial.string());
+    write_text_file(partial, network.document.dump(2) + '\n');
+    if (!network.tensors.empty()) {
+      write_hdf5_arrays(network_file.parent_path() / tensors_file, network.tensors);
+    }
   });
 }
 

@@ -67,7 +67,8 @@ ImportedNetwork import_nir_file(const std::filesystem::path& nir_file,
                                 const std::string& tensors_file, const NirImportOptions& options);
 
 /// Writes the network file `network_file` and its tensors file next to it (the name the import
-/// was given), each through a temporary file renamed on success.
+/// was given), each through a temporary file; they are renamed into place, the tensors first,
+/// only once both are written. Throws std::runtime_error with one line.
 void write_imported_network(const ImportedNetwork& network,
                             const std::filesystem::path& network_file,
                             const std::string& tensors_file);

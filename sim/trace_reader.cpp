@@ -226,6 +226,7 @@ TraceReader::TraceReader(const std::filesystem::path& path) : impl_(std::make_un
   if (!std::filesystem::exists(path, error)) impl_->fail("no such file");
   if (!std::filesystem::is_regular_file(path, error)) impl_->fail("not a regular file");
   if (H5Fis_hdf5(path.c_str()) <= 0) impl_->fail("not an HDF5 file");
+  hdf5::check_readable(path);
   impl_->file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!impl_->file.valid()) {
     impl_->fail("cannot open the HDF5 file (damaged, truncated, or locked by a running writer?)");

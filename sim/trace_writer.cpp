@@ -262,10 +262,11 @@ struct TraceWriter::Impl {
     write_buffers_and_flush();
   }
 
-  /// Closes every object and then the file (HDF5 closes a file only once nothing in it is open).
-  void close() {
+  /// Closes every object and then the file (HDF5 closes a file only once nothing in it is open);
+  /// false when the file could not be written whole.
+  bool close() {
     populations.clear();
-    file.reset();
+    return file.close();
   }
 };
 
@@ -356,7 +357,7 @@ void TraceWriter::finish(bool complete, Step steps_completed) {
     // After this flush everything is on disk: the close that follows cannot lose data.
     impl_->write_buffers_and_flush();
   });
-  impl_->close();
+  if (!impl_->close()) impl_->fail("cannot write it whole (disk full, or a file-size limit?)");
   // From here on the file is whole: a failed rename keeps it rather than losing the run.
   impl_->finished = true;
   std::error_code error;

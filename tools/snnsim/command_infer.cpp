@@ -15,6 +15,7 @@
 #include "encoders/sample_file.h"
 #include "networks/layer_graph_file.h"
 #include "networks/npy.h"
+#include "sim/atomic_write.h"
 #include "sim/graph/graph_executor.h"
 #include "sim/graph/ops/transformer.h"
 #include "sim/limits.h"
@@ -336,9 +337,7 @@ int command_infer(int argc, const char* const* argv) {
                                {"energy_pj", t.report.energy_pj(energy)},
                                {"seconds", t.report.seconds}});
       }
-      const std::string temporary = a.summary_json + ".partial";
-      std::ofstream(temporary) << j.dump(2) << "\n";
-      std::filesystem::rename(temporary, a.summary_json);
+      write_text_atomically(a.summary_json, j.dump(2) + "\n");
     }
     return 0;
   } catch (const std::exception& error) {

@@ -6,13 +6,13 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <new>
 #include <nlohmann/json.hpp>
 
 #include "networks/builder.h"
 #include "networks/connectivity_rules.h"
+#include "sim/atomic_write.h"
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
@@ -131,13 +131,7 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
                                 {"rate_hz", p.rate_hz},
                                 {"cv_isi", p.cv_isi}});
   }
-  const std::string temporary = path + ".partial";
-  {
-    std::ofstream out(temporary);
-    out << j.dump(2) << "\n";
-    if (!out) throw std::runtime_error("cannot write the summary to '" + path + "'");
-  }
-  std::filesystem::rename(temporary, path);
+  write_text_atomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace

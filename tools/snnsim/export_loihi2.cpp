@@ -3,12 +3,12 @@
 // simulates bit-accurately, with what the quantisation approximated and, with --report, the
 // deviation of its spikes from the float network's.
 #include <cstdio>
-#include <fstream>
 
 #include "export/loihi2.h"
 #include "export/loihi2_graph.h"
 #include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
+#include "sim/atomic_write.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
 #include "tools/snnsim/export_commands.h"
@@ -99,12 +99,9 @@ int export_loihi2(int argc, const char* const* argv) {
     if (hardware::needs_operating_point(spec))
       options.operating_point = hardware::measure_operating_point(spec, a.threads);
     const hardware::Loihi2Export result = hardware::quantise_for_loihi2(spec, options);
-    {
-      std::ofstream out(a.output);
-      out << hardware::network_file_text(
-          result.network, "Loihi 2 fixed point of " + a.network + " (snnsim export loihi2)");
-      if (!out.flush()) throw std::runtime_error(a.output + ": cannot write");
-    }
+    write_text_atomically(a.output, hardware::network_file_text(
+                                        result.network, "Loihi 2 fixed point of " + a.network +
+                                                            " (snnsim export loihi2)"));
     std::printf("snnsim export loihi2 %s\n", a.network.c_str());
     // Both are absent when every population is loihi2_lif already (copied as it is).
     if (result.mv_per_lsb > 0)

@@ -1,4 +1,5 @@
 // snnsim: the command-line entry point. `snnsim COMMAND --help` documents each command.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -31,6 +32,9 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace snnsim::cli;
+  // A file-size limit (ulimit -f) then makes a write fail with EFBIG, reported like a full disk
+  // with one line and no half-written output, instead of killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
