@@ -4,7 +4,7 @@
 
 #include "sim/cpu_backend.h"
 #ifdef SNNSIM_WITH_CUDA
-#include "kernels/cuda_backend.h"
+#include "sim/cuda_plugin.h"
 #endif
 
 namespace snnsim {
@@ -12,6 +12,10 @@ namespace snnsim {
 #ifndef SNNSIM_WITH_CUDA
 int cuda_device_count() {
   return 0;
+}
+
+std::string cuda_unavailable_reason() {
+  return "no CUDA device";
 }
 #endif
 

@@ -45,14 +45,20 @@ class Backend {
   virtual BackendCounters counters() const = 0;
 };
 
-/// `automatic` is CUDA when this build has it and a device is present, the CPU otherwise.
+/// `automatic` is CUDA when this build has it, its CUDA plugin loads and a device is present, the
+/// CPU otherwise.
 enum class BackendKind { cpu, cuda, automatic };
 
 /// Creates a backend for `network` (which must outlive it). `threads` <= 0 means all cores.
 /// Throws std::runtime_error with a one-line reason when the backend cannot run here.
 std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads);
 
-/// The number of CUDA devices this process can use: 0 without a GPU, a driver, or a CUDA build.
+/// The number of CUDA devices this process can use: 0 without a GPU, a driver, a CUDA build, or
+/// its CUDA plugin (which this loads, sim/cuda_plugin.h).
 int cuda_device_count();
+
+/// Why `automatic` runs on the CPU here, for the run's header: "no CUDA device", or why the CUDA
+/// plugin did not load. Empty when a CUDA device is usable.
+std::string cuda_unavailable_reason();
 
 }  // namespace snnsim

@@ -28,17 +28,21 @@ struct CommandResult {
   std::string output;  ///< stdout and stderr
 };
 
-/// Runs the snnsim binary with `arguments` (a shell command line); returns its exit status and
-/// its output, stderr included.
-inline CommandResult run_snnsim(const std::string& arguments) {
-  const std::string command = std::string(SNNSIM_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+/// Runs the shell command line `command`; returns its exit status and its output, stderr
+/// included.
+inline CommandResult run_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   std::array<char, 4096> buffer;
   while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
     output.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+/// Runs the snnsim binary with `arguments` (a shell command line), as run_command does.
+inline CommandResult run_snnsim(const std::string& arguments) {
+  return run_command(std::string(SNNSIM_BINARY) + " " + arguments);
 }
 #endif
 

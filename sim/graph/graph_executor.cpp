@@ -6,7 +6,7 @@
 
 #include "sim/graph/device_graph_plan.h"
 #ifdef SNNSIM_WITH_CUDA
-#include "kernels/cuda_graph.h"
+#include "sim/cuda_plugin.h"
 #endif
 
 namespace snnsim {
@@ -48,8 +48,9 @@ std::unique_ptr<GraphExecutor> make_graph_executor(BackendKind kind, const Layer
           "this snnsim was built without CUDA (no nvcc, or -DSNNSIM_CUDA=OFF); use --backend cpu");
 #endif
     case BackendKind::automatic: {
-      if (cuda_device_count() == 0)
-        return std::make_unique<CpuGraphExecutor>(graph, dense, " (auto: no CUDA device)");
+      const std::string no_cuda = cuda_unavailable_reason();
+      if (!no_cuda.empty())
+        return std::make_unique<CpuGraphExecutor>(graph, dense, " (auto: " + no_cuda + ")");
       const std::vector<std::string> unsupported = nodes_without_device_support(graph);
       if (!unsupported.empty()) {
         return std::make_unique<CpuGraphExecutor>(

@@ -9,13 +9,12 @@
 #include <cstdio>
 
 #include "encoders/input_encoder.h"
-#include "kernels/cuda_backend.h"
-#include "kernels/cuda_graph.h"
 #include "networks/builder.h"
 #include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
 #include "networks/npy.h"
 #include "sim/cpu_backend.h"
+#include "sim/cuda_plugin.h"
 
 namespace snnsim {
 namespace {
