@@ -17,21 +17,25 @@ std::uint64_t RunSummary::spikes() const {
 
 namespace {
 
-/// Per-neuron running sums of inter-spike intervals, for the CV of ISI without storing spikes.
+/// Per-neuron running statistics of inter-spike intervals, for the CV of ISI without storing
+/// spikes: CV = s / mean with s the sample standard deviation (1/(n - 1)), as `snnsim trace
+/// summary` defines it (analysis/spike_statistics.h), from Welford's running mean and sum of
+/// squared deviations (exact for regular trains, unlike sums of squares).
 struct IntervalStatistics {
   std::vector<std::int64_t> last_spike;
   std::vector<std::uint32_t> intervals;
-  std::vector<double> sum, sum_squares;
+  std::vector<double> mean, squared_deviations;
 
   explicit IntervalStatistics(NeuronIndex size)
-      : last_spike(size, -1), intervals(size, 0), sum(size, 0.0), sum_squares(size, 0.0) {}
+      : last_spike(size, -1), intervals(size, 0), mean(size, 0.0), squared_deviations(size, 0.0) {}
 
   void add(NeuronIndex neuron, Step step) {
     if (last_spike[neuron] >= 0) {
       const double isi = static_cast<double>(static_cast<std::int64_t>(step) - last_spike[neuron]);
       ++intervals[neuron];
-      sum[neuron] += isi;
-      sum_squares[neuron] += isi * isi;
+      const double delta = isi - mean[neuron];
+      mean[neuron] += delta / intervals[neuron];
+      squared_deviations[neuron] += delta * (isi - mean[neuron]);
     }
     last_spike[neuron] = static_cast<std::int64_t>(step);
   }
@@ -41,9 +45,7 @@ struct IntervalStatistics {
     std::size_t counted = 0;
     for (std::size_t i = 0; i < intervals.size(); ++i) {
       if (intervals[i] < 2) continue;
-      const double mean = sum[i] / intervals[i];
-      const double variance = std::max(0.0, sum_squares[i] / intervals[i] - mean * mean);
-      total += std::sqrt(variance) / mean;
+      total += std::sqrt(squared_deviations[i] / (intervals[i] - 1)) / mean[i];
       ++counted;
     }
     return counted > 0 ? total / counted : 0.0;

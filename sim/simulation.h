@@ -31,8 +31,10 @@ struct PopulationSummary {
   NeuronIndex size = 0;
   std::uint64_t spikes = 0;
   double rate_hz = 0.0;  ///< mean over neurons and over the simulated time
-  double cv_isi = 0.0;   ///< mean coefficient of variation of inter-spike intervals, over neurons
-                         ///< with at least 3 spikes (0 when none has)
+  /// Mean over the neurons with at least 3 spikes (0 when none has) of the coefficient of
+  /// variation of their inter-spike intervals, sample standard deviation over mean (as `snnsim
+  /// trace summary`'s, docs/trace-analysis.md).
+  double cv_isi = 0.0;
 };
 
 struct RunSummary {

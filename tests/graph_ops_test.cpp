@@ -385,7 +385,12 @@ TEST(LayerGraph, ResidualGraphsRunInTopologicalOrderAndBadGraphsSayWhy) {
   const GraphRun run = graph.run(x, true);
   // a: 0,0,1,1; b: 0,0,1,2; sum 0,0,2,3.
   EXPECT_EQ(run.output.densified()[3], 3.0f);
-  EXPECT_EQ(run.nodes.back().name, "sum");
+  // It runs the add last, and reports every node in the graph's order, under its own name.
+  EXPECT_EQ(graph.execution_order().back(), add);
+  ASSERT_EQ(run.nodes.size(), 3u);
+  EXPECT_EQ(run.nodes[0].name, "sum");
+  EXPECT_EQ(run.nodes[0].node, add);
+  EXPECT_EQ(run.nodes[0].per_step, (std::vector<std::uint64_t>{4, 4}));  // 2 and 3 count once
 
   LayerGraph loose({8}, 2);
   loose.set_output(loose.add_node("sum", std::make_unique<Add>()));

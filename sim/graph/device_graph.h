@@ -17,11 +17,11 @@
 //
 // Why dense GEMMs for spike inputs: on a GPU a dense product at 10 % spikes is expected to beat
 // scattering events (regular loads, near-peak throughput, no atomics; not yet measured, see
-// docs/cuda.md), and its result equals the event sum within float rounding. The counts, however, describe the model (the
-// energy estimate is that of an event-driven chip): a layer fed by spikes reports the
-// accumulates the CPU's event-driven path does (linear: events x outputs; conv: per event its
-// taps inside the output x the outputs per group), counted on the device; analog inputs report
-// the CPU's MACs. Spikes per step are counted on the device as well.
+// docs/cuda.md), and its result equals the event sum within float rounding. The counts, however,
+// describe the model (the energy estimate is that of an event-driven chip): a layer fed by spikes
+// reports the accumulates the CPU's event-driven path does (linear: events x outputs; conv: per
+// event its taps inside the output x the outputs per group), counted on the device; analog inputs
+// report the CPU's MACs. Spikes per step are counted on the device as well.
 //
 // Memory: the weights are uploaded once; a batch's buffers are allocated as their node runs and
 // freed after their last consumer, and the batch's peak (plan_device_graph_memory) is checked
@@ -198,14 +198,11 @@ GraphRun DeviceGraphRunner<Device>::run(const Value& input, bool keep_spikes) {
   values[0] = std::make_shared<Array<float>>(upload(input.densified()));
   if (input.is_spikes()) events[0] = input.spikes->events();
 
-  GraphRun result;
+  GraphRun result = graph_.blank_run();
   for (const std::size_t n : graph_.execution_order()) {
     const GraphNode& node = nodes[n];
     if (node.op == nullptr) continue;
-    NodeReport report;
-    report.name = node.name;
-    report.kind = std::string(node.op->kind()) + (node.folded ? " (folded)" : "");
-    report.shape = node.shape;
+    NodeReport& report = result.report_of(n);
     values[n] = run_node(n, values, batch, kinds, events, memory, report.counts);
     const std::size_t features = element_count(node.shape);
     if (kinds[n].spikes) {
@@ -218,11 +215,10 @@ GraphRun DeviceGraphRunner<Device>::run(const Value& input, bool keep_spikes) {
       const double slots = static_cast<double>(features) * batch.frames();
       report.firing_rate = slots > 0 ? report.spikes / slots : 0.0;
     }
-    result.spike_values.push_back(
-        keep_spikes && kinds[n].spikes
-            ? value_from_dense(node.shape, batch.steps, batch.batch, download(*values[n]), kinds[n])
-            : Value{});
-    result.nodes.push_back(std::move(report));
+    if (keep_spikes && kinds[n].spikes) {
+      result.spikes_of(n) =
+          value_from_dense(node.shape, batch.steps, batch.batch, download(*values[n]), kinds[n]);
+    }
     for (std::size_t i : node.inputs) {
       if (--remaining[i] == 0 && i != output) values[i].reset();
     }

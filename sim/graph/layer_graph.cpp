@@ -14,6 +14,19 @@ constexpr std::size_t kUnconnected = std::numeric_limits<std::size_t>::max();
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+/// `steps` timesteps without a spike, of the kind of `like` (one timestep of spikes).
+Value silent_steps(const Value& like, std::size_t steps) {
+  SpikeTrain s;
+  s.kind = like.spikes->kind;
+  s.steps = steps;
+  s.batch = like.batch;
+  s.features = like.spikes->features;
+  if (!like.spikes->amplitude.empty()) s.amplitude.assign(steps, like.spikes->scale(0));
+  for (std::size_t f = 0; f < s.frames(); ++f)
+    s.close_frame();
+  return Value::of_spikes(like.shape, std::move(s));
+}
 }  // namespace
 
 LayerGraph::LayerGraph(Shape input_shape, std::size_t timesteps) : timesteps_(timesteps) {
@@ -159,7 +172,7 @@ std::vector<const Value*> LayerGraph::arguments(std::size_t n, const std::vector
   densified.resize(node.inputs.size());
   for (std::size_t k = 0; k < node.inputs.size(); ++k) {
     const Value& argument = values[node.inputs[k]];
-    if (dense && argument.is_spikes()) {
+    if (dense && argument.is_spikes() && node.op->has_event_path()) {
       densified[k] = Value::analog(argument.shape, argument.steps, argument.batch);
       densified[k].dense = argument.densified();
       result.push_back(&densified[k]);
@@ -182,6 +195,20 @@ void LayerGraph::count_spikes(const Value& value, std::size_t first_step, NodeRe
   report.firing_rate = slots > 0 ? report.spikes / slots : 0.0;
 }
 
+GraphRun LayerGraph::blank_run() const {
+  GraphRun run;
+  for (std::size_t n = 1; n < nodes_.size(); ++n) {
+    NodeReport report;
+    report.node = n;
+    report.name = nodes_[n].name;
+    report.kind = std::string(nodes_[n].op->kind()) + (nodes_[n].folded ? " (folded)" : "");
+    report.shape = nodes_[n].shape;
+    run.nodes.push_back(std::move(report));
+  }
+  run.spike_values.resize(run.nodes.size());
+  return run;
+}
+
 GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const {
   if (has_delays_) return run_step_by_step(input, keep_spikes, dense);
   // Values are released after their last consumer, so memory holds a few layers at a time.
@@ -195,15 +222,11 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
   // Nodes whose value a fused convolution and LIF layer already computed (the LIF, and the
   // folded BatchNorms between them, which hold nothing).
   std::vector<bool> computed(nodes_.size(), false);
-  GraphRun result;
+  GraphRun result = blank_run();
   for (std::size_t n : order_) {
     const GraphNode& node = nodes_[n];
     if (node.op == nullptr) continue;
-    NodeReport report;
-    report.name = node.name;
-    report.kind = node.op->kind();
-    report.shape = node.shape;
-    if (node.folded) report.kind += " (folded)";
+    NodeReport& report = result.report_of(n);
     if (computed[n]) {
       // Done with the convolution before it.
     } else if (node.folded) {
@@ -226,8 +249,7 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
       report.seconds = seconds_since(start);
     }
     count_spikes(values[n], 0, report);
-    result.spike_values.push_back(keep_spikes && values[n].is_spikes() ? values[n] : Value{});
-    result.nodes.push_back(std::move(report));
+    if (keep_spikes && values[n].is_spikes()) result.spikes_of(n) = values[n];
     for (std::size_t i : node.inputs) {
       if (--remaining[i] == 0 && i != output_) values[i] = Value{};
     }
@@ -254,24 +276,13 @@ std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& value
 GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense) const {
   std::vector<Value> previous(nodes_.size()), current(nodes_.size());
   std::vector<StepContext> contexts(nodes_.size());
-  GraphRun result;
-  std::vector<std::size_t> slot(nodes_.size());  // node -> its entry in result.nodes
-  for (std::size_t n : order_) {
-    if (nodes_[n].op == nullptr) continue;
-    slot[n] = result.nodes.size();
-    NodeReport report;
-    report.name = nodes_[n].name;
-    report.kind = std::string(nodes_[n].op->kind()) + (nodes_[n].folded ? " (folded)" : "");
-    report.shape = nodes_[n].shape;
-    result.nodes.push_back(std::move(report));
-    result.spike_values.emplace_back();
-  }
+  GraphRun result = blank_run();
   for (std::size_t t = 0; t < input.steps; ++t) {
     current[0] = input.step(t);
     for (std::size_t n : order_) {
       const GraphNode& node = nodes_[n];
       if (node.op == nullptr) continue;
-      NodeReport& report = result.nodes[slot[n]];
+      NodeReport& report = result.report_of(n);
       if (node.op->is_delay()) {
         // The source's value at t - 1; at t = 0 a zero of the source's kind.
         if (t > 0) {
@@ -290,8 +301,13 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
         report.seconds += seconds_since(start);
       }
       count_spikes(current[n], t, report);
-      if (keep_spikes && current[n].is_spikes())
-        result.spike_values[slot[n]].append_step(current[n]);
+      if (keep_spikes && current[n].is_spikes()) {
+        Value& kept = result.spikes_of(n);
+        // A delay's value at step 0 is an analog zero (its source has not run yet): no spikes
+        // there, so that its spikes keep their own timesteps.
+        if (kept.steps == 0 && t > 0) kept = silent_steps(current[n], t);
+        kept.append_step(current[n]);
+      }
     }
     result.output.append_step(current[output_]);
     std::swap(previous, current);

@@ -50,6 +50,7 @@ struct EnergyModel {
 };
 
 struct NodeReport {
+  std::size_t node = 0;  ///< the node reported: its index in LayerGraph::nodes()
   std::string name;
   std::string kind;
   Shape shape;
@@ -65,10 +66,16 @@ struct NodeReport {
   }
 };
 
+/// What a run reports, per node: every node but the input, in the graph's node order (not the
+/// execution order), as LayerGraph::blank_run() lays them out. A trace of the run records node
+/// `nodes[k]` as its population k, so that spikes and counts are filed under their own node.
 struct GraphRun {
   Value output;                     ///< the output node's value
-  std::vector<NodeReport> nodes;    ///< in execution order, input node excluded
+  std::vector<NodeReport> nodes;    ///< nodes[k] reports LayerGraph::nodes()[k + 1]
   std::vector<Value> spike_values;  ///< per entry of `nodes`: its value if spiking and kept
+  /// The report of graph node `node` (not the input).
+  NodeReport& report_of(std::size_t node) { return nodes[node - 1]; }
+  Value& spikes_of(std::size_t node) { return spike_values[node - 1]; }
 };
 
 class LayerGraph {
@@ -89,9 +96,15 @@ class LayerGraph {
 
   /// Runs `input` ([T][B][input features]) through the graph: layer by layer over all
   /// timesteps, or step by step when the graph has delay nodes. `keep_spikes`: keep every
-  /// spiking node's value in the result (for traces). `dense`: operators receive spikes as
-  /// dense values and take their dense paths, as a PyTorch model would (for comparisons).
+  /// spiking node's value in the result (for traces). `dense`: operators with an event path
+  /// receive spikes as dense values and take their dense paths, as a PyTorch model would (for
+  /// comparisons); every other node gives spikes where the event-driven run does.
   GraphRun run(const Value& input, bool keep_spikes, bool dense = false) const;
+
+  /// A run's result before it runs: a report per node (GraphRun's order), named, with its kind
+  /// ("(folded)" appended for a folded BatchNorm) and shape, its counts zero. Every runner starts
+  /// from it, and traces declare their populations from it.
+  GraphRun blank_run() const;
 
   std::size_t timesteps() const { return timesteps_; }
   const Shape& input_shape() const { return nodes_[0].shape; }
@@ -110,7 +123,8 @@ class LayerGraph {
   std::vector<std::size_t> order_;                   ///< execution order
   std::vector<std::vector<std::size_t>> consumers_;  ///< per node, the nodes reading it
   GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense) const;
-  /// The arguments of node `n` from `values`, spikes densified when `dense`.
+  /// The arguments of node `n` from `values`, spikes densified when `dense` and the node has an
+  /// event path (LayerOp::has_event_path).
   std::vector<const Value*> arguments(std::size_t n, const std::vector<Value>& values, bool dense,
                                       std::vector<Value>& densified) const;
   /// The LIF layer that convolution `n` feeds alone (through folded BatchNorms) when the two

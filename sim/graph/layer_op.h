@@ -83,6 +83,12 @@ class LayerOp {
                              StepContext& /*context*/) const {
     return forward(inputs, counts);
   }
+  /// Whether spikes take a path of their own here, with other arithmetic than on analog values
+  /// and counted as ACs (linear, conv2d, spiking attention): the path that --dense replaces by
+  /// the dense one. Every other operator gives the same values from spikes as from their dense
+  /// form and keeps spikes as spikes (flatten, max pooling, add), so --dense feeds it spikes as
+  /// they are and its output is recorded as the event-driven run's.
+  virtual bool has_event_path() const { return false; }
   /// Delay nodes output their input's value of the previous timestep (zero at the first). Their
   /// input edge is not an ordering dependency, which is how a graph expresses recurrence.
   virtual bool is_delay() const { return false; }

@@ -65,9 +65,11 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
   metadata.threads = threads;
   metadata.timesteps = spec.graph->timesteps();
   metadata.samples = samples;
+  // Population k is the node a run reports k-th (GraphRun), so write_graph_spikes and the
+  // per-layer attributes file everything under the node's own name.
   std::vector<TracePopulationSpec> layers;
-  for (const GraphNode& node : spec.graph->nodes()) {
-    if (node.op == nullptr) continue;
+  for (const NodeReport& report : spec.graph->blank_run().nodes) {
+    const GraphNode& node = spec.graph->nodes()[report.node];
     layers.push_back({node.name,
                       static_cast<NeuronIndex>(element_count(node.shape)),
                       true,
@@ -84,6 +86,7 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
   return std::make_unique<TraceWriter>(path, metadata, std::move(layers));
 }
 
+/// `run`'s spikes, node k's to population k (open_graph_trace).
 void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t first_sample) {
   std::vector<float> values;
   for (std::size_t n = 0; n < run.nodes.size(); ++n) {

@@ -44,6 +44,7 @@ class Conv2d final : public LayerOp {
   void set_weight(const std::string& name, std::vector<float> values) override;
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_channels; }
+  bool has_event_path() const override { return true; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   /// This convolution on spikes with `lif` fed by it, fused: each (sample, output row) runs
   /// through the timesteps, the LIF charging from the row just gathered, so the convolution's

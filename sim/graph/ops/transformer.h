@@ -28,6 +28,7 @@ class Attention final : public LayerOp {
     return kind_ == AttentionKind::spiking ? "spike_attention" : "attention";
   }
   std::size_t arity() const override { return 3; }
+  bool has_event_path() const override { return kind_ == AttentionKind::spiking; }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
 
