@@ -49,11 +49,11 @@ cmake -S . -B "$build" -DSNNSIM_FUZZ=ON -DSNNSIM_CUDA=OFF -DCMAKE_BUILD_TYPE=Rel
   >/dev/null
 cmake --build "$build" -j "${FUZZ_JOBS:-$(nproc)}" --target fuzzers >/dev/null
 
-# Sanitizers: stop at the first report; fontconfig's cache (cairo, in the trace plots) is the one
-# leak suppressed (tests/lsan.supp). One thread: the engine's OpenMP loops would only add noise.
+# Sanitizers: stop at the first report; the leaks suppressed are those of libraries
+# (tests/fuzz/lsan.supp). One thread: the engine's OpenMP loops would only add noise.
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp"
 export OMP_NUM_THREADS=1
 libfuzzer_options=(-timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb"
   -print_final_stats=1)
@@ -87,7 +87,8 @@ run_inputs() {
   runs=0
   findings=0
   while [ "${#files[@]}" -gt 0 ]; do
-    if "$build/tests/fuzz/fuzz_$target" "${libfuzzer_options[@]}" "${files[@]}" >"$log" 2>&1; then
+    # (The braces keep bash's "Aborted" notice of a crashed run off the terminal.)
+    if { "$build/tests/fuzz/fuzz_$target" "${libfuzzer_options[@]}" "${files[@]}" >"$log" 2>&1; } 2>/dev/null; then
       runs=$((runs + ${#files[@]}))
       return
     fi
@@ -124,7 +125,7 @@ if [ "$mode" = replay ]; then
     shopt -u nullglob
     [ "${#saved[@]}" -eq 0 ] && continue
     for file in "${saved[@]}"; do
-      if "$build/tests/fuzz/fuzz_$target" "${libfuzzer_options[@]}" "$file" >"$work/replay.log" 2>&1; then
+      if { "$build/tests/fuzz/fuzz_$target" "${libfuzzer_options[@]}" "$file" >"$work/replay.log" 2>&1; } 2>/dev/null; then
         echo "fixed     $file (move it to tests/fuzz/corpus/$target/ as a regression seed)"
       else
         echo "failing   $file"
@@ -144,9 +145,9 @@ for target in "${targets[@]}"; do
   log="$work/$target-libfuzzer.log"
   start=$SECONDS
   status=0
-  "$binary" "${libfuzzer_options[@]}" -max_total_time="$seconds" \
-    -artifact_prefix="$work/$target-" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1 ||
-    status=$?
+  { "$binary" "${libfuzzer_options[@]}" -max_total_time="$seconds" \
+    -artifact_prefix="$work/$target-" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; } \
+    2>/dev/null || status=$?
   executions="$(grep -o -E 'stat::number_of_executed_units: [0-9]+' "$log" | grep -o -E '[0-9]+$' || echo 0)"
   findings=0
   if [ "$status" -ne 0 ]; then
