@@ -288,6 +288,18 @@ TEST_F(Npy, RefusesObjectAndStructuredArrays) {
               HasSubstr("structured arrays (record dtypes) are not supported"));
 }
 
+// Found by tools/fuzz.sh (npy): header text echoed in a message is escaped, so that a key or
+// dtype with a newline in it still gives one line.
+TEST_F(Npy, EscapesControlCharactersOfTheHeaderInMessages) {
+  const std::string key = error_for(
+      npy_bytes("{'descr': '<f4', 'fortran\norder': False, 'shape': (1,), }", raw({0, 0, 0, 0})));
+  EXPECT_THAT(key, HasSubstr("unexpected key 'fortran\\x0aorder'"));
+  EXPECT_THAT(error_for(npy_bytes(dict("<f\t4", "(1,)"), raw({0, 0, 0, 0}))),
+              HasSubstr("unsupported dtype '<f\\x094'"));
+  EXPECT_THAT(error_for(npy_bytes(dict(">f\r", "(1,)"), raw({0, 0, 0, 0}))),
+              HasSubstr("unsupported dtype '>f\\x0d'"));
+}
+
 TEST_F(Npy, RefusesTruncatedAndOverlongData) {
   const std::string truncated = error_for(npy_bytes(dict("<f4", "(2, 2)"), std::string(10, '\0')));
   EXPECT_THAT(truncated, HasSubstr("data is truncated"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets snnsim up on a fresh Debian machine and then runs the main example or the test suite:
 #   tools/setup.sh run    install what is missing, build, simulate examples/coba.json
-#   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test
+#   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test,
+#                         then fuzz every reader of untrusted input for 30 s (tools/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -19,6 +20,9 @@ phase() {
 phase "checking Debian packages"
 
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev libcairo2-dev)
+# The fuzzers (tools/fuzz.sh, docs/fuzzing.md): clang with libFuzzer and the sanitizers, and
+# clang's OpenMP runtime.
+if [ "$mode" = test ]; then packages+=(clang libclang-rt-14-dev libomp-14-dev); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -54,5 +58,6 @@ if [ "$mode" = run ]; then
 else
   phase "running the test suite"
   ctest --test-dir build --output-on-failure -j "$jobs" --label-exclude gpu
+  tools/fuzz.sh 30
 fi
 phase ""
