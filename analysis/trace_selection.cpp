@@ -7,13 +7,14 @@
 #include <stdexcept>
 
 #include "networks/quantity.h"
+#include "sim/one_line.h"
 
 namespace snnsim::analysis {
 
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw std::runtime_error(path + ": " + what);
+  throw std::runtime_error(one_line(path + ": " + what));
 }
 
 /// The step of the spike at `position` of the population's list.

@@ -23,13 +23,15 @@
 #include <variant>
 #include <vector>
 
+#include "sim/one_line.h"
+
 namespace snnsim::nir {
 
 /// A malformed NIR file, or a graph that cannot be written as one: one line naming the file and
 /// the place in it.
 class NirError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit NirError(const std::string& what) : std::runtime_error(one_line(what)) {}
 };
 
 /// A numeric dataset: its shape (empty for a scalar) and values in C order.

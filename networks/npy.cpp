@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "networks/raw_numbers.h"
+#include "sim/one_line.h"
 
 namespace snnsim {
 namespace {
@@ -37,21 +38,6 @@ std::string format_shape(const std::vector<std::size_t>& shape) {
     text += std::to_string(shape[i]);
   }
   return text + (shape.size() == 1 ? ",)" : ")");
-}
-
-/// Header text as it may appear in a one-line message: control characters as \xNN.
-std::string printable(std::string_view text) {
-  std::string result;
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char escape[5];
-      std::snprintf(escape, sizeof escape, "\\x%02x", static_cast<unsigned char>(c));
-      result += escape;
-    } else {
-      result += c;
-    }
-  }
-  return result;
 }
 
 /// Reasons for refusing a file, thrown by the header parsing below and given a path by read_npy.
@@ -94,9 +80,9 @@ class HeaderParser {
         seen = &seen_shape;
         header.shape = parse_shape();
       } else {
-        throw Malformed{"unexpected key '" + printable(key) + "'"};
+        throw Malformed{"unexpected key '" + one_line(key) + "'"};
       }
-      if (*seen) throw Malformed{"key '" + printable(key) + "' appears twice"};
+      if (*seen) throw Malformed{"key '" + one_line(key) + "' appears twice"};
       *seen = true;
       if (!accept(',')) {
         expect('}');
@@ -178,8 +164,8 @@ class HeaderParser {
 
 /// The dtype named by `descr`; throws Unsupported.
 Dtype parse_dtype(const std::string& descr) {
-  // Appended, not "'" + printable(descr): g++ 12 gives a false -Wrestrict for that temporary.
-  const std::string quoted = std::string("'").append(printable(descr)).append("'");
+  // Appended, not "'" + one_line(descr): g++ 12 gives a false -Wrestrict for that temporary.
+  const std::string quoted = std::string("'").append(one_line(descr)).append("'");
   const Unsupported unsupported{"unsupported dtype " + quoted + " (expected " + kSupported + ")"};
   if (descr.size() < 2) throw unsupported;
   const char order = descr[0];

@@ -2,24 +2,11 @@
 // Small RAII and attribute helpers over the HDF5 C API, shared by every reader and writer of
 // HDF5 files (traces, NIR files, datasets and weights).
 #include <hdf5.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <mutex>
-#include <new>
-#include <set>
 #include <stdexcept>
 #include <string>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -116,116 +103,16 @@ inline void write_attribute(hid_t object, const char* name,
   }
 }
 
-namespace detail {
-
-/// Where the child of check_readable is, in memory shared with the parent: the object and
-/// attribute it is reading, for the parent's message should it crash there.
-struct ReadingPlace {
-  char text[1024];
-  void set(const std::string& place) {
-    const std::size_t length = std::min(place.size(), sizeof text - 1);
-    std::memcpy(text, place.data(), length);
-    text[length] = '\0';
-  }
-};
-
-/// Arrays bigger than this are not read by the check: numbers cannot hurt the reader, and an
-/// array of strings this large is not in any of snnsim's formats.
-constexpr std::size_t kLargestCheckedRead = std::size_t{64} << 20;
-
-/// Reads every value of an attribute or dataset of string or variable-length type (the ones
-/// HDF5 looks up in the file's global heap), the way the readers will. Failures are left to
-/// the readers: only a crash matters here. What HDF5 allocates for the strings is not
-/// reclaimed: the child process that reads them ends right after.
-template <class Read>
-void read_heap_values(hid_t type, hid_t space, const Read& read) {
-  if (H5Tdetect_class(type, H5T_STRING) <= 0 && H5Tdetect_class(type, H5T_VLEN) <= 0) return;
-  const Handle memory_type(H5Tget_native_type(type, H5T_DIR_DEFAULT), H5Tclose);
-  const hssize_t count = H5Sget_simple_extent_npoints(space);
-  const std::size_t size = memory_type.valid() ? H5Tget_size(memory_type.get()) : 0;
-  if (count <= 0 || size == 0 || std::size_t(count) > kLargestCheckedRead / size) return;
-  std::vector<unsigned char> buffer(std::size_t(count) * size);
-  read(memory_type.get(), buffer.data());
-}
-
-inline herr_t read_attribute(hid_t object, const char* name, const H5A_info_t*, void* place) {
-  ReadingPlace& reading = *static_cast<ReadingPlace*>(place);
-  const std::string owner = reading.text;
-  reading.set(owner + ": attribute '" + name + "'");
-  const Handle attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
-  if (attribute.valid()) {
-    const Handle type(H5Aget_type(attribute.get()), H5Tclose);
-    const Handle space(H5Aget_space(attribute.get()), H5Sclose);
-    read_heap_values(type.get(), space.get(), [&](hid_t memory_type, void* buffer) {
-      return H5Aread(attribute.get(), memory_type, buffer);
-    });
-  }
-  reading.set(owner);
-  return 0;
-}
-
-inline herr_t read_object(hid_t root, const char* name, const H5O_info_t* info, void* place) {
-  ReadingPlace& reading = *static_cast<ReadingPlace*>(place);
-  reading.set(name[0] == '.' ? "/" : "/" + std::string(name));
-  const Handle object(H5Oopen(root, name, H5P_DEFAULT), H5Oclose);
-  if (!object.valid()) return 0;
-  H5Aiterate2(object.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, read_attribute, place);
-  if (info->type == H5O_TYPE_DATASET) {
-    const Handle type(H5Dget_type(object.get()), H5Tclose);
-    const Handle space(H5Dget_space(object.get()), H5Sclose);
-    read_heap_values(type.get(), space.get(), [&](hid_t memory_type, void* buffer) {
-      return H5Dread(object.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
-    });
-  }
-  return 0;
-}
-
-}  // namespace detail
-
 /// Checks that HDF5 can read the structure of `path` (every group, every attribute, every
-/// string) without crashing, before a reader opens it. HDF5 1.10 trusts what it reads from
-/// disk: a damaged byte in a string's global-heap entry or in a group's index can send it
-/// outside its buffers, where it dies by a signal instead of returning an error (see
-/// docs/trace-format.md, "Damaged files"). So the check runs in a forked child process; when
-/// the child dies, this throws one line naming the file and the object the child was reading.
-/// Failures that HDF5 reports as errors are left to the reader, whose messages say more. Each
-/// file is checked once per process (by name, size and modification time).
-inline void check_readable(const std::filesystem::path& path) {
-  silence_errors();
-  std::error_code error;
-  const auto checked_file =
-      std::make_tuple(path.string(), std::filesystem::file_size(path, error),
-                      std::filesystem::last_write_time(path, error).time_since_epoch().count());
-  static std::mutex mutex;
-  static std::set<std::remove_const_t<decltype(checked_file)>> checked;
-  const std::lock_guard lock(mutex);
-  if (error || checked.count(checked_file) > 0) return;
-  void* shared = mmap(nullptr, sizeof(detail::ReadingPlace), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared == MAP_FAILED) return;  // read without the check rather than not at all
-  auto* place = new (shared) detail::ReadingPlace{};
-  place->set("/");
-  const pid_t child = fork();
-  if (child == 0) {
-    const rlimit no_core{0, 0};  // a crash here is expected: no core file
-    setrlimit(RLIMIT_CORE, &no_core);
-    const Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (file.valid()) {
-      H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_INC, detail::read_object, place, H5O_INFO_BASIC);
-    }
-    _exit(0);  // not exit(): the parent's buffers and at-exit functions are the parent's
-  }
-  int status = 0;
-  while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  const std::string where = place->text;
-  munmap(shared, sizeof(detail::ReadingPlace));
-  if (child > 0 && WIFSIGNALED(status)) {
-    throw std::runtime_error(path.string() + ": " + where +
-                             ": damaged HDF5 file (the HDF5 library crashes reading it: " +
-                             strsignal(WTERMSIG(status)) + ")");
-  }
-  checked.insert(checked_file);
-}
+/// string) without crashing, hanging or exhausting memory, before a reader opens it. HDF5 1.10
+/// trusts what it reads from disk: a damaged byte in a string's global-heap entry or in a
+/// group's index can send it outside its buffers, where it dies by a signal instead of
+/// returning an error, into a loop, or into an allocation of gigabytes (see
+/// docs/trace-format.md, "Damaged files"). So the check runs in a forked child process with a
+/// deadline and a memory limit; when the child does not finish cleanly, this throws one line
+/// naming the file and the object the child was reading. Failures that HDF5 reports as errors
+/// are left to the reader, whose messages say more. Each file is checked once per process (by
+/// name, size and modification time).
+void check_readable(const std::filesystem::path& path);
 
 }  // namespace snnsim::hdf5

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "sim/hdf5_util.h"
+#include "sim/one_line.h"
 
 namespace snnsim {
 
@@ -32,7 +33,7 @@ struct TraceReader::Impl {
   Handle file;
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(path + ": " + what);
+    throw std::runtime_error(one_line(path + ": " + what));
   }
 
   /// `name` on the object at `owner` (a path inside the file, for messages).

@@ -36,14 +36,20 @@ inline const std::filesystem::path& scratch_folder() {
   return folder;
 }
 
-/// Writes the input to `name` in the scratch folder and returns its path.
+/// Writes the input to `name` in the scratch folder and returns its path. The input is written
+/// to a temporary name and renamed, so that each input is a new file (a new inode): the HDF5
+/// readers check a file's structure once per process (hdf5::check_readable), and a rewrite in
+/// place within one clock tick and of the same size would look unchanged.
 inline std::filesystem::path write_input(const std::uint8_t* data, std::size_t size,
                                          const std::string& name) {
   const std::filesystem::path path = scratch_folder() / name;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::filesystem::path written = scratch_folder() / (name + ".new");
+  std::ofstream out(written, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   out.close();
-  if (!out) {
+  std::error_code renamed;
+  if (out) std::filesystem::rename(written, path, renamed);
+  if (!out || renamed) {
     std::fprintf(stderr, "fuzz: cannot write %s\n", path.c_str());
     std::abort();
   }
