@@ -234,6 +234,8 @@ TEST_F(NirFileTest, RefusesGraphsNirWouldRefuse) {
   Graph unknown = small_graph();
   unknown.nodes["lif"].type = "AdEx";
   refused(unknown, "/node/nodes/lif: unknown NIR primitive 'AdEx'");
+  unknown.nodes["lif"].type = "Ad\nEx";  // a NIR error is one line, whatever text it quotes
+  refused(unknown, "/node/nodes/lif: unknown NIR primitive 'Ad\\x0aEx'");
   Graph missing = small_graph();
   missing.nodes["lif"].fields.erase("tau");
   refused(missing, "/node/nodes/lif: LIF misses tau");

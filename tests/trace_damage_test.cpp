@@ -224,6 +224,13 @@ TEST_F(DamagedTrace, SamplingIntervalOfZero) {
       "attribute 'interval_steps' of '/populations/P/state/v' is 0; expected at least 1");
 }
 
+TEST_F(DamagedTrace, KindWithAControlCharacterIsQuotedOnOneLine) {
+  const fs::path trace = population_trace("t.h5");
+  edit(trace,
+       [&](hid_t file) { hdf5::write_attribute(file, "kind", std::string("pop\nulation")); });
+  expect_refused(trace, kSpikeReaders, "unknown trace kind 'pop\\x0aulation'");
+}
+
 TEST_F(DamagedTrace, SampledNeuronOutsideThePopulation) {
   const fs::path trace = population_trace("t.h5");
   edit(trace, [&](hid_t file) {

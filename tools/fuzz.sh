@@ -10,7 +10,8 @@
 #
 # Targets: network_json layer_graph_json nir safetensors npy trace hdf5_weights events (default:
 # all). Environment: MUTATIONS, FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_RSS_MB
-# (default 2048), FUZZ_JOBS (build jobs, default nproc).
+# (default 2048), FUZZ_JOBS (build jobs, default nproc), FUZZ_PARALLEL (targets fuzzed at once,
+# default 1).
 #
 # Prints one line per target and phase: inputs run, findings, seconds. A finding (crash,
 # sanitizer report, undocumented exception, timeout, out of memory) is saved as
@@ -40,6 +41,7 @@ done
 mutations="${MUTATIONS:-1000}"
 timeout="${FUZZ_TIMEOUT:-10}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
+parallel="${FUZZ_PARALLEL:-1}"
 build=build-fuzz
 
 echo "fuzz: building $build (clang, ASan, UBSan, libFuzzer)" >&2
@@ -50,26 +52,31 @@ cmake -S . -B "$build" -DSNNSIM_FUZZ=ON -DSNNSIM_CUDA=OFF -DCMAKE_BUILD_TYPE=Rel
 cmake --build "$build" -j "${FUZZ_JOBS:-$(nproc)}" --target fuzzers >/dev/null
 
 # Sanitizers: stop at the first report; the leaks suppressed are those of libraries
-# (tests/fuzz/lsan.supp). An impossible allocation fails as glibc's does, with NULL, which libhdf5
-# handles; one that would succeed but is larger than FUZZ_RSS_MB is libFuzzer's finding. One
-# thread: the engine's OpenMP loops would only add noise.
-export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1"
+# (tests/fuzz/lsan.supp). An allocation over 1 GiB fails as glibc's does, with NULL, as it does
+# for the HDF5 structure check, whose memory limit the sanitizer's address space rules out
+# (sim/hdf5_util.cpp); libhdf5 handles it, snnsim's own code must not need it. One thread: the
+# engine's OpenMP loops would only add noise.
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=1024"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp"
 export OMP_NUM_THREADS=1
-libfuzzer_options=(-timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb"
-  -print_final_stats=1)
-findings_total=0
 work="$build/fuzz-work"
 rm -rf "$work"
 mkdir -p "$work"
+# The artifact prefix: where libFuzzer writes an input that failed, also from the HDF5 check's
+# forked children, which die on purpose (sim/hdf5_util.cpp). The findings themselves are saved
+# by save_finding below.
+libfuzzer_options=(-timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb"
+  -print_final_stats=1 -artifact_prefix="$work/artifact-")
+findings_total=0
 
 # Saves the input a run of TARGET failed on, named by the kind of failure libFuzzer or the
 # sanitizers reported and by the input's hash, with the run's log: prints the saved path.
 save_finding() {
   local target="$1" input="$2" log="$3" kind
-  kind="$(grep -o -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z-]+|runtime error|fuzz: [a-z ]+|ALARM: working on the last Unit|out-of-memory' "$log" |
-    sed -E 's/ERROR: //; s/ALARM.*/timeout/; s/runtime error/ubsan/; s/^fuzz: //; s/[^A-Za-z0-9]+/-/g' | tr 'A-Z' 'a-z')"
+  # The last report is the run's own (the HDF5 check's forked children may print before it).
+  kind="$(grep -o -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z-]+|runtime error|fuzz: [a-z ]+|ALARM: working on the last Unit|out-of-memory' "$log" |
+    tail -n 1 | sed -E 's/ERROR: //; s/ALARM.*/timeout/; s/runtime error/ubsan/; s/^fuzz: //; s/[^A-Za-z0-9]+/-/g' | tr 'A-Z' 'a-z')"
   kind="${kind:-crash}"
   local folder="tests/fuzz/crashes/$target"
   local name
@@ -139,21 +146,25 @@ if [ "$mode" = replay ]; then
   exit 0
 fi
 
-for target in "${targets[@]}"; do
-  binary="$build/tests/fuzz/fuzz_$target"
+# Fuzzes TARGET: libFuzzer, then the blind mutations. Prints its report lines and, last, its
+# number of findings.
+fuzz_target() {
+  local target="$1" binary="$build/tests/fuzz/fuzz_$1" total=0
   # libFuzzer: new inputs go to a scratch copy of the corpus, the committed one only grows by hand.
-  corpus="$work/corpus-$target"
+  local corpus="$work/corpus-$target" log="$work/$target-libfuzzer.log"
   mkdir -p "$corpus" "tests/fuzz/crashes/$target"
-  log="$work/$target-libfuzzer.log"
-  start=$SECONDS
-  status=0
+  local start=$SECONDS status=0
   { "$binary" "${libfuzzer_options[@]}" -max_total_time="$seconds" \
-    -artifact_prefix="$work/$target-" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; } \
+    "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; } \
     2>/dev/null || status=$?
-  executions="$(grep -o -E 'stat::number_of_executed_units: [0-9]+' "$log" | grep -o -E '[0-9]+$' || echo 0)"
+  # The last statistics and artifact are the run's own: the HDF5 check's forked children print
+  # theirs when they die (sim/hdf5_util.cpp).
+  local executions
+  executions="$(grep -o -E 'stat::number_of_executed_units: [0-9]+' "$log" | tail -n 1 | grep -o -E '[0-9]+$' || echo 0)"
   findings=0
   if [ "$status" -ne 0 ]; then
     findings=1
+    local artifact
     artifact="$(grep -o -E "Test unit written to [^ ]+" "$log" | tail -n 1 | sed 's/Test unit written to //')"
     if [ -n "$artifact" ] && [ -f "$artifact" ]; then
       echo "  finding: $(save_finding "$target" "$artifact" "$log")"
@@ -162,16 +173,27 @@ for target in "${targets[@]}"; do
     fi
   fi
   report "$target" libfuzzer "$executions" "$findings" "$((SECONDS - start))"
-  findings_total=$((findings_total + findings))
+  total=$((total + findings))
 
   # Blind mutations: the same random seed every run, so that a finding here reproduces.
   start=$SECONDS
-  rm -rf "$work/mutations"
-  "$build/tests/fuzz/fuzz_mutate" "tests/fuzz/corpus/$target" "$work/mutations" "$mutations" 1
-  mapfile -t inputs < <(find "$work/mutations" -type f | sort)
+  local mutated="$work/mutations-$target"
+  "$build/tests/fuzz/fuzz_mutate" "tests/fuzz/corpus/$target" "$mutated" "$mutations" 1
+  mapfile -t inputs < <(find "$mutated" -type f | sort)
   run_inputs "$target" "${inputs[@]}"
   report "$target" mutations "$runs" "$findings" "$((SECONDS - start))"
-  findings_total=$((findings_total + findings))
+  echo $((total + findings))
+}
+
+# FUZZ_PARALLEL targets at a time (each fuzzer is one process), their reports in target order.
+for target in "${targets[@]}"; do
+  while [ "$(jobs -r -p | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  fuzz_target "$target" >"$work/$target.report" &
+done
+wait
+for target in "${targets[@]}"; do
+  head -n -1 "$work/$target.report"
+  findings_total=$((findings_total + $(tail -n 1 "$work/$target.report")))
 done
 
 if [ "$findings_total" -gt 0 ]; then

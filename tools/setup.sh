@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets snnsim up on a fresh Debian machine and then runs the main example or the test suite:
 #   tools/setup.sh run    install what is missing, build, simulate examples/coba.json
-#   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test;
-#                         with SNNSIM_FUZZ_SECONDS=N, then fuzz every reader of untrusted input for
-#                         N s each (tools/fuzz.sh; not yet in CI while findings are open,
-#                         tests/fuzz/crashes/README.md)
+#   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test,
+#                         then fuzz every reader of untrusted input for SNNSIM_FUZZ_SECONDS s
+#                         each (default 30; 0: no fuzzing) and SNNSIM_FUZZ_MUTATIONS blind
+#                         mutations of its seeds (default 200) with tools/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -24,8 +24,9 @@ phase "checking Debian packages"
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev libcairo2-dev)
 # The fuzzers (tools/fuzz.sh, docs/fuzzing.md): clang with libFuzzer and the sanitizers, and
 # clang's OpenMP runtime.
-fuzz_seconds="${SNNSIM_FUZZ_SECONDS:-}"
-if [ "$mode" = test ] && [ -n "$fuzz_seconds" ]; then
+fuzz_seconds="${SNNSIM_FUZZ_SECONDS:-30}"
+[ "$mode" = test ] || fuzz_seconds=0
+if [ "$fuzz_seconds" != 0 ]; then
   packages+=(clang libclang-rt-14-dev libomp-14-dev)
 fi
 missing=()
@@ -63,9 +64,9 @@ if [ "$mode" = run ]; then
 else
   phase "running the test suite"
   ctest --test-dir build --output-on-failure -j "$jobs" --label-exclude gpu
-  if [ -n "$fuzz_seconds" ]; then
-    phase "fuzzing every reader for $fuzz_seconds s"
-    tools/fuzz.sh "$fuzz_seconds"
+  if [ "$fuzz_seconds" != 0 ]; then
+    phase "fuzzing every reader for $fuzz_seconds s, $jobs at a time"
+    MUTATIONS="${SNNSIM_FUZZ_MUTATIONS:-200}" FUZZ_PARALLEL="$jobs" tools/fuzz.sh "$fuzz_seconds"
   fi
 fi
 phase ""
