@@ -4,7 +4,8 @@
 #   tools/setup.sh test   install what is missing (and NIR's Python reader), build, run every test,
 #                         then fuzz every reader of untrusted input for SNNSIM_FUZZ_SECONDS s
 #                         each (default 30; 0: no fuzzing) and SNNSIM_FUZZ_MUTATIONS blind
-#                         mutations of its seeds (default 200) with tools/fuzz.sh
+#                         mutations of its seeds (default 100) with tools/fuzz.sh, built with -O0
+#                         to keep CI within its 20 minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -66,7 +67,8 @@ else
   ctest --test-dir build --output-on-failure -j "$jobs" --label-exclude gpu
   if [ "$fuzz_seconds" != 0 ]; then
     phase "fuzzing every reader for $fuzz_seconds s, $jobs at a time"
-    MUTATIONS="${SNNSIM_FUZZ_MUTATIONS:-200}" FUZZ_PARALLEL="$jobs" tools/fuzz.sh "$fuzz_seconds"
+    MUTATIONS="${SNNSIM_FUZZ_MUTATIONS:-100}" FUZZ_PARALLEL="$jobs" FUZZ_OPT=-O0 \
+      tools/fuzz.sh "$fuzz_seconds"
   fi
 fi
 phase ""
