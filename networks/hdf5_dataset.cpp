@@ -45,11 +45,11 @@ Hdf5Array read_hdf5_array(const std::filesystem::path& file, const std::string& 
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   Hdf5Array array;
-  std::size_t size = 1;
-  for (hsize_t d : dims) {
-    array.shape.push_back(static_cast<std::size_t>(d));
-    size *= static_cast<std::size_t>(d);
-  }
+  array.shape.assign(dims.begin(), dims.end());
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  if (points < 0) throw std::runtime_error(where + ": cannot read its shape (damaged file?)");
+  const std::size_t size = static_cast<std::size_t>(points);
+  hdf5::check_declared_size(d.get(), size, where);
   array.values.resize(size);
   if (size > 0 &&
       H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {

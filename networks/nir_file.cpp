@@ -347,6 +347,11 @@ Field read_field(hid_t parent, const std::string& name, const std::string& where
   array.shape.assign(dims.begin(), dims.end());
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
   if (rank < 0 || count < 0) throw NirError(where + ": cannot read the shape");
+  try {
+    hdf5::check_declared_size(dataset.get(), std::uint64_t(count), where);
+  } catch (const std::runtime_error& error) {
+    throw NirError(error.what());
+  }
   array.values.resize(std::size_t(count));
   if (!array.values.empty() && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
                                        H5P_DEFAULT, array.values.data()) < 0) {

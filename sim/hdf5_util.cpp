@@ -232,4 +232,25 @@ void check_readable(const std::filesystem::path& path) {
   checked.insert(checked_file);
 }
 
+void check_declared_size(hid_t dataset, std::uint64_t count, const std::string& where) {
+  constexpr std::uint64_t kLargestCompressionRatio = 1032;  // deflate's
+  const Handle type(H5Dget_type(dataset), H5Tclose);
+  const Handle creation(H5Dget_create_plist(dataset), H5Pclose);
+  const hid_t file = H5Iget_file_id(dataset);
+  hsize_t file_size = 0;
+  const bool sized = file >= 0 && H5Fget_filesize(file, &file_size) >= 0;
+  if (file >= 0) H5Fclose(file);
+  const std::uint64_t element = type.valid() ? H5Tget_size(type.get()) : 0;
+  if (!sized || element == 0 || !creation.valid()) {
+    throw std::runtime_error(where + ": cannot read its layout (damaged file?)");
+  }
+  const std::uint64_t stored = std::min<std::uint64_t>(H5Dget_storage_size(dataset), file_size);
+  const std::uint64_t ratio = H5Pget_nfilters(creation.get()) > 0 ? kLargestCompressionRatio : 1;
+  if (count > 0 && (stored == 0 || count / ratio > stored / element + 1)) {
+    throw std::runtime_error(where + ": declares " + std::to_string(count) +
+                             " elements but the file holds " + std::to_string(stored) +
+                             " bytes of them (damaged file?)");
+  }
+}
+
 }  // namespace snnsim::hdf5

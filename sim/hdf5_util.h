@@ -115,4 +115,11 @@ inline void write_attribute(hid_t object, const char* name,
 /// name, size and modification time).
 void check_readable(const std::filesystem::path& path);
 
+/// Throws one line (`where`: the file and dataset) unless the file can hold the `count`
+/// elements that numeric dataset `dataset` declares: a reader calls it before it allocates
+/// for them. Without filters the file must store every byte; compressed, at least one byte in
+/// 1,032 (deflate's largest ratio). A damaged dataspace or one never written would otherwise
+/// make the reader allocate what it claims, gigabytes for a few bytes of file.
+void check_declared_size(hid_t dataset, std::uint64_t count, const std::string& where);
+
 }  // namespace snnsim::hdf5

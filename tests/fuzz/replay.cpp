@@ -1,7 +1,11 @@
 // Runs a fuzz harness over files, without libFuzzer: the default test suite replays every input
 // of the committed corpus (the seeds and the regression-* findings, docs/fuzzing.md) through the
 // readers as they are released, without sanitizers. A finding aborts, crashes or hangs (the
-// test's timeout); a clean pass prints how many inputs ran.
+// test's timeout); a clean pass prints how many inputs ran. The address space is limited, so
+// that a reader allocating what a damaged size claims fails here as it does under the fuzzers
+// (std::bad_alloc is a finding) instead of getting memory it never touches.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +19,9 @@ extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** arg
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 int main(int argc, char** argv) {
+  constexpr rlim_t kAddressSpace = rlim_t{3} << 30;
+  const rlimit limit{kAddressSpace, kAddressSpace};
+  setrlimit(RLIMIT_AS, &limit);
   if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
   std::vector<std::filesystem::path> inputs;
   for (int i = 1; i < argc; ++i) {
