@@ -376,6 +376,39 @@ TEST_F(GraphFile, InferRefusesSuspectInputsBeforeWritingAnything) {
                                    "smaller --batch"));
 }
 
+TEST_F(GraphFile, SavedOutputsAreTheIndependentReferencesMeansAndTimesteps) {
+  // Batches of 3 do not divide the samples: the last batch is partial.
+  const std::string arguments = "infer " + kExamples + "conv-snn.json --input " + kExamples +
+                                "data/conv-snn-input.npy -q --batch 3 --save-outputs ";
+  ASSERT_EQ(testing::run_snnsim(arguments + path("mean.npy").string()).status, 0);
+  ASSERT_EQ(testing::run_snnsim(arguments + path("steps.npy").string() + " --outputs-per-timestep")
+                .status,
+            0);
+  const NpyArray reference = read_npy(kExamples + "data/conv-snn-expected.npy");
+  const NpyArray mean = read_npy(path("mean.npy"));
+  const NpyArray steps = read_npy(path("steps.npy"));
+  ASSERT_EQ(mean.shape, reference.shape);
+  const std::size_t samples = reference.shape[0], classes = reference.values.size() / samples;
+  const LayerGraphSpec spec = load_layer_graph_file(kExamples + "conv-snn.json");
+  const std::size_t t = spec.graph->timesteps();
+  ASSERT_EQ(steps.shape, (std::vector<std::size_t>{samples, t, classes}));
+  for (std::size_t s = 0; s < samples; ++s) {
+    for (std::size_t k = 0; k < classes; ++k) {
+      float sum = 0.0f;
+      for (std::size_t step = 0; step < t; ++step)
+        sum += steps.values[(s * t + step) * classes + k];
+      // As in MatchTheIndependentNumpyReference: rounding only, outputs of magnitude ~10.
+      EXPECT_NEAR(mean.values[s * classes + k], reference.values[s * classes + k], 1e-4f);
+      EXPECT_NEAR(sum / static_cast<float>(t), reference.values[s * classes + k], 1e-4f);
+    }
+  }
+  const testing::CommandResult alone =
+      testing::run_snnsim("infer " + kExamples + "conv-snn.json --input " + kExamples +
+                          "data/conv-snn-input.npy --outputs-per-timestep");
+  EXPECT_EQ(alone.status, 2);
+  EXPECT_THAT(alone.output, ::testing::HasSubstr("needs --save-outputs"));
+}
+
 TEST_F(GraphFile, InferTraceRecordsTheTokensAGatherKeeps) {
   std::ofstream(path("gather.json")) << R"({"format": "snnsim-network", "version": 1,
     "kind": "layer_graph", "timesteps": 2, "input": {"shape": [5, 3]},

@@ -100,6 +100,11 @@ TEST_F(WriteFailure, RunAndInferTraces) {
   expect_clean_failure({"infer", kExamples + "linear-snn.json", "--input",
                         kExamples + "data/linear-snn-input.npy", "-q", "-o", inferred},
                        4096, {inferred});
+  const std::string outputs = file("outputs.npy");
+  expect_clean_failure(
+      {"infer", kExamples + "linear-snn.json", "--input", kExamples + "data/linear-snn-input.npy",
+       "-q", "--save-outputs", outputs, "--outputs-per-timestep"},
+      64, {outputs});
 }
 
 TEST_F(WriteFailure, SummaryJson) {

@@ -143,7 +143,12 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "dense", po::bool_switch(&a.dense),
           "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
           "PyTorch would; for comparisons with the event-driven default (CPU only: cuda always "
-          "runs dense products and reports event-driven counts)");
+          "runs dense products and reports event-driven counts)")(
+          "save-outputs", po::value(&a.save_outputs)->value_name("FILE.npy"),
+          "write the output layer's values per sample as float32 .npy, [N, output shape...]: "
+          "their mean over timesteps")(
+          "outputs-per-timestep", po::bool_switch(&a.outputs_per_timestep),
+          "--save-outputs writes every timestep's values instead, [N, T, output shape...]");
       add_backend_option(d, a);
       return d;
     }

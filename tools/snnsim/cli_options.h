@@ -31,7 +31,9 @@ struct Arguments {
   std::size_t timesteps = 0;  ///< 0: the file's
   std::size_t top_k = 3;
   double mac_pj = 4.6, ac_pj = 0.9;
-  bool dense = false;  ///< --dense: dense operator paths only
+  bool dense = false;                 ///< --dense: dense operator paths only
+  std::string save_outputs;           ///< --save-outputs FILE.npy: the output layer's values
+  bool outputs_per_timestep = false;  ///< --outputs-per-timestep: not their mean over timesteps
   // trace
   std::vector<std::string> files;         ///< every positional argument (files[0] is `network`)
   std::vector<std::string> populations;   ///< --population NAME (repeatable)

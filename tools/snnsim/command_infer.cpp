@@ -37,8 +37,8 @@ constexpr const char* kUsage =
     "and prints the top predictions per sample (the output layer's mean over timesteps),\n"
     "per-layer firing rates, synaptic operations (ACs), multiply-accumulates (MACs), the\n"
     "energy estimate, each layer's share of the time and samples/s. With -o, per-layer spikes\n"
-    "go to an HDF5 trace. MODEL.nir: a NIR graph is imported as a layer graph first (snnsim\n"
-    "import nir --help).\n"
+    "go to an HDF5 trace; with --save-outputs, the output layer's values to an .npy file.\n"
+    "MODEL.nir: a NIR graph is imported as a layer graph first (snnsim import nir --help).\n"
     "--backend cuda runs the model on an NVIDIA GPU (docs/cuda.md); the counts stay those of\n"
     "the event-driven model.\n"
     "\n"
@@ -150,6 +150,9 @@ int command_infer(int argc, const char* const* argv) {
       return 0;
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
+    if (a.outputs_per_timestep && a.save_outputs.empty()) {
+      throw std::runtime_error("--outputs-per-timestep: needs --save-outputs FILE.npy");
+    }
     if (a.timesteps > limits::kTimesteps) {
       throw std::runtime_error("-T " + std::to_string(a.timesteps) + ": expected at most " +
                                limits::power_of_two(limits::kTimesteps) + " timesteps");
@@ -173,6 +176,7 @@ int command_infer(int argc, const char* const* argv) {
                                  {a.labels, "the labels"}});
     refuse_output_over_inputs("-o", a.output, inputs);
     refuse_output_over_inputs("--summary-json", a.summary_json, inputs);
+    refuse_output_over_inputs("--save-outputs", a.save_outputs, inputs);
     const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);
     const std::size_t samples = input.count;
     check_batch_size(graph, std::min(a.batch, samples), a.batch);
@@ -192,6 +196,9 @@ int command_infer(int argc, const char* const* argv) {
     const std::size_t out_features = element_count(graph.output().shape);
     const std::size_t timesteps = graph.timesteps();
     std::vector<float> outputs(samples * out_features, 0.0f);  // mean over timesteps
+    // --outputs-per-timestep: [sample][timestep][feature], as --save-outputs writes them.
+    std::vector<float> step_outputs(a.outputs_per_timestep ? samples * timesteps * out_features
+                                                           : 0);
     std::vector<LayerTotals> totals;
     const auto start = std::chrono::steady_clock::now();
     const std::size_t batches = (samples + a.batch - 1) / a.batch;
@@ -207,6 +214,10 @@ int command_infer(int argc, const char* const* argv) {
         for (std::size_t k = 0; k < out_features; ++k)
           outputs[sample * out_features + k] +=
               out[f * out_features + k] / static_cast<float>(timesteps);
+        if (a.outputs_per_timestep) {
+          std::copy_n(out.begin() + f * out_features, out_features,
+                      step_outputs.begin() + (sample * timesteps + f / batch) * out_features);
+        }
       }
       if (totals.empty()) totals.resize(run.nodes.size());
       for (std::size_t n = 0; n < run.nodes.size(); ++n) {
@@ -263,6 +274,12 @@ int command_infer(int argc, const char* const* argv) {
       if (!labels.empty() && !order.empty() && static_cast<long>(order[0]) == labels[s]) ++correct;
     }
     if (trace) trace->finish(true, timesteps);
+    if (!a.save_outputs.empty()) {
+      std::vector<std::size_t> shape{samples};
+      if (a.outputs_per_timestep) shape.push_back(timesteps);
+      shape.insert(shape.end(), graph.output().shape.begin(), graph.output().shape.end());
+      write_npy(a.save_outputs, shape, a.outputs_per_timestep ? step_outputs : outputs);
+    }
 
     if (!a.quiet) {
       std::printf("\nsnnsim infer %s\n", a.network.c_str());
@@ -312,6 +329,7 @@ int command_infer(int argc, const char* const* argv) {
       std::printf("  time       %.3f s for %zu samples: %.1f samples/s on %s\n", wall_s, samples,
                   samples / wall_s, executor->description().c_str());
       if (trace) std::printf("  trace      %s\n", a.output.c_str());
+      if (!a.save_outputs.empty()) std::printf("  outputs    %s\n", a.save_outputs.c_str());
     }
     if (!a.summary_json.empty()) {
       nlohmann::json j;
