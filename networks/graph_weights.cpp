@@ -51,19 +51,27 @@ TensorSource open_source(const std::filesystem::path& file) {
 }  // namespace
 
 void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
-                        const std::vector<std::string>& prefixes) {
+                        const WeightNaming& naming) {
   const TensorSource source = open_source(file);
   const std::set<std::string> available(source.names.begin(), source.names.end());
   std::set<std::string> used;
   std::vector<std::string> problems;
-  // (node, tensor spec name, file tensor name) of every tensor to set.
-  std::vector<std::tuple<std::size_t, std::string, std::string>> loads;
+  // (node, tensor spec name, file tensor name, copies to check) of every tensor to set.
+  struct Load {
+    std::size_t node;
+    std::string spec_name, name;
+    std::vector<std::string> copies;
+  };
+  std::vector<Load> loads;
   for (std::size_t n = 0; n < graph.nodes().size(); ++n) {
     const GraphNode& node = graph.nodes()[n];
     if (node.op == nullptr) continue;
-    const std::string prefix = prefixes[n].empty() ? node.name : prefixes[n];
+    const std::string prefix = naming.prefixes[n].empty() ? node.name : naming.prefixes[n];
+    const std::vector<std::string> no_copies;
+    const std::vector<std::string>& copy_prefixes =
+        n < naming.copies.size() ? naming.copies[n] : no_copies;
     for (const WeightSpec& spec : node.op->weight_specs()) {
-      const std::string name = prefix + "." + spec.name;
+      const std::string name = spec.full_name ? spec.name : prefix + "." + spec.name;
       if (!available.count(name)) {
         if (!spec.optional) {
           problems.push_back("missing tensor '" + name + "' " + shape_string(spec.shape) +
@@ -78,12 +86,27 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
                            node.name + " expects " + shape_string(spec.shape));
         continue;
       }
-      loads.emplace_back(n, spec.name, name);
+      std::vector<std::string> copies;
+      for (const std::string& copy_prefix : copy_prefixes) {
+        const std::string copy = copy_prefix + "." + spec.name;
+        if (!available.count(copy)) continue;
+        used.insert(copy);
+        if (source.shape(copy) != spec.shape) {
+          problems.push_back("tensor '" + copy + "' has shape " + shape_string(source.shape(copy)) +
+                             "; it is a copy of '" + name + "' " + shape_string(spec.shape));
+          continue;
+        }
+        copies.push_back(copy);
+      }
+      loads.push_back({n, spec.name, name, std::move(copies)});
     }
   }
   for (const std::string& name : source.names) {
     const bool counter = name.size() >= 20 && name.ends_with("num_batches_tracked");
-    if (!used.count(name) && !counter) {
+    const bool accepted =
+        std::any_of(naming.unused_prefixes.begin(), naming.unused_prefixes.end(),
+                    [&name](const std::string& p) { return name.starts_with(p); });
+    if (!used.count(name) && !counter && !accepted) {
       problems.push_back("tensor '" + name + "' is not used by any node");
     }
   }
@@ -95,13 +118,19 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
     }
     throw std::runtime_error(message);
   }
-  for (const auto& [node, spec_name, name] : loads) {
-    std::vector<float> values = source.read(name);
+  for (const Load& load : loads) {
+    std::vector<float> values = source.read(load.name);
     if (const std::string problem = non_finite_problem(values); !problem.empty())
-      throw std::runtime_error(file.string() + ": tensor '" + name + "': " + problem);
-    graph.nodes()[node].op->set_weight(spec_name, std::move(values));
+      throw std::runtime_error(file.string() + ": tensor '" + load.name + "': " + problem);
+    for (const std::string& copy : load.copies) {
+      if (source.read(copy) != values) {
+        throw std::runtime_error(file.string() + ": tensor '" + copy + "' differs from '" +
+                                 load.name + "'; the two are one shared tensor of the model");
+      }
+    }
+    graph.nodes()[load.node].op->set_weight(load.spec_name, std::move(values));
   }
-  graph.fold_batchnorms();
+  graph.fold_affine_nodes();
 }
 
 }  // namespace snnsim

@@ -15,10 +15,9 @@
 
 namespace snnsim {
 
-/// Sets the weights of every node of `graph` (bound already) from `file`, then folds BatchNorms.
-/// `prefixes[node]` is the tensor-name prefix of each node (empty: its name). Throws
-/// std::runtime_error with one line.
+/// Sets the weights of every node of `graph` (bound already) from `file`, then folds BatchNorms
+/// and channel scales (LayerGraph::fold_affine_nodes). Throws std::runtime_error with one line.
 void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
-                        const std::vector<std::string>& prefixes);
+                        const WeightNaming& naming);
 
 }  // namespace snnsim

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -72,6 +73,9 @@ class Node {
 
   /// Rejects keys outside `allowed` (a misspelled key is an error, never ignored).
   void allow_keys(std::initializer_list<std::string_view> allowed) const {
+    allow_keys(std::span(allowed.begin(), allowed.size()));
+  }
+  void allow_keys(std::span<const std::string_view> allowed) const {
     require_object();
     for (const auto& [key, unused] : value_.items()) {
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;

@@ -5,6 +5,7 @@
 
 #include "networks/graph_weights.h"
 #include "networks/json_node.h"
+#include "networks/model_families.h"
 #include "sim/graph/neurons.h"
 #include "sim/graph/nir_neurons.h"
 #include "sim/graph/ops/conv.h"
@@ -278,8 +279,14 @@ class LayerGraphReader {
   LayerGraphSpec read() {
     const Node top(root_, "", source_, scope_);
     check_format(top, "layer_graph");
-    top.allow_keys({"format", "version", "kind", "description", "parameters", "timesteps", "input",
-                    "weights", "nodes", "output"});
+    std::vector<std::string_view> keys{"format",     "version", "kind",   "description",
+                                       "parameters", "input",   "weights"};
+    const std::vector<std::string_view> own =
+        top.has("model") ? model_family_keys(top)
+                         : std::vector<std::string_view>{"timesteps", "nodes", "output"};
+    keys.insert(keys.end(), own.begin(), own.end());
+    if (top.has("model")) keys.push_back("model");
+    top.allow_keys(keys);
     if (top.has("parameters")) {
       try {
         scope_ = evaluate_parameters(root_.at("parameters"), {});
@@ -290,36 +297,17 @@ class LayerGraphReader {
     LayerGraphSpec spec;
     spec.path = source_;
     if (top.has("description")) spec.description = top.at("description").string();
+    const Shape shape = read_input(top.at("input"), spec.encoder);
+    if (top.has("model")) {
+      ModelGraph model = build_model_family(top, shape, spec.encoder, options_.timesteps);
+      spec.graph = std::move(model.graph);
+      spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();
+      load_graph_weights(*spec.graph, spec.weights, model.naming);
+      return spec;
+    }
     std::size_t timesteps =
         top.at("timesteps").whole_number(1, limits::kTimesteps, "a number of timesteps");
     if (options_.timesteps) timesteps = *options_.timesteps;
-
-    const Node input = top.at("input");
-    input.allow_keys({"shape", "encoder", "seed", "threshold", "split"});
-    Shape shape;
-    const Node shape_node = input.at("shape");
-    shape_node.require_array();
-    if (shape_node.size() == 0) shape_node.fail("expected a non-empty shape");
-    for (std::size_t i = 0; i < shape_node.size(); ++i)
-      shape.push_back(shape_node[i].whole_number(1, kMaxSize, "a dimension"));
-    if (input.has("encoder")) {
-      spec.encoder.kind = static_cast<EncoderKind>(input.at("encoder").choice(
-          {"direct", "rate", "latency", "delta", "event_frames", "sequence"}));
-    }
-    if (input.has("seed")) {
-      spec.encoder.seed = input.at("seed").whole_number(0, ~0ull >> 11, "a seed");
-    }
-    if (input.has("threshold")) {
-      spec.encoder.threshold = static_cast<float>(real(input, "threshold", 0.1));
-      if (!(spec.encoder.threshold > 0))
-        input.at("threshold").fail("expected a positive threshold");
-    }
-    if (input.has("split")) {
-      spec.encoder.split = static_cast<FrameSplit>(input.at("split").choice({"time", "count"}));
-    }
-    if (spec.encoder.kind == EncoderKind::event_frames && (shape.size() != 3 || shape[0] != 2)) {
-      shape_node.fail("event frames have the shape [2, height, width] (two polarities)");
-    }
     spec.graph = std::make_unique<LayerGraph>(shape, timesteps);
     LayerGraph& graph = *spec.graph;
     const Node nodes = top.at("nodes");
@@ -385,7 +373,7 @@ class LayerGraphReader {
     }
     if (top.has("weights")) {
       spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();
-      load_graph_weights(graph, spec.weights, prefixes);
+      load_graph_weights(graph, spec.weights, WeightNaming{prefixes, {}, {}});
     } else {
       for (const GraphNode& node : graph.nodes()) {
         if (node.op != nullptr && !node.op->weight_specs().empty()) {
@@ -398,6 +386,35 @@ class LayerGraphReader {
   }
 
  private:
+  /// The "input" key: the per-sample shape, and the encoder into `encoder`.
+  static Shape read_input(const Node& input, EncoderSpec& encoder) {
+    input.allow_keys({"shape", "encoder", "seed", "threshold", "split"});
+    Shape shape;
+    const Node shape_node = input.at("shape");
+    shape_node.require_array();
+    if (shape_node.size() == 0) shape_node.fail("expected a non-empty shape");
+    for (std::size_t i = 0; i < shape_node.size(); ++i)
+      shape.push_back(shape_node[i].whole_number(1, kMaxSize, "a dimension"));
+    if (input.has("encoder")) {
+      encoder.kind = static_cast<EncoderKind>(input.at("encoder").choice(
+          {"direct", "rate", "latency", "delta", "event_frames", "sequence"}));
+    }
+    if (input.has("seed")) {
+      encoder.seed = input.at("seed").whole_number(0, ~0ull >> 11, "a seed");
+    }
+    if (input.has("threshold")) {
+      encoder.threshold = static_cast<float>(real(input, "threshold", 0.1));
+      if (!(encoder.threshold > 0)) input.at("threshold").fail("expected a positive threshold");
+    }
+    if (input.has("split")) {
+      encoder.split = static_cast<FrameSplit>(input.at("split").choice({"time", "count"}));
+    }
+    if (encoder.kind == EncoderKind::event_frames && (shape.size() != 3 || shape[0] != 2)) {
+      shape_node.fail("event frames have the shape [2, height, width] (two polarities)");
+    }
+    return shape;
+  }
+
   static void allow(const Node& node, const std::vector<std::string_view>& keys) {
     node.require_object();
     for (const auto& [key, unused] : node.value().items()) {

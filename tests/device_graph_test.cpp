@@ -150,11 +150,11 @@ TEST(DeviceGraph, Conv2dMatchesTheCpu) {
     Conv2dParameters p;
   };
   const Case cases[] = {
-      {"3x3 padded", {3, 7, 5}, {3, 4, 3, 3, 1, 1, 1, 1, 1, true}},
-      {"3x2 strided, groups 2", {4, 7, 6}, {4, 6, 3, 2, 2, 1, 1, 0, 2, true}},
-      {"depthwise stride 2", {4, 6, 7}, {4, 4, 3, 3, 2, 2, 1, 1, 4, false}},
-      {"1x1 (no im2col)", {5, 4, 3}, {5, 3, 1, 1, 1, 1, 0, 0, 1, true}},
-      {"5x5 padding 2 stride 3", {2, 9, 8}, {2, 3, 5, 5, 3, 3, 2, 2, 1, true}},
+      {"3x3 padded", {3, 7, 5}, {3, 4, 3, 3, 1, 1, 1, 1, 1, true, {}}},
+      {"3x2 strided, groups 2", {4, 7, 6}, {4, 6, 3, 2, 2, 1, 1, 0, 2, true, {}}},
+      {"depthwise stride 2", {4, 6, 7}, {4, 4, 3, 3, 2, 2, 1, 1, 4, false, {}}},
+      {"1x1 (no im2col)", {5, 4, 3}, {5, 3, 1, 1, 1, 1, 0, 0, 1, true, {}}},
+      {"5x5 padding 2 stride 3", {2, 9, 8}, {2, 3, 5, 5, 3, 3, 2, 2, 1, true, {}}},
   };
   for (const Case& c : cases) {
     auto graph = one_op_graph(c.input, std::make_unique<Conv2d>(c.p), rng);

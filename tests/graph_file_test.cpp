@@ -369,11 +369,12 @@ TEST_F(GraphFile, InferRefusesSuspectInputsBeforeWritingAnything) {
   // 129 samples at T = 65536 in batches of 256: conv2's [16, 8, 8] values for the batch exceed
   // 2^33.
   write_npy(path("many.npy"), {129, 1, 8, 8}, std::vector<float>(129 * 64, 0.5f));
-  EXPECT_THAT(refusal(kExamples + "conv-snn.json --input " + path("many.npy").string() +
-                      " -T 65536 --batch 256"),
-              ::testing::HasSubstr("--batch 256: node conv2 would hold T (65536) x 129 samples x "
-                                   "1024 values, more than the limit of 2^33 (8589934592); use a "
-                                   "smaller --batch"));
+  EXPECT_THAT(
+      refusal(kExamples + "conv-snn.json --input " + path("many.npy").string() +
+              " -T 65536 --batch 256"),
+      ::testing::HasSubstr("--batch 256: node conv2 would hold 65536 timestep(s) x 129 samples x "
+                           "1024 values, more than the limit of 2^33 (8589934592); use a "
+                           "smaller --batch"));
 }
 
 TEST_F(GraphFile, SavedOutputsAreTheIndependentReferencesMeansAndTimesteps) {

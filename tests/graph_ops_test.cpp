@@ -110,9 +110,9 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
   std::mt19937 rng(2);
   // in, out, kh, kw, stride h/w, padding h/w, groups
   const std::vector<Conv2dParameters> cases{
-      {3, 8, 3, 3, 1, 1, 1, 1, 1, true},  {4, 6, 3, 3, 2, 2, 1, 1, 2, true},
-      {6, 6, 5, 5, 1, 1, 2, 2, 6, false},  // depthwise
-      {2, 4, 1, 1, 1, 1, 0, 0, 1, true},  {3, 5, 2, 3, 2, 1, 0, 2, 1, true},
+      {3, 8, 3, 3, 1, 1, 1, 1, 1, true, {}},  {4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}},
+      {6, 6, 5, 5, 1, 1, 2, 2, 6, false, {}},  // depthwise
+      {2, 4, 1, 1, 1, 1, 0, 0, 1, true, {}},  {3, 5, 2, 3, 2, 1, 0, 2, 1, true, {}},
   };
   for (const Conv2dParameters& p : cases) {
     const std::size_t h = 7, wd = 9;  // odd sizes
@@ -302,8 +302,8 @@ TEST(LayerGraph, ConvolutionFusedWithItsLifGivesTheSeparateOpsSpikes) {
   // Stride 1 (one contiguous run per spike) and stride 2 with groups (the general path); binary
   // and integer spikes; a soft-reset LIF and an IF.
   const std::pair<Conv2dParameters, LifParameters> cases[] = {
-      {{3, 8, 3, 3, 1, 1, 1, 1, 1, true}, {2.0, 1.0, 0.0, true}},
-      {{4, 6, 3, 3, 2, 2, 1, 1, 2, true}, {3.0, 0.5, std::nullopt, false}}};
+      {{3, 8, 3, 3, 1, 1, 1, 1, 1, true, {}}, {2.0, 1.0, 0.0, true}},
+      {{4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}}, {3.0, 0.5, std::nullopt, false}}};
   for (const auto& [conv_parameters, lif_parameters] : cases) {
     for (const InputKind kind : {InputKind::binary, InputKind::integer}) {
       LayerGraph graph({conv_parameters.in_channels, 9, 7}, kSteps);
@@ -339,7 +339,7 @@ TEST(LayerGraph, FoldedBatchNormGivesTheUnfoldedOutput) {
   auto build = [&](std::mt19937 weights_rng) {
     auto graph = std::make_unique<LayerGraph>(Shape{2, 6, 6}, kSteps);
     const auto conv = graph->add_node(
-        "conv", std::make_unique<Conv2d>(Conv2dParameters{2, 4, 3, 3, 1, 1, 1, 1, 1, false}));
+        "conv", std::make_unique<Conv2d>(Conv2dParameters{2, 4, 3, 3, 1, 1, 1, 1, 1, false, {}}));
     const auto norm = graph->add_node("bn", std::make_unique<BatchNorm>(1e-5));
     const auto lif = graph->add_node("lif", std::make_unique<LifLayer>(LifParameters{}, true));
     graph->connect(0, conv, 0);
@@ -358,7 +358,7 @@ TEST(LayerGraph, FoldedBatchNormGivesTheUnfoldedOutput) {
     return graph;
   };
   auto plain = build(std::mt19937(7)), folded = build(std::mt19937(7));
-  folded->fold_batchnorms();
+  folded->fold_affine_nodes();
   EXPECT_TRUE(folded->nodes()[2].folded);
   const Value x = random_input({2, 6, 6}, InputKind::analog, 0.0, rng);
   const GraphRun a = plain->run(x, false), b = folded->run(x, false);

@@ -57,7 +57,7 @@ TEST(KnownAnswer, BatchNormOnItsOwnUsesEps) {
   graph.set_output(norm);
   graph.bind();
   set_batchnorm_weights(*graph.nodes()[norm].op);
-  graph.fold_batchnorms();
+  graph.fold_affine_nodes();
   ASSERT_FALSE(graph.nodes()[norm].folded);
   expect_batchnorm_output(run_batchnorm_input(graph));
 }
@@ -73,7 +73,7 @@ TEST(KnownAnswer, BatchNormFoldedIntoALinearUsesEps) {
   graph.bind();
   graph.nodes()[fc].op->set_weight("weight", {1.0f, 0.0f, 0.0f, 1.0f});
   set_batchnorm_weights(*graph.nodes()[norm].op);
-  graph.fold_batchnorms();
+  graph.fold_affine_nodes();
   ASSERT_TRUE(graph.nodes()[norm].folded);
   expect_batchnorm_output(run_batchnorm_input(graph));
 }

@@ -6,6 +6,7 @@
 #include "sim/graph/neurons.h"
 #include "sim/graph/ops/conv.h"
 #include "sim/graph/ops/elementwise.h"
+#include "sim/graph/stepwise_op.h"
 
 namespace snnsim {
 namespace {
@@ -80,14 +81,14 @@ void LayerGraph::bind() {
   }
   // Kahn's algorithm over the edges that order nodes (all but those into delay nodes); what
   // is left over lies on a cycle without a delay.
-  has_delays_ = false;
+  step_by_step_ = constant_input_;
   const auto ordering = [this](std::size_t node) {
     return nodes_[node].op == nullptr || !nodes_[node].op->is_delay();
   };
   std::vector<std::size_t> waiting(nodes_.size(), 0);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     waiting[i] = ordering(i) ? nodes_[i].inputs.size() : 0;
-    has_delays_ |= !ordering(i);
+    step_by_step_ |= !ordering(i);
   }
   order_.clear();
   std::vector<std::size_t> ready{0};
@@ -135,6 +136,7 @@ void LayerGraph::bind() {
                        "): " + error.what());
     }
   }
+  check_schedules();
   for (const GraphNode& node : nodes_) {
     if (node.op != nullptr && node.op->is_delay() && nodes_[node.inputs[0]].shape != node.shape) {
       throw GraphError("node " + node.name + " (delay): declared shape " +
@@ -144,24 +146,54 @@ void LayerGraph::bind() {
   }
 }
 
-void LayerGraph::fold_batchnorms() {
+void LayerGraph::check_schedules() {
+  for (std::size_t n = 1; n < nodes_.size(); ++n) {
+    const GraphNode& node = nodes_[n];
+    const auto fail = [&node](const std::string& why) {
+      throw GraphError("node " + node.name + " (" + std::string(node.op->kind()) + "): " + why);
+    };
+    if (node.op->varies_with_step()) {
+      step_by_step_ = true;
+      const auto& stepwise = static_cast<const StepwiseOp&>(*node.op);
+      if (stepwise.steps() != timesteps_) {
+        fail("holds operators for " + std::to_string(stepwise.steps()) +
+             " timesteps; the graph runs " + std::to_string(timesteps_));
+      }
+      if (stepwise.first_step() > node.first_step)
+        fail("has no operator for timestep " + std::to_string(node.first_step));
+    }
+    step_by_step_ |= node.once || node.first_step > 0 || node.final_step_only;
+    if (node.first_step >= timesteps_) {
+      fail("starts at timestep " + std::to_string(node.first_step) + " of " +
+           std::to_string(timesteps_));
+    }
+    if (node.once) {
+      if (node.first_step > 0 || node.final_step_only || node.op->varies_with_step())
+        fail("a node computed once runs at every timestep with one operator");
+      for (std::size_t i : node.inputs) {
+        if (i == 0 ? !constant_input_ : !nodes_[i].once)
+          fail("is computed once, but its input " + nodes_[i].name + " changes over time");
+      }
+    }
+    for (std::size_t i : node.inputs) {
+      if (i > 0 && nodes_[i].final_step_only && !node.final_step_only)
+        fail("runs before the last timestep, but its input " + nodes_[i].name + " does not");
+    }
+  }
+}
+
+void LayerGraph::fold_affine_nodes() {
   for (GraphNode& node : nodes_) {
-    auto* norm = dynamic_cast<BatchNorm*>(node.op.get());
-    if (norm == nullptr) continue;
+    if (node.op == nullptr || node.inputs.size() != 1) continue;
     const std::size_t input = node.inputs[0];
     GraphNode& before = nodes_[input];
-    std::size_t consumers = 0;
-    for (const GraphNode& other : nodes_) {
-      for (std::size_t i : other.inputs)
-        consumers += i == input;
-    }
-    if (before.op == nullptr || consumers != 1 || before.op->affine_channels() != node.shape[0] ||
-        input == output_) {
+    if (before.op == nullptr || consumers_[input].size() != 1 ||
+        before.op->affine_channels() != node.shape[0] || input == output_ ||
+        before.once != node.once || before.first_step != node.first_step ||
+        before.final_step_only != node.final_step_only) {
       continue;
     }
-    std::vector<float> scale, shift;
-    norm->affine(scale, shift);
-    node.folded = before.op->fold_affine(scale, shift);
+    node.folded = node.op->fold_into(*before.op);
   }
 }
 
@@ -184,6 +216,7 @@ std::vector<const Value*> LayerGraph::arguments(std::size_t n, const std::vector
 }
 
 void LayerGraph::count_spikes(const Value& value, std::size_t first_step, NodeReport& report) {
+  report.steps += value.steps;
   if (!value.is_spikes()) return;
   const SpikeTrain& s = *value.spikes;
   report.spiking = true;
@@ -191,7 +224,7 @@ void LayerGraph::count_spikes(const Value& value, std::size_t first_step, NodeRe
   report.per_step.resize(first_step + s.steps, 0);
   for (std::size_t f = 0; f < s.frames(); ++f)
     report.per_step[first_step + f / s.batch] += s.offsets[f + 1] - s.offsets[f];
-  const double slots = static_cast<double>(s.features) * s.batch * report.per_step.size();
+  const double slots = static_cast<double>(s.features) * s.batch * report.steps;
   report.firing_rate = slots > 0 ? report.spikes / slots : 0.0;
 }
 
@@ -210,7 +243,11 @@ GraphRun LayerGraph::blank_run() const {
 }
 
 GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const {
-  if (has_delays_) return run_step_by_step(input, keep_spikes, dense);
+  if (constant_input_ && input.steps != 1) {
+    throw GraphError("the input is constant: expected one timestep of it, found " +
+                     std::to_string(input.steps));
+  }
+  if (step_by_step_) return run_step_by_step(input, keep_spikes, dense);
   // Values are released after their last consumer, so memory holds a few layers at a time.
   std::vector<std::size_t> remaining(nodes_.size(), 0);
   for (const GraphNode& node : nodes_) {
@@ -274,22 +311,44 @@ std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& value
 }
 
 GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense) const {
-  std::vector<Value> previous(nodes_.size()), current(nodes_.size());
+  const std::size_t steps = constant_input_ ? timesteps_ : input.steps;
+  // Within a step a value is released after its last reader; what a delay reads waits for the
+  // next step in `carried`, and `once` values stay. Memory so holds one timestep of the nodes
+  // being worked on, whatever T is.
+  std::vector<std::size_t> readers(nodes_.size(), 0);
+  std::vector<std::vector<std::size_t>> delays_of(nodes_.size());
+  for (std::size_t n = 1; n < nodes_.size(); ++n) {
+    for (std::size_t i : nodes_[n].inputs) {
+      if (nodes_[n].op->is_delay()) {
+        delays_of[i].push_back(n);
+      } else {
+        ++readers[i];
+      }
+    }
+  }
+  const auto kept_through_step = [&](std::size_t n) {
+    return nodes_[n].once || !delays_of[n].empty() || n == output_;
+  };
+  std::vector<Value> current(nodes_.size()), carried(nodes_.size());
   std::vector<StepContext> contexts(nodes_.size());
   GraphRun result = blank_run();
-  for (std::size_t t = 0; t < input.steps; ++t) {
-    current[0] = input.step(t);
+  for (std::size_t t = 0; t < steps; ++t) {
+    std::vector<std::size_t> left = readers;
+    current[0] = input.steps == 1 ? input : input.step(t);
     for (std::size_t n : order_) {
       const GraphNode& node = nodes_[n];
       if (node.op == nullptr) continue;
       NodeReport& report = result.report_of(n);
-      if (node.op->is_delay()) {
-        // The source's value at t - 1; at t = 0 a zero of the source's kind.
-        if (t > 0) {
-          current[n] = previous[node.inputs[0]];
-        } else {
+      const bool active = t >= node.first_step && (!node.final_step_only || t + 1 == steps);
+      const bool runs = active && !(node.once && t > 0);
+      if (!runs) {
+        // A `once` value stays; before its first step a node is zero; a final-step node has no
+        // value before the last step (its readers run at the last step only).
+        if (!node.once && !node.final_step_only)
           current[n] = Value::analog(node.shape, 1, input.batch);
-        }
+      } else if (node.op->is_delay()) {
+        // The source's value at t - 1; at t = 0 an analog zero.
+        current[n] = t > 0 ? std::move(carried[n]) : Value::analog(node.shape, 1, input.batch);
       } else if (node.folded) {
         current[n] = std::move(current[node.inputs[0]]);
       } else {
@@ -300,17 +359,29 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
                                            contexts[n]);
         report.seconds += seconds_since(start);
       }
-      count_spikes(current[n], t, report);
-      if (keep_spikes && current[n].is_spikes()) {
-        Value& kept = result.spikes_of(n);
-        // A delay's value at step 0 is an analog zero (its source has not run yet): no spikes
-        // there, so that its spikes keep their own timesteps.
-        if (kept.steps == 0 && t > 0) kept = silent_steps(current[n], t);
-        kept.append_step(current[n]);
+      if (runs) {
+        count_spikes(current[n], t, report);
+        if (keep_spikes && current[n].is_spikes()) {
+          Value& kept = result.spikes_of(n);
+          // Spikes keep their own timesteps: silent ones stand for the steps before.
+          if (kept.steps == 0 && t > 0) kept = silent_steps(current[n], t);
+          kept.append_step(current[n]);
+        }
+      }
+      if (node.op->is_delay()) continue;
+      for (std::size_t i : node.inputs) {
+        if (--left[i] == 0 && !kept_through_step(i)) current[i] = Value{};
       }
     }
-    result.output.append_step(current[output_]);
-    std::swap(previous, current);
+    if (t >= nodes_[output_].first_step && (!nodes_[output_].final_step_only || t + 1 == steps))
+      result.output.append_step(current[output_]);
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      for (std::size_t k = 0; k < delays_of[n].size(); ++k) {
+        const bool last = k + 1 == delays_of[n].size() && !nodes_[n].once;
+        carried[delays_of[n][k]] = last ? std::move(current[n]) : current[n];
+      }
+      if (!nodes_[n].once) current[n] = Value{};
+    }
   }
   return result;
 }

@@ -40,8 +40,19 @@ struct GraphNode {
   std::unique_ptr<LayerOp> op;  ///< null for the input node
   std::vector<std::size_t> inputs;
   Shape shape;  ///< output shape, per sample
-  /// Set for a BatchNorm folded into its input node: its output is that node's.
+  /// Set for a BatchNorm or channel scale folded into its input node: its output is that node's.
   bool folded = false;
+  // When the node runs, in a graph run step by step (the column schedules of T-RevSNN; the
+  // same in any graph): every timestep by default.
+  /// The value is the same at every timestep, computed at the first and reused (a stem fed by a
+  /// constant input). Its inputs are `once` nodes too, or the graph's constant input.
+  bool once = false;
+  /// Runs from this timestep on; before it, its value is zero (analog), as the path a first
+  /// column lacks.
+  std::size_t first_step = 0;
+  /// Runs at the last timestep only (a readout of the final state): its consumers are too, or
+  /// it is the output, whose value then has one timestep.
+  bool final_step_only = false;
 };
 
 struct EnergyModel {
@@ -57,9 +68,10 @@ struct NodeReport {
   bool spiking = false;
   std::uint64_t spikes = 0;             ///< events (multi-level spikes count once)
   std::vector<std::uint64_t> per_step;  ///< spikes per timestep
+  std::size_t steps = 0;                ///< timesteps it ran (or holds, for a `once` node)
   OpCounts counts;
   double seconds = 0.0;  ///< wall time of the node's operator
-  /// Spikes over (features x timesteps x samples).
+  /// Spikes over (features x timesteps run x samples).
   double firing_rate = 0.0;
   double energy_pj(const EnergyModel& model) const {
     return counts.macs * model.mac_pj + counts.acs * model.ac_pj;
@@ -78,6 +90,19 @@ struct GraphRun {
   Value& spikes_of(std::size_t node) { return spike_values[node - 1]; }
 };
 
+/// How a weights file names the tensors of a graph's nodes.
+struct WeightNaming {
+  /// Per node, its tensor-name prefix (empty: its name): node `conv1` loads "conv1.weight".
+  std::vector<std::string> prefixes;
+  /// Per node (or empty), prefixes under which the file may hold copies of the node's tensors:
+  /// a module shared by several parts of a PyTorch model is saved once per part. Each copy is
+  /// checked to equal the tensor loaded.
+  std::vector<std::vector<std::string>> copies;
+  /// Tensors whose names start with one of these may be in the file unused (a model family's
+  /// training-only heads).
+  std::vector<std::string> unused_prefixes;
+};
+
 class LayerGraph {
  public:
   /// The input node (index 0) has the per-sample shape of the inputs.
@@ -90,12 +115,14 @@ class LayerGraph {
 
   /// Sorts, binds shapes (throwing GraphError "node NAME: ..."), and checks arities.
   void bind();
-  /// Folds each BatchNorm whose input is a linear or convolution feeding nothing else.
-  /// Call after the weights are set.
-  void fold_batchnorms();
+  /// Folds each BatchNorm or channel scale whose input is a linear or convolution feeding
+  /// nothing else (and running at the same timesteps) into its weights. Call after the weights
+  /// are set.
+  void fold_affine_nodes();
 
-  /// Runs `input` ([T][B][input features]) through the graph: layer by layer over all
-  /// timesteps, or step by step when the graph has delay nodes. `keep_spikes`: keep every
+  /// Runs `input` ([T][B][input features], or [1][B][...] for a constant input) through the
+  /// graph: layer by layer over all timesteps, or step by step when the graph has delay or
+  /// stepwise nodes or node schedules. `keep_spikes`: keep every
   /// spiking node's value in the result (for traces). `dense`: operators with an event path
   /// receive spikes as dense values and take their dense paths, as a PyTorch model would (for
   /// comparisons); every other node gives spikes where the event-driven run does.
@@ -114,14 +141,28 @@ class LayerGraph {
   int find(const std::string& name) const;
   /// Node indices in execution order, the input node first (set by bind()).
   const std::vector<std::size_t>& execution_order() const { return order_; }
-  /// Whether the graph has delay nodes (and so runs step by step).
-  bool has_delays() const { return has_delays_; }
+  /// Whether the graph runs step by step: it has delay or stepwise nodes, or nodes that do not
+  /// run at every timestep.
+  bool runs_step_by_step() const { return step_by_step_; }
+  /// The input is the same at every timestep (an image fed directly): runs take it as one
+  /// timestep, and `once` nodes compute from it once. Set before bind().
+  void set_constant_input(bool constant) { constant_input_ = constant; }
+  bool constant_input() const { return constant_input_; }
+  /// The timesteps of a run's output: T, fewer when the output node starts later, 1 when it runs
+  /// at the last timestep only.
+  std::size_t output_steps() const {
+    const GraphNode& out = nodes_[output_];
+    return out.final_step_only ? 1 : timesteps_ - out.first_step;
+  }
 
  private:
   std::vector<GraphNode> nodes_;
   std::vector<std::vector<std::size_t>> slots_;      ///< per node, its inputs by slot (unsorted)
   std::vector<std::size_t> order_;                   ///< execution order
   std::vector<std::vector<std::size_t>> consumers_;  ///< per node, the nodes reading it
+  /// Checks the nodes' schedules (GraphNode::once, first_step, final_step_only, stepwise
+  /// operators) against each other and T; sets step_by_step_.
+  void check_schedules();
   GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense) const;
   /// The arguments of node `n` from `values`, spikes densified when `dense` and the node has an
   /// event path (LayerOp::has_event_path).
@@ -135,7 +176,8 @@ class LayerGraph {
 
   std::size_t output_ = 0;
   std::size_t timesteps_;
-  bool has_delays_ = false;
+  bool step_by_step_ = false;
+  bool constant_input_ = false;
 };
 
 }  // namespace snnsim

@@ -47,6 +47,9 @@ struct WeightSpec {
   std::string name;
   Shape shape;
   bool optional = false;
+  /// `name` is the tensor's whole name in the file, not relative to the node (operators that
+  /// hold one operator per timestep, each with its own names: StepwiseOp).
+  bool full_name = false;
 };
 
 /// What an operator carries from one timestep to the next when a graph runs step by step (graphs
@@ -75,6 +78,12 @@ class LayerOp {
   }
   /// Output channels a following BatchNorm would scale (0: not foldable).
   virtual std::size_t affine_channels() const { return 0; }
+  /// For a per-channel affine map (BatchNorm, a channel scale): folds itself into `before`, the
+  /// operator feeding it alone, by before.fold_affine. Returns false if either cannot.
+  virtual bool fold_into(LayerOp& /*before*/) const { return false; }
+  /// Whether the operator differs from one timestep to the next (StepwiseOp): a graph with one
+  /// runs step by step.
+  virtual bool varies_with_step() const { return false; }
   /// Runs over every frame of the inputs.
   virtual Value forward(std::span<const Value* const> inputs, OpCounts& counts) const = 0;
   /// Runs one timestep (inputs of one step), carrying state in `context`: the step-by-step

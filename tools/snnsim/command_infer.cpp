@@ -102,15 +102,16 @@ void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t fir
   }
 }
 
-/// Refuses a batch whose values at some node, T x batch x the node's elements, exceed
-/// limits::kBatchValues, before anything is allocated for it.
+/// Refuses a batch whose values at some node, T (1 when the graph runs step by step) x batch x
+/// the node's elements, exceed limits::kBatchValues, before anything is allocated for it.
 void check_batch_size(const LayerGraph& graph, std::size_t batch, std::size_t requested) {
+  const std::size_t steps = graph.runs_step_by_step() ? 1 : graph.timesteps();
   for (const GraphNode& node : graph.nodes()) {
     const std::uint64_t elements = element_count(node.shape);
-    if (limits::product_exceeds({graph.timesteps(), batch, elements}, limits::kBatchValues)) {
+    if (limits::product_exceeds({steps, batch, elements}, limits::kBatchValues)) {
       throw std::runtime_error(
-          "--batch " + std::to_string(requested) + ": node " + node.name + " would hold T (" +
-          std::to_string(graph.timesteps()) + ") x " + std::to_string(batch) + " samples x " +
+          "--batch " + std::to_string(requested) + ": node " + node.name + " would hold " +
+          std::to_string(steps) + " timestep(s) x " + std::to_string(batch) + " samples x " +
           std::to_string(elements) + " values, more than the limit of " +
           limits::power_of_two(limits::kBatchValues) + "; use a smaller --batch");
     }
@@ -195,9 +196,11 @@ int command_infer(int argc, const char* const* argv) {
         element_count(input_shape) * (encodes_sequences(spec.encoder.kind) ? graph.timesteps() : 1);
     const std::size_t out_features = element_count(graph.output().shape);
     const std::size_t timesteps = graph.timesteps();
+    // The timesteps the output has (1 for a readout at the last one).
+    const std::size_t output_steps = graph.output_steps();
     std::vector<float> outputs(samples * out_features, 0.0f);  // mean over timesteps
     // --outputs-per-timestep: [sample][timestep][feature], as --save-outputs writes them.
-    std::vector<float> step_outputs(a.outputs_per_timestep ? samples * timesteps * out_features
+    std::vector<float> step_outputs(a.outputs_per_timestep ? samples * output_steps * out_features
                                                            : 0);
     std::vector<LayerTotals> totals;
     const auto start = std::chrono::steady_clock::now();
@@ -206,17 +209,17 @@ int command_infer(int argc, const char* const* argv) {
       const std::size_t batch = std::min(a.batch, samples - first);
       const Value x =
           encode_input(spec.encoder, input_shape, std::span(input.values).subspan(first * features),
-                       batch, first, timesteps);
+                       batch, first, graph.constant_input() ? 1 : timesteps);
       const GraphRun run = executor->run(x, trace != nullptr);
       const std::vector<float> out = run.output.densified();
-      for (std::size_t f = 0; f < timesteps * batch; ++f) {
+      for (std::size_t f = 0; f < output_steps * batch; ++f) {
         const std::size_t sample = first + f % batch;
         for (std::size_t k = 0; k < out_features; ++k)
           outputs[sample * out_features + k] +=
-              out[f * out_features + k] / static_cast<float>(timesteps);
+              out[f * out_features + k] / static_cast<float>(output_steps);
         if (a.outputs_per_timestep) {
           std::copy_n(out.begin() + f * out_features, out_features,
-                      step_outputs.begin() + (sample * timesteps + f / batch) * out_features);
+                      step_outputs.begin() + (sample * output_steps + f / batch) * out_features);
         }
       }
       if (totals.empty()) totals.resize(run.nodes.size());
@@ -233,7 +236,7 @@ int command_infer(int argc, const char* const* argv) {
           for (std::size_t s = 0; s < r.per_step.size(); ++s)
             t.report.per_step[s] += r.per_step[s];
         }
-        t.slots += static_cast<double>(element_count(r.shape)) * timesteps * batch;
+        t.slots += static_cast<double>(element_count(r.shape)) * r.steps * batch;
       }
       if (trace) write_graph_spikes(*trace, run, first);
       if (!a.quiet && batches > 1 && isatty(fileno(stderr))) {
@@ -276,7 +279,7 @@ int command_infer(int argc, const char* const* argv) {
     if (trace) trace->finish(true, timesteps);
     if (!a.save_outputs.empty()) {
       std::vector<std::size_t> shape{samples};
-      if (a.outputs_per_timestep) shape.push_back(timesteps);
+      if (a.outputs_per_timestep) shape.push_back(output_steps);
       shape.insert(shape.end(), graph.output().shape.begin(), graph.output().shape.end());
       write_npy(a.save_outputs, shape, a.outputs_per_timestep ? step_outputs : outputs);
     }

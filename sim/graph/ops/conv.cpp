@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "sim/nonzero_scan.h"
 #include "sim/vector_clones.h"
@@ -63,15 +64,42 @@ std::vector<WeightSpec> Conv2d::weight_specs() const {
   std::vector<WeightSpec> specs{
       {"weight", {p_.out_channels, p_.in_channels / p_.groups, p_.kernel_h, p_.kernel_w}}};
   if (p_.bias) specs.push_back({"bias", {p_.out_channels}});
+  if (p_.standardize_eps) specs.push_back({"gain", {p_.out_channels, 1, 1, 1}});
   return specs;
 }
 
 void Conv2d::set_weight(const std::string& name, std::vector<float> values) {
   if (name == "bias") {
     bias_ = std::move(values);
-    return;
+  } else if (!p_.standardize_eps) {
+    weight_ = std::move(values);
+    rebuild_scatter_layout();
+  } else {
+    (name == "gain" ? gain_ : raw_weight_) = std::move(values);
+    standardize();
   }
-  weight_ = std::move(values);
+}
+
+void Conv2d::standardize() {
+  if (raw_weight_.empty() || gain_.empty()) return;
+  const std::size_t fan_in = raw_weight_.size() / p_.out_channels;
+  weight_.resize(raw_weight_.size());
+  for (std::size_t o = 0; o < p_.out_channels; ++o) {
+    const float* w = raw_weight_.data() + o * fan_in;
+    double mean = 0.0, variance = 0.0;
+    for (std::size_t k = 0; k < fan_in; ++k)
+      mean += w[k];
+    mean /= static_cast<double>(fan_in);
+    for (std::size_t k = 0; k < fan_in; ++k)
+      variance += (w[k] - mean) * (w[k] - mean);
+    variance /= static_cast<double>(fan_in);
+    const double factor = gain_[o] / std::sqrt(static_cast<double>(fan_in)) /
+                          std::sqrt(variance + *p_.standardize_eps);
+    for (std::size_t k = 0; k < fan_in; ++k)
+      weight_[o * fan_in + k] = static_cast<float>((w[k] - mean) * factor);
+  }
+  raw_weight_.clear();
+  gain_.clear();
   rebuild_scatter_layout();
 }
 

@@ -12,6 +12,12 @@
 // Scattering into a whole [OH][OW][C_out] frame instead made every accumulate an L2 access.
 // Threads share out (frame, output row) pairs, so a batch of one balances across cores.
 // Analog input: im2col and one SGEMM per group (OpenBLAS).
+//
+// Weight standardization (timm's ScaledStdConv2d, as T-RevSNN uses it) is applied when the
+// weights load: W <- gain_o * fan_in^-1/2 * (W - mean_o) / sqrt(var_o + eps), mean and biased
+// variance over each output filter's fan_in = C_in / groups x kH x kW weights, with the extra
+// tensor "gain" [C_out, 1, 1, 1].
+#include <optional>
 #include <utility>
 
 #include "sim/graph/layer_op.h"
@@ -26,6 +32,8 @@ struct Conv2dParameters {
   std::size_t padding_h = 0, padding_w = 0;
   std::size_t groups = 1;
   bool bias = true;
+  /// Set: weight standardization with this eps (timm's ScaledStdConv2d: 1e-6).
+  std::optional<double> standardize_eps;
 };
 
 class Conv2d final : public LayerOp {
@@ -80,12 +88,15 @@ class Conv2d final : public LayerOp {
                             float* accumulator, float* out, std::size_t channel_stride) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
   void rebuild_scatter_layout();
+  /// Standardizes raw_weight_ by gain_ into weight_ once both are loaded.
+  void standardize();
 
   Conv2dParameters p_;
   std::size_t height_ = 0, width_ = 0, out_height_ = 0, out_width_ = 0;
   std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
   std::vector<float> scatter_;  ///< [C_in][kH][kW reversed][C_out/g]
   std::vector<float> bias_;
+  std::vector<float> raw_weight_, gain_;  ///< until standardized (standardize_eps set)
   std::vector<ColumnSpan> column_spans_;  ///< per input column
 };
 

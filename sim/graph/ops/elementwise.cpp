@@ -33,18 +33,37 @@ Value Add::forward(std::span<const Value* const> inputs, OpCounts&) const {
   return y;
 }
 
+std::unique_ptr<ChannelScale> ChannelScale::constant(float value) {
+  auto scale = std::make_unique<ChannelScale>();
+  scale->constant_ = value;
+  return scale;
+}
+
 Shape ChannelScale::bind(std::span<const Shape> inputs) {
   shape_ = inputs[0];
   if (shape_.empty()) throw GraphError("expected an input with a channel dimension");
+  if (constant_) scale_.assign(shape_[0], *constant_);
   return shape_;
 }
 
 std::vector<WeightSpec> ChannelScale::weight_specs() const {
-  return {{"scale", {shape_[0]}}};
+  if (constant_) return {};
+  if (!options_.broadcast_shape) return {{options_.weight, {shape_[0]}}};
+  Shape stored(shape_.size() + 1, 1);
+  stored[1] = shape_[0];
+  return {{options_.weight, stored}};
 }
 
 void ChannelScale::set_weight(const std::string&, std::vector<float> values) {
+  for (float& a : values) {
+    if (std::abs(a) < options_.min_magnitude && a != 0.0f)
+      a = std::copysign(options_.min_magnitude, a);
+  }
   scale_ = std::move(values);
+}
+
+bool ChannelScale::fold_into(LayerOp& before) const {
+  return before.fold_affine(scale_, std::vector<float>(scale_.size(), 0.0f));
 }
 
 Value ChannelScale::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
@@ -86,6 +105,12 @@ void BatchNorm::affine(std::vector<float>& scale, std::vector<float>& shift) con
     scale[c] = static_cast<float>(weight_[c] / std::sqrt(static_cast<double>(variance_[c]) + eps_));
     shift[c] = bias_[c] - mean_[c] * scale[c];
   }
+}
+
+bool BatchNorm::fold_into(LayerOp& before) const {
+  std::vector<float> scale, shift;
+  affine(scale, shift);
+  return before.fold_affine(scale, shift);
 }
 
 Value BatchNorm::forward(std::span<const Value* const> inputs, OpCounts& counts) const {

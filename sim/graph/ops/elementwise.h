@@ -4,6 +4,9 @@
 // flatten.
 //
 // Channels are the first dimension of a sample's shape ([C, H, W], or [D] for vectors).
+#include <memory>
+#include <optional>
+
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
@@ -21,18 +24,33 @@ class Add final : public LayerOp {
   Shape shape_;
 };
 
-/// x * scale[c] per channel. Weight: "scale" [C].
+/// x * scale[c] per channel. Weight: "scale" (or another name) [C], or [1, C, 1, ...] as PyTorch
+/// stores a broadcasting per-channel parameter (`broadcast_shape`); or a constant for every
+/// channel, loading nothing. A scale of magnitude below `min_magnitude` is raised to it, its sign
+/// kept (T-RevSNN's alpha: sign(a) * max(|a|, 1e-3), zero staying zero).
 class ChannelScale final : public LayerOp {
  public:
+  struct Options {
+    std::string weight = "scale";
+    bool broadcast_shape = false;
+    float min_magnitude = 0.0f;
+  };
+  ChannelScale() = default;
+  explicit ChannelScale(Options options) : options_(options) {}
+  /// Every channel times `value`.
+  static std::unique_ptr<ChannelScale> constant(float value);
   std::string_view kind() const override { return "scale"; }
   Shape bind(std::span<const Shape> inputs) override;
   std::vector<WeightSpec> weight_specs() const override;
   void set_weight(const std::string& name, std::vector<float> values) override;
+  bool fold_into(LayerOp& before) const override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   /// Per channel.
   const std::vector<float>& scale() const { return scale_; }
 
  private:
+  Options options_;
+  std::optional<float> constant_;
   Shape shape_;
   std::vector<float> scale_;
 };
@@ -46,6 +64,7 @@ class BatchNorm final : public LayerOp {
   Shape bind(std::span<const Shape> inputs) override;
   std::vector<WeightSpec> weight_specs() const override;
   void set_weight(const std::string& name, std::vector<float> values) override;
+  bool fold_into(LayerOp& before) const override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   /// The per-channel affine map this normalisation is: x * scale + shift.
   void affine(std::vector<float>& scale, std::vector<float>& shift) const;

@@ -1,0 +1,88 @@
+#include "networks/model_families.h"
+
+#include "sim/limits.h"
+
+namespace snnsim {
+namespace {
+
+constexpr std::uint64_t kMaxSize = limits::kTensorElements;
+
+ModelGraph build_trevsnn_file(const Node& top, const Shape& input_shape, const EncoderSpec& encoder,
+                              std::optional<std::size_t> timesteps) {
+  const Node variant = top.at("variant");
+  const std::vector<std::string> variants = trevsnn_variants();
+  TrevsnnConfig config = trevsnn_variant(variants[variant.choice(variants)]);
+  if (top.has("channels")) {
+    const Node list = top.at("channels");
+    list.require_array();
+    if (list.size() != 4) list.fail("expected 4 channel counts, C0 to C3 of the four levels");
+    for (std::size_t l = 0; l < 4; ++l)
+      config.channels[l] = list[l].whole_number(1, kMaxSize, "a number of channels");
+  }
+  if (top.has("timesteps"))
+    config.timesteps =
+        top.at("timesteps").whole_number(1, limits::kTimesteps, "a number of columns");
+  if (timesteps) config.timesteps = *timesteps;
+  if (top.has("kernel_size"))
+    config.kernel_size = top.at("kernel_size").whole_number(1, 31, "an odd kernel size");
+  if (top.has("classes"))
+    config.classes = top.at("classes").whole_number(1, kMaxSize, "a number of classes");
+  const Node shape = top.at("input").at("shape");
+  if (config.events) {
+    if (input_shape.size() != 3 || input_shape[0] != 2)
+      shape.fail("the DVS variant takes event frames of shape [2, height, width]");
+    if (encoder.kind != EncoderKind::event_frames && encoder.kind != EncoderKind::sequence) {
+      top.at("input").fail(
+          "the DVS variant takes a frame per column: encoder \"event_frames\" (an event "
+          "recording) or \"sequence\" (frames in the input file)");
+    }
+  } else {
+    if (input_shape.size() != 3 || input_shape[0] != 3)
+      shape.fail("the image variants take RGB images of shape [3, height, width]");
+    if (encoder.kind != EncoderKind::direct) {
+      top.at("input").fail(
+          "the image variants take the image itself (encoder \"direct\"): the stem computes "
+          "from it once");
+    }
+  }
+  config.height = input_shape[1];
+  config.width = input_shape[2];
+  try {
+    return build_trevsnn(config);
+  } catch (const GraphError& error) {
+    top.at("model").fail(error.what());
+  }
+}
+
+struct Family {
+  std::string_view name;
+  std::vector<std::string_view> keys;
+  ModelGraph (*build)(const Node&, const Shape&, const EncoderSpec&, std::optional<std::size_t>);
+};
+
+const Family kFamilies[] = {
+    {"trevsnn",
+     {"variant", "timesteps", "kernel_size", "channels", "classes"},
+     &build_trevsnn_file},
+};
+
+const Family& family_of(const Node& top) {
+  const Node model = top.at("model");
+  std::vector<std::string> names;
+  for (const Family& family : kFamilies)
+    names.emplace_back(family.name);
+  return kFamilies[model.choice(names)];
+}
+
+}  // namespace
+
+std::vector<std::string_view> model_family_keys(const Node& top) {
+  return family_of(top).keys;
+}
+
+ModelGraph build_model_family(const Node& top, const Shape& input_shape, const EncoderSpec& encoder,
+                              std::optional<std::size_t> timesteps) {
+  return family_of(top).build(top, input_shape, encoder, timesteps);
+}
+
+}  // namespace snnsim

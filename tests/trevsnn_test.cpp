@@ -1,0 +1,107 @@
+// T-RevSNN (sim/graph/models/trevsnn.h) against golden fixtures of the PyTorch reference
+// (tools/reference/trevsnn_reference.py, written from the official code and checked against it
+// by tools/reference/check_trevsnn_official.py): seeded random weights with non-trivial
+// BatchNorm statistics, gains, gammas and alphas (negative ones and one below the 1e-3 clamp),
+// 32 x 32 inputs, the official state_dict as it is saved. Regenerate with
+// tools/reference/make_trevsnn_fixtures.py.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "networks/graph_weights.h"
+#include "networks/npy.h"
+#include "networks/safetensors.h"
+#include "sim/graph/models/trevsnn.h"
+
+namespace snnsim {
+namespace {
+
+const std::string kFixtures = SNNSIM_SOURCE_DIR "/tests/data/trevsnn/";
+
+struct Fixture {
+  const char* name;
+  TrevsnnConfig config;
+};
+
+const Fixture kFixturesTable[] = {
+    {"rgb_t4_k3", {false, {8, 16, 24, 32}, 4, 3, 10, 32, 32}},
+    {"dvs_t4_k3", {true, {8, 16, 24, 32}, 4, 3, 10, 32, 32}},
+    {"rgb_t8_k5", {false, {8, 16, 16, 24}, 8, 5, 10, 32, 32}},
+};
+
+/// The model of `fixture` with its weights.
+ModelGraph load(const Fixture& fixture) {
+  ModelGraph model = build_trevsnn(fixture.config);
+  load_graph_weights(*model.graph, kFixtures + fixture.name + ".safetensors", model.naming);
+  return model;
+}
+
+/// The fixture's input as the graph takes it: one timestep of images, or T of event frames
+/// (the file holds [B, T, 2, H, W]).
+Value input_of(const Fixture& fixture) {
+  const NpyArray array = read_npy(kFixtures + fixture.name + "-input.npy");
+  const std::size_t batch = array.shape[0];
+  const TrevsnnConfig& c = fixture.config;
+  const std::size_t steps = c.events ? c.timesteps : 1;
+  const Shape shape{c.events ? 2u : 3u, c.height, c.width};
+  Value x = Value::analog(shape, steps, batch);
+  const std::size_t n = element_count(shape);
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t t = 0; t < steps; ++t) {
+      std::copy_n(array.values.begin() + (b * steps + t) * n, n,
+                  x.dense.begin() + (t * batch + b) * n);
+    }
+  }
+  return x;
+}
+
+class TrevsnnFixture : public ::testing::TestWithParam<Fixture> {};
+
+TEST_P(TrevsnnFixture, LogitsAndEverySpikeMatchTheReference) {
+  const Fixture& fixture = GetParam();
+  const ModelGraph model = load(fixture);
+  const LayerGraph& graph = *model.graph;
+  GraphRun run = graph.run(input_of(fixture), true);
+  const SafetensorsFile expected(kFixtures + fixture.name + "-expected.safetensors");
+
+  const std::vector<float> logits = expected.read_float("logits");
+  const std::vector<float> ours = run.output.densified();
+  ASSERT_EQ(run.output.steps, 1u);  // the head reads the last column only
+  ASSERT_EQ(ours.size(), logits.size());
+  float largest = 0.0f;
+  for (float v : logits)
+    largest = std::max(largest, std::abs(v));
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    EXPECT_NEAR(ours[i], logits[i], 1e-4f * largest) << "logit " << i;
+
+  // Every spiking node the reference records, at every column: identical. The reference's
+  // head.sn of an image model is s3 at the last column (both are SN(c3)).
+  std::size_t compared = 0;
+  for (const std::string& name : expected.names()) {
+    if (name == "logits" || name == "x" || name[0] == 'c') continue;
+    const bool head_of_image = name == "head.sn" && !fixture.config.events;
+    const int node = graph.find(head_of_image ? "s3" : name);
+    ASSERT_GE(node, 0) << name;
+    const Value& spikes = run.spikes_of(static_cast<std::size_t>(node));
+    ASSERT_TRUE(spikes.is_spikes()) << name;
+    std::vector<float> dense = spikes.densified();
+    if (name == "head.sn") {
+      const std::size_t last = dense.size() / spikes.steps * (spikes.steps - 1);
+      dense.erase(dense.begin(), dense.begin() + static_cast<long>(last));
+    }
+    const std::vector<float> reference = expected.read_float(name);
+    ASSERT_EQ(dense.size(), reference.size()) << name;
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < dense.size(); ++i)
+      differ += dense[i] != reference[i];
+    EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << dense.size() << " spikes differ";
+    ++compared;
+  }
+  EXPECT_EQ(compared, 21u);  // s0..s3, head.sn, 4 levels x 2 blocks x 2 neurons
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, TrevsnnFixture, ::testing::ValuesIn(kFixturesTable),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace snnsim
