@@ -299,6 +299,7 @@ class LayerGraphReader {
     if (top.has("description")) spec.description = top.at("description").string();
     const Shape shape = read_input(top.at("input"), spec.encoder);
     if (top.has("model")) {
+      spec.model = top.at("model").string();
       ModelGraph model = build_model_family(top, shape, spec.encoder, options_.timesteps);
       spec.graph = std::move(model.graph);
       spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();

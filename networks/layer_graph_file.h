@@ -15,6 +15,7 @@ namespace snnsim {
 struct LayerGraphSpec {
   std::string path;  ///< the network file
   std::string description;
+  std::string model;                  ///< the model family ("trevsnn"), empty for a list of nodes
   std::unique_ptr<LayerGraph> graph;  ///< bound, weights loaded, BatchNorms folded
   EncoderSpec encoder;
   std::filesystem::path weights;  ///< resolved against the network file's folder

@@ -239,15 +239,20 @@ GraphRun LayerGraph::blank_run() const {
     run.nodes.push_back(std::move(report));
   }
   run.spike_values.resize(run.nodes.size());
+  run.kept_values.resize(run.nodes.size());
   return run;
 }
 
-GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const {
+GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
+                         std::span<const std::size_t> keep_values) const {
+  std::vector<bool> keep(nodes_.size(), false);
+  for (std::size_t n : keep_values)
+    keep.at(n) = true;
   if (constant_input_ && input.steps != 1) {
     throw GraphError("the input is constant: expected one timestep of it, found " +
                      std::to_string(input.steps));
   }
-  if (step_by_step_) return run_step_by_step(input, keep_spikes, dense);
+  if (step_by_step_) return run_step_by_step(input, keep_spikes, dense, keep);
   // Values are released after their last consumer, so memory holds a few layers at a time.
   std::vector<std::size_t> remaining(nodes_.size(), 0);
   for (const GraphNode& node : nodes_) {
@@ -287,6 +292,7 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense) const
     }
     count_spikes(values[n], 0, report);
     if (keep_spikes && values[n].is_spikes()) result.spikes_of(n) = values[n];
+    if (keep[n]) result.kept_values[n - 1] = values[n];
     for (std::size_t i : node.inputs) {
       if (--remaining[i] == 0 && i != output_) values[i] = Value{};
     }
@@ -310,7 +316,8 @@ std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& value
   }
 }
 
-GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense) const {
+GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense,
+                                      const std::vector<bool>& keep) const {
   const std::size_t steps = constant_input_ ? timesteps_ : input.steps;
   // Within a step a value is released after its last reader; what a delay reads waits for the
   // next step in `carried`, and `once` values stay. Memory so holds one timestep of the nodes
@@ -339,8 +346,7 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
       const GraphNode& node = nodes_[n];
       if (node.op == nullptr) continue;
       NodeReport& report = result.report_of(n);
-      const bool active = t >= node.first_step && (!node.final_step_only || t + 1 == steps);
-      const bool runs = active && !(node.once && t > 0);
+      const bool runs = node.computes_at(t, steps);
       if (!runs) {
         // A `once` value stays; before its first step a node is zero; a final-step node has no
         // value before the last step (its readers run at the last step only).
@@ -367,13 +373,15 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
           if (kept.steps == 0 && t > 0) kept = silent_steps(current[n], t);
           kept.append_step(current[n]);
         }
+        if (keep[n]) result.kept_values[n - 1].append_step(current[n]);
       }
       if (node.op->is_delay()) continue;
       for (std::size_t i : node.inputs) {
         if (--left[i] == 0 && !kept_through_step(i)) current[i] = Value{};
       }
     }
-    if (t >= nodes_[output_].first_step && (!nodes_[output_].final_step_only || t + 1 == steps))
+    const GraphNode& output = nodes_[output_];
+    if (t >= output.first_step && (!output.final_step_only || t + 1 == steps))
       result.output.append_step(current[output_]);
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       for (std::size_t k = 0; k < delays_of[n].size(); ++k) {
@@ -383,6 +391,49 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
       if (!nodes_[n].once) current[n] = Value{};
     }
   }
+  return result;
+}
+
+std::vector<Value> LayerGraph::evaluate_step(std::size_t step,
+                                             std::vector<std::pair<std::size_t, Value>> given,
+                                             std::span<const std::size_t> targets) const {
+  std::vector<Value> values(nodes_.size());
+  std::vector<bool> known(nodes_.size(), false), needed(nodes_.size(), false);
+  std::size_t batch = 0;
+  for (auto& [node, value] : given) {
+    batch = value.batch;
+    values.at(node) = std::move(value);
+    known[node] = true;
+  }
+  // The nodes between the given ones and the targets.
+  std::vector<std::size_t> pending(targets.begin(), targets.end());
+  while (!pending.empty()) {
+    const std::size_t n = pending.back();
+    pending.pop_back();
+    if (known[n] || needed[n]) continue;
+    if (n == 0 || nodes_[n].op->is_delay())
+      throw GraphError("evaluating a step needs the value of node " + nodes_[n].name);
+    needed[n] = true;
+    pending.insert(pending.end(), nodes_[n].inputs.begin(), nodes_[n].inputs.end());
+  }
+  for (std::size_t n : order_) {
+    if (!needed[n]) continue;
+    const GraphNode& node = nodes_[n];
+    if (step < node.first_step) {
+      values[n] = Value::analog(node.shape, 1, batch);
+    } else if (node.folded) {
+      values[n] = values[node.inputs[0]];
+    } else {
+      StepContext context;
+      context.step = step;
+      OpCounts counts;
+      std::vector<Value> unused;
+      values[n] = node.op->forward_step(arguments(n, values, false, unused), counts, context);
+    }
+  }
+  std::vector<Value> result;
+  for (std::size_t n : targets)
+    result.push_back(values[n]);
   return result;
 }
 

@@ -9,6 +9,7 @@
 // (MACs, ACs), from which the energy estimate of the SNN literature follows: 45 nm CMOS
 // (Horowitz 2014), 4.6 pJ per MAC and 0.9 pJ per AC, overridable.
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct GraphNode {
   /// Runs at the last timestep only (a readout of the final state): its consumers are too, or
   /// it is the output, whose value then has one timestep.
   bool final_step_only = false;
+  /// Whether the node computes at `step` of `steps` (a `once` node at the first only).
+  bool computes_at(std::size_t step, std::size_t steps) const {
+    return step >= first_step && (!final_step_only || step + 1 == steps) && (!once || step == 0);
+  }
 };
 
 struct EnergyModel {
@@ -85,6 +90,9 @@ struct GraphRun {
   Value output;                     ///< the output node's value
   std::vector<NodeReport> nodes;    ///< nodes[k] reports LayerGraph::nodes()[k + 1]
   std::vector<Value> spike_values;  ///< per entry of `nodes`: its value if spiking and kept
+  /// Per entry of `nodes`: its values at every timestep it ran, for the nodes a run was asked to
+  /// keep (LayerGraph::run's `keep_values`: level states, membranes).
+  std::vector<Value> kept_values;
   /// The report of graph node `node` (not the input).
   NodeReport& report_of(std::size_t node) { return nodes[node - 1]; }
   Value& spikes_of(std::size_t node) { return spike_values[node - 1]; }
@@ -126,7 +134,18 @@ class LayerGraph {
   /// spiking node's value in the result (for traces). `dense`: operators with an event path
   /// receive spikes as dense values and take their dense paths, as a PyTorch model would (for
   /// comparisons); every other node gives spikes where the event-driven run does.
-  GraphRun run(const Value& input, bool keep_spikes, bool dense = false) const;
+  /// `keep_values`: nodes whose values (analog or spikes) the result keeps in kept_values.
+  GraphRun run(const Value& input, bool keep_spikes, bool dense = false,
+               std::span<const std::size_t> keep_values = {}) const;
+
+  /// The values of `targets` at timestep `step`, computed from `given` (node, value of that
+  /// step) through the nodes between them, as a run computes them at that step; nodes not yet
+  /// started are zero. Every delay and the input a target depends on must be given. For running
+  /// part of a step again: T-RevSNN's inverse recomputes each level from its neighbours' states.
+  /// Stateful operators start from rest. Throws GraphError naming a missing node.
+  std::vector<Value> evaluate_step(std::size_t step,
+                                   std::vector<std::pair<std::size_t, Value>> given,
+                                   std::span<const std::size_t> targets) const;
 
   /// A run's result before it runs: a report per node (GraphRun's order), named, with its kind
   /// ("(folded)" appended for a folded BatchNorm) and shape, its counts zero. Every runner starts
@@ -163,7 +182,8 @@ class LayerGraph {
   /// Checks the nodes' schedules (GraphNode::once, first_step, final_step_only, stepwise
   /// operators) against each other and T; sets step_by_step_.
   void check_schedules();
-  GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense) const;
+  GraphRun run_step_by_step(const Value& input, bool keep_spikes, bool dense,
+                            const std::vector<bool>& keep) const;
   /// The arguments of node `n` from `values`, spikes densified when `dense` and the node has an
   /// event path (LayerOp::has_event_path).
   std::vector<const Value*> arguments(std::size_t n, const std::vector<Value>& values, bool dense,

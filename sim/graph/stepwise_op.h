@@ -41,6 +41,8 @@ class StepwiseOp final : public LayerOp {
   std::size_t steps() const { return ops_.size(); }
   /// The first timestep with an operator.
   std::size_t first_step() const;
+  /// Timestep `step`'s operator (from first_step() on).
+  const LayerOp& at(std::size_t step) const { return *ops_.at(step); }
 
  private:
   const LayerOp& first() const { return *ops_[first_step()]; }

@@ -148,7 +148,12 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "write the output layer's values per sample as float32 .npy, [N, output shape...]: "
           "their mean over timesteps")(
           "outputs-per-timestep", po::bool_switch(&a.outputs_per_timestep),
-          "--save-outputs writes every timestep's values instead, [N, T, output shape...]");
+          "--save-outputs writes every timestep's values instead, [N, T, output shape...]")(
+          "per-step", po::bool_switch(&a.per_step),
+          "also print each spiking layer's firing rate at every timestep (for T-RevSNN: every "
+          "column)")("check-reversible", po::bool_switch(&a.check_reversible),
+                     "T-RevSNN: recompute column 0's level states from the last column's by T - 1 "
+                     "inverses and print the relative error per level (docs/models/trevsnn.md)");
       add_backend_option(d, a);
       return d;
     }

@@ -34,6 +34,8 @@ struct Arguments {
   bool dense = false;                 ///< --dense: dense operator paths only
   std::string save_outputs;           ///< --save-outputs FILE.npy: the output layer's values
   bool outputs_per_timestep = false;  ///< --outputs-per-timestep: not their mean over timesteps
+  bool per_step = false;              ///< --per-step: firing rates per timestep
+  bool check_reversible = false;      ///< --check-reversible: T-RevSNN's inverse, measured
   // trace
   std::vector<std::string> files;         ///< every positional argument (files[0] is `network`)
   std::vector<std::string> populations;   ///< --population NAME (repeatable)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "networks/npy.h"
 #include "sim/atomic_write.h"
 #include "sim/graph/graph_executor.h"
+#include "sim/graph/models/trevsnn.h"
 #include "sim/graph/ops/transformer.h"
 #include "sim/limits.h"
 #include "sim/trace_writer.h"
@@ -140,6 +142,29 @@ std::vector<long> read_labels(const std::string& path, std::size_t samples, std:
   return labels;
 }
 
+/// --per-step: each spiking layer's firing rate at every timestep.
+void print_rates_per_step(const LayerGraph& graph, const std::vector<LayerTotals>& totals,
+                          std::size_t samples) {
+  const std::size_t steps = graph.timesteps();
+  std::printf("\n  firing rate per timestep\n  %-24s", "layer");
+  for (std::size_t s = 0; s < steps; ++s)
+    std::printf(" %7zu", s);
+  std::printf("\n");
+  for (const LayerTotals& t : totals) {
+    // A delay's spikes are its source's of the step before.
+    if (!t.report.spiking || graph.nodes()[t.report.node].op->is_delay()) continue;
+    std::printf("  %-24s", t.report.name.c_str());
+    const double slots = static_cast<double>(element_count(t.report.shape)) * samples;
+    for (std::size_t s = 0; s < steps; ++s) {
+      if (graph.nodes()[t.report.node].computes_at(s, steps) && s < t.report.per_step.size())
+        std::printf(" %6.2f%%", 100.0 * t.report.per_step[s] / slots);
+      else
+        std::printf(" %7s", "-");
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 int command_infer(int argc, const char* const* argv) {
@@ -181,6 +206,15 @@ int command_infer(int argc, const char* const* argv) {
     const SampleFile input = read_samples(a.input, input_shape, graph.timesteps(), spec.encoder);
     const std::size_t samples = input.count;
     check_batch_size(graph, std::min(a.batch, samples), a.batch);
+    if (a.check_reversible && spec.model != "trevsnn") {
+      throw std::runtime_error(
+          "--check-reversible: " + a.network +
+          " is not a T-RevSNN (\"model\": \"trevsnn\"); only its columns invert");
+    }
+    // --check-reversible: per column t = 0 .. T - 2, the largest relative error of each level.
+    std::vector<std::array<double, 4>> inversion(a.check_reversible ? graph.timesteps() - 1 : 0);
+    std::string not_reversible;  ///< why the columns do not invert (an alpha of 0)
+    double check_seconds = 0.0;  ///< not counted in the run's time
     const std::vector<long> labels =
         a.labels.empty() ? std::vector<long>{}
                          : read_labels(a.labels, samples, element_count(graph.output().shape));
@@ -239,12 +273,27 @@ int command_infer(int argc, const char* const* argv) {
         t.slots += static_cast<double>(element_count(r.shape)) * r.steps * batch;
       }
       if (trace) write_graph_spikes(*trace, run, first);
+      if (a.check_reversible && not_reversible.empty()) {
+        const auto check_start = std::chrono::steady_clock::now();
+        try {
+          const auto errors = trevsnn_inversion_errors(graph, x);
+          for (std::size_t t = 0; t < errors.size(); ++t) {
+            for (std::size_t l = 0; l < 4; ++l)
+              inversion[t][l] = std::max(inversion[t][l], errors[t][l]);
+          }
+        } catch (const GraphError& error) {
+          not_reversible = error.what();
+        }
+        check_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - check_start).count();
+      }
       if (!a.quiet && batches > 1 && isatty(fileno(stderr))) {
         std::fprintf(stderr, "\r  batch %zu/%zu", first / a.batch + 1, batches);
       }
     }
     const double wall_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+        check_seconds;
     if (!a.quiet && batches > 1 && isatty(fileno(stderr))) std::fprintf(stderr, "\n");
 
     const EnergyModel energy{a.mac_pj, a.ac_pj};
@@ -278,9 +327,9 @@ int command_infer(int argc, const char* const* argv) {
     }
     if (trace) trace->finish(true, timesteps);
     if (!a.save_outputs.empty()) {
-      std::vector<std::size_t> shape{samples};
-      if (a.outputs_per_timestep) shape.push_back(output_steps);
-      shape.insert(shape.end(), graph.output().shape.begin(), graph.output().shape.end());
+      Shape shape = graph.output().shape;
+      if (a.outputs_per_timestep) shape.insert(shape.begin(), output_steps);
+      shape.insert(shape.begin(), samples);
       write_npy(a.save_outputs, shape, a.outputs_per_timestep ? step_outputs : outputs);
     }
 
@@ -310,8 +359,11 @@ int command_infer(int argc, const char* const* argv) {
       double layer_seconds = 0.0;
       for (const LayerTotals& t : totals)
         layer_seconds += t.report.seconds;
-      std::printf("\n  %-16s %-18s %-14s %9s %9s %9s %11s %6s\n", "layer", "op", "shape", "rate",
-                  "ACs", "MACs", "energy/smp", "time");
+      int name_width = 16;
+      for (const LayerTotals& t : totals)
+        name_width = std::max(name_width, static_cast<int>(t.report.name.size()));
+      std::printf("\n  %-*s %-18s %-14s %9s %9s %9s %11s %6s\n", name_width, "layer", "op", "shape",
+                  "rate", "ACs", "MACs", "energy/smp", "time");
       for (const LayerTotals& t : totals) {
         char rate[16] = "-";
         if (t.report.spiking)
@@ -320,8 +372,9 @@ int command_infer(int argc, const char* const* argv) {
         char time[16] = "-";
         if (layer_seconds > 0)
           std::snprintf(time, sizeof time, "%.1f%%", 100.0 * t.report.seconds / layer_seconds);
-        std::printf("  %-16s %-18s %-14s %9s %9s %9s %8.2f nJ %6s\n", t.report.name.c_str(),
-                    t.report.kind.c_str(), shape_string(t.report.shape).c_str(), rate,
+        std::printf("  %-*s %-18s %-14s %9s %9s %9s %8.2f nJ %6s\n", name_width,
+                    t.report.name.c_str(), t.report.kind.c_str(),
+                    shape_string(t.report.shape).c_str(), rate,
                     scaled(static_cast<double>(t.report.counts.acs) / samples).c_str(),
                     scaled(static_cast<double>(t.report.counts.macs) / samples).c_str(),
                     t.report.energy_pj(energy) / samples * 1e-3, time);
@@ -329,6 +382,21 @@ int command_infer(int argc, const char* const* argv) {
       std::printf("  per sample: %s ACs, %s MACs, %.3f uJ (%.1f pJ/MAC, %.1f pJ/AC)\n",
                   scaled(total_acs / samples).c_str(), scaled(total_macs / samples).c_str(),
                   total_pj / samples * 1e-6, energy.mac_pj, energy.ac_pj);
+      if (a.per_step) print_rates_per_step(graph, totals, samples);
+      if (!not_reversible.empty()) {
+        std::printf("\n  reversibility: %s\n", not_reversible.c_str());
+      } else if (!inversion.empty()) {
+        std::printf(
+            "\n  reversibility: column t's level states recomputed from column %zu's by "
+            "inverses (max |error| / max |c|)\n",
+            timesteps - 1);
+        std::printf("    %-8s %10s %10s %10s %10s\n", "column", "c0", "c1", "c2", "c3");
+        for (std::size_t t = inversion.size(); t-- > 0;) {
+          std::printf("    %-8zu %10.2e %10.2e %10.2e %10.2e\n", t, inversion[t][0],
+                      inversion[t][1], inversion[t][2], inversion[t][3]);
+        }
+      }
+      if (a.per_step || a.check_reversible) std::printf("\n");
       std::printf("  time       %.3f s for %zu samples: %.1f samples/s on %s\n", wall_s, samples,
                   samples / wall_s, executor->description().c_str());
       if (trace) std::printf("  trace      %s\n", a.output.c_str());
@@ -360,6 +428,11 @@ int command_infer(int argc, const char* const* argv) {
                                {"macs", t.report.counts.macs},
                                {"energy_pj", t.report.energy_pj(energy)},
                                {"seconds", t.report.seconds}});
+      }
+      if (!not_reversible.empty()) {
+        j["not_reversible"] = not_reversible;
+      } else if (!inversion.empty()) {
+        j["inversion_errors"] = inversion;
       }
       write_text_atomically(a.summary_json, j.dump(2) + "\n");
     }

@@ -1,5 +1,6 @@
 #include "sim/graph/models/trevsnn.h"
 
+#include <cmath>
 #include <functional>
 
 #include "sim/graph/neurons.h"
@@ -304,6 +305,82 @@ ModelGraph build_trevsnn(const TrevsnnConfig& c) {
   graph.set_output(logits);
   graph.bind();
   return model;
+}
+
+std::array<Value, 4> trevsnn_previous_states(const LayerGraph& graph, std::size_t t,
+                                             const Value& input,
+                                             const std::array<Value, 4>& states) {
+  if (t == 0 || t >= graph.timesteps())
+    throw GraphError("column " + std::to_string(t) + " has no column before it to recompute");
+  const auto node = [&graph](const std::string& name) {
+    const int n = graph.find(name);
+    if (n < 0) throw GraphError("not a T-RevSNN graph: no node " + name);
+    return static_cast<std::size_t>(n);
+  };
+  std::array<Value, 4> previous;
+  for (std::size_t level = 4; level-- > 0;) {
+    const std::string l = std::to_string(level);
+    std::vector<std::pair<std::size_t, Value>> given{{0, input}};
+    if (level > 0) given.emplace_back(node("c" + std::to_string(level - 1)), states[level - 1]);
+    if (level < 3) {
+      // The up path's input: the spikes of the level above in column t - 1, just recomputed.
+      const std::string above = std::to_string(level + 1);
+      const std::size_t spikes = node("s" + above);
+      given.emplace_back(
+          node("s" + above + ".prev"),
+          graph.evaluate_step(t - 1, {{node("c" + above), previous[level + 1]}}, {&spikes, 1})[0]);
+    }
+    const std::size_t block = node("level" + l + ".block1");
+    const Value residual = graph.evaluate_step(t, std::move(given), {&block, 1})[0];
+    const auto& leak = static_cast<const StepwiseOp&>(*graph.nodes()[node("c" + l + ".leak")].op);
+    const std::vector<float>& alpha = static_cast<const ChannelScale&>(leak.at(t)).scale();
+    for (std::size_t channel = 0; channel < alpha.size(); ++channel) {
+      if (alpha[channel] == 0.0f) {
+        throw GraphError("subnet" + std::to_string(t) + ".alpha" + l + " is 0 in channel " +
+                         std::to_string(channel) + ": column " + std::to_string(t) +
+                         " keeps nothing of c" + l + " before it, which cannot be recomputed");
+      }
+    }
+    Value& c = previous[level];
+    c = Value::analog(states[level].shape, 1, states[level].batch);
+    const std::vector<float> now = states[level].densified();
+    const std::size_t per_channel = c.features() / alpha.size();
+    for (std::size_t i = 0; i < c.dense.size(); ++i) {
+      const float a = alpha[(i % c.features()) / per_channel];
+      c.dense[i] = (now[i] - residual.dense[i]) / a;
+    }
+  }
+  return previous;
+}
+
+std::vector<std::array<double, 4>> trevsnn_inversion_errors(const LayerGraph& graph,
+                                                            const Value& input) {
+  std::vector<std::size_t> nodes;
+  for (int l = 0; l < 4; ++l)
+    nodes.push_back(static_cast<std::size_t>(graph.find("c" + std::to_string(l))));
+  const GraphRun run = graph.run(input, false, false, nodes);
+  const std::size_t T = graph.timesteps();
+  const auto forward = [&](std::size_t l, std::size_t t) {
+    return run.kept_values[nodes[l] - 1].step(t);
+  };
+  std::array<Value, 4> states;
+  for (std::size_t l = 0; l < 4; ++l)
+    states[l] = forward(l, T - 1);
+  std::vector<std::array<double, 4>> errors(T - 1);
+  for (std::size_t t = T - 1; t > 0; --t) {
+    states = trevsnn_previous_states(graph, t, input.steps == 1 ? input : input.step(t), states);
+    for (std::size_t l = 0; l < 4; ++l) {
+      const std::vector<float> truth = forward(l, t - 1).dense;
+      double largest = 0.0, difference = 0.0;
+      for (std::size_t i = 0; i < truth.size(); ++i) {
+        largest = std::max(largest, std::abs(static_cast<double>(truth[i])));
+        difference =
+            std::max(difference, std::abs(static_cast<double>(states[l].dense[i]) - truth[i]));
+      }
+      errors[t - 1][l] = largest > 0 ? difference / largest : difference;
+    }
+  }
+  return errors;
 }
 
 }  // namespace snnsim

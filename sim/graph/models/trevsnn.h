@@ -33,6 +33,7 @@
 // standardize_eps, timm's 1e-6). Node names: stem..., level{l}.down, level{l}.up,
 // level{l}.block{0,1}.{sn1,dwconv1,pwconv1,sn2,pwconv2,dwconv2}, c{l} (the level state),
 // s{l} (its spikes), head...; tensors load under the official state_dict names.
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,5 +68,24 @@ struct ModelGraph {
 /// Builds the graph of `config`. Throws GraphError, one line, for a configuration the official
 /// code cannot run (odd feature-map sizes where the up path doubles them, kernel sizes, ...).
 ModelGraph build_trevsnn(const TrevsnnConfig& config);
+
+/// The level states of column t - 1 recomputed from column t's (the temporal reversibility that
+/// gives the official training its O(L) memory), levels 3 down to 0:
+///
+///   c_l^{t-1} = (c_l^t - G_l(D_l(s_{l-1}^t) + U_l(s_{l+1}^{t-1}))) / a_l^t
+///
+/// `states[l]`: c_l^t, one timestep of a batch; `input`: column t's input (the image, or the DVS
+/// variant's frame t). `graph` is a build_trevsnn graph with its weights; 1 <= t < T. Throws
+/// GraphError where an alpha of column t is 0 (the official clamp keeps 0 at 0): nothing of the
+/// state before is left to recompute.
+std::array<Value, 4> trevsnn_previous_states(const LayerGraph& graph, std::size_t t,
+                                             const Value& input,
+                                             const std::array<Value, 4>& states);
+
+/// How well the columns invert: runs `input` (as LayerGraph::run takes it) forward, then from the
+/// last column's states T - 1 inverses back to column 0. error[t][l] is max |recomputed - forward|
+/// / max |forward| of c_l^t, for t = 0 .. T - 2 (column T - 1 is the starting point).
+std::vector<std::array<double, 4>> trevsnn_inversion_errors(const LayerGraph& graph,
+                                                            const Value& input);
 
 }  // namespace snnsim
