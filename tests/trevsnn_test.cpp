@@ -11,10 +11,15 @@
 #include <cmath>
 #include <random>
 
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include "networks/graph_weights.h"
 #include "networks/npy.h"
 #include "networks/safetensors.h"
 #include "sim/graph/models/trevsnn.h"
+#include "test_support.h"
 
 namespace snnsim {
 namespace {
@@ -179,6 +184,115 @@ TEST(Trevsnn, InverseRefusesAColumnWhoseAlphaIsZero) {
   } catch (const GraphError& error) {
     EXPECT_THAT(error.what(), ::testing::HasSubstr("subnet1.alpha0 is 0 in channel 2"));
   }
+}
+
+/// The rgb_t4_k3 fixture's tensors, as float32, to edit and write back.
+struct Tensors {
+  std::map<std::string, std::pair<Shape, std::vector<float>>> tensors;
+
+  static Tensors of(const std::string& file) {
+    const SafetensorsFile in(file);
+    Tensors t;
+    for (const std::string& name : in.names())
+      t.tensors[name] = {in.shape(name), in.read_float(name)};
+    return t;
+  }
+  void write(const std::filesystem::path& path) const {
+    nlohmann::json header = nlohmann::json::object();
+    std::string data;
+    for (const auto& [name, tensor] : tensors) {
+      const std::size_t begin = data.size();
+      data.append(reinterpret_cast<const char*>(tensor.second.data()),
+                  tensor.second.size() * sizeof(float));
+      header[name] = {
+          {"dtype", "F32"}, {"shape", tensor.first}, {"data_offsets", {begin, data.size()}}};
+    }
+    const std::string text = header.dump();
+    const std::uint64_t length = text.size();
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(&length), sizeof length);
+    out << text << data;
+  }
+};
+
+class TrevsnnFile : public testing::CommandLineTest {
+ protected:
+  /// A network file for the rgb_t4_k3 fixture with `replace` applied to its text, and `weights`
+  /// as its weights; returns the refusal of `snnsim infer` on it, after checking that it is one
+  /// line, non-zero, and that nothing was written.
+  std::string refusal(const std::string& replace_from, const std::string& replace_to,
+                      const Tensors& weights) {
+    std::ifstream in(kFixtures + "rgb_t4_k3.json");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (!replace_from.empty())
+      text.replace(text.find(replace_from), replace_from.size(), replace_to);
+    write("model.json", text);
+    weights.write(path("rgb_t4_k3.safetensors"));
+    const testing::CommandResult r = testing::run_snnsim(
+        "infer " + path("model.json") + " --input " + kFixtures + "rgb_t4_k3-input.npy -q -o " +
+        path("t.h5") + " --save-outputs " + path("out.npy"));
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(path("t.h5")));
+    EXPECT_FALSE(std::filesystem::exists(path("out.npy")));
+    return r.output;
+  }
+  const Tensors fixture_ = Tensors::of(kFixtures + "rgb_t4_k3.safetensors");
+};
+
+TEST_F(TrevsnnFile, TheFixtureRunsFromItsNetworkFile) {
+  fixture_.write(path("rgb_t4_k3.safetensors"));
+  std::ifstream in(kFixtures + "rgb_t4_k3.json");
+  write("model.json", std::string((std::istreambuf_iterator<char>(in)), {}));
+  const testing::CommandResult r =
+      testing::run_snnsim("infer " + path("model.json") + " --input " + kFixtures +
+                          "rgb_t4_k3-input.npy -q " + "--save-outputs " + path("out.npy"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const NpyArray out = read_npy(path("out.npy"));
+  const std::vector<float> logits =
+      SafetensorsFile(kFixtures + "rgb_t4_k3-expected.safetensors").read_float("logits");
+  ASSERT_EQ(out.shape, (Shape{2, 10}));
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    EXPECT_NEAR(out.values[i], logits[i], 1e-5f);
+}
+
+TEST_F(TrevsnnFile, BadCheckpointsAndConfigurationsAreRefusedInOneLine) {
+  Tensors missing = fixture_;
+  missing.tensors.erase("subnet2.level1.blocks.0.pwconv1.gain");
+  EXPECT_THAT(refusal("", "", missing),
+              ::testing::HasSubstr("rgb_t4_k3.safetensors: missing tensor "
+                                   "'subnet2.level1.blocks.0.pwconv1.gain' [64, 1, 1, 1] for node "
+                                   "level1.block0.pwconv1"));
+  Tensors misshaped = fixture_;
+  misshaped.tensors["subnet1.alpha3"] = {{1, 31, 1, 1}, std::vector<float>(31, 0.5f)};
+  EXPECT_THAT(refusal("", "", misshaped),
+              ::testing::HasSubstr("tensor 'subnet1.alpha3' has shape [1, 31, 1, 1]; node c3.leak "
+                                   "expects [1, 32, 1, 1]"));
+  Tensors disagreeing = fixture_;
+  disagreeing.tensors["subnet3.level2.blocks.1.pwconv2_reuse.weight"].second[5] += 0.25f;
+  EXPECT_THAT(refusal("", "", disagreeing),
+              ::testing::HasSubstr("tensor 'subnet3.level2.blocks.1.pwconv2_reuse.weight' differs "
+                                   "from 'subnet0.level2.blocks.1.pwconv2_reuse.weight'; the two "
+                                   "are one shared tensor of the model"));
+  // The tiny variant's own widths with the fixture's weights.
+  EXPECT_THAT(refusal("\"channels\": [8, 16, 24, 32],", "", fixture_),
+              ::testing::HasSubstr("tensor 'stem.down1.0.weight' has shape [8, 3, 7, 7]; node "
+                                   "stem.down1 expects [64, 3, 7, 7]"));
+  EXPECT_THAT(refusal("\"timesteps\": 4", "\"timesteps\": 0", fixture_),
+              ::testing::HasSubstr("model.json: /timesteps: expected a number of columns, a whole "
+                                   "number from 1"));
+  EXPECT_THAT(refusal("\"timesteps\": 4", "\"timesteps\": 5", fixture_),
+              ::testing::HasSubstr("missing tensor 'subnet4."));
+  EXPECT_THAT(refusal("\"tiny\"", "\"huge\"", fixture_),
+              ::testing::HasSubstr("/variant: expected one of: tiny, small, tiny_dvs; found "
+                                   "\"huge\""));
+  EXPECT_THAT(refusal("[3, 32, 32]", "[2, 32, 32]", fixture_),
+              ::testing::HasSubstr("/input/shape: the image variants take RGB images of shape "
+                                   "[3, height, width]"));
+  EXPECT_THAT(refusal("[3, 32, 32]", "[3, 36, 36]", fixture_),
+              ::testing::HasSubstr("/model: level 0's feature maps are 9x9, not twice level 1's"));
+  EXPECT_THAT(refusal("\"classes\": 10", "\"classes\": 10, \"nodes\": []", fixture_),
+              ::testing::HasSubstr("/nodes: unknown key 'nodes'"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TrevsnnFixture, ::testing::ValuesIn(kFixturesTable),
