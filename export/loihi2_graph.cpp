@@ -52,6 +52,55 @@ void write_safetensors(const std::filesystem::path& path,
   write_text_atomically(path, file);
 }
 
+/// Why node n cannot be mapped, or nothing.
+std::string loihi2_problem(const LayerGraphSpec& spec, std::size_t n) {
+  const LayerGraph& graph = *spec.graph;
+  const GraphNode& node = graph.nodes()[n];
+  const std::string kind(node.op->kind());
+  if (node.folded) return "";
+  if (node.op->varies_with_step()) {
+    return "an operator per timestep (each column of a T-RevSNN has its own weights): a Loihi 2 "
+           "synapse holds one weight for every timestep";
+  }
+  if (node.first_step > 0) {
+    return "runs from timestep " + std::to_string(node.first_step) +
+           " on (zero before it): Loihi 2 cores run every layer at every timestep";
+  }
+  if (node.final_step_only) {
+    return "runs at the last timestep only (a readout of the final state): Loihi 2 cores run every "
+           "layer at every timestep";
+  }
+  if (kind == "add" || kind == "delay") {
+    return "a node with " + std::string(kind == "add" ? "two inputs (a residual sum)" : "a delay") +
+           ": only sequential chains of layers are quantised here";
+  }
+  static const char* kMapped[] = {"conv2d", "linear", "avgpool2d", "sumpool2d", "flatten", "if"};
+  if (std::find(std::begin(kMapped), std::end(kMapped), kind) != std::end(kMapped)) return "";
+  if (kind == "threshold") {
+    return "a stateless threshold neuron (round(clamp(u, 0, 1)), T-RevSNN's SN): only `if` "
+           "neurons, which integrate and reset, are mapped";
+  }
+  return "op " + kind +
+         " has no fixed-point mapping here (conv2d, linear, avgpool2d, sumpool2d, flatten and if "
+         "have)";
+}
+
+std::vector<std::string> loihi2_graph_problems(const LayerGraphSpec& spec) {
+  std::vector<std::string> problems;
+  const LayerGraph& graph = *spec.graph;
+  for (std::size_t n = 1; n < graph.nodes().size(); ++n) {
+    const GraphNode& node = graph.nodes()[n];
+    if (const std::string why = loihi2_problem(spec, n); !why.empty()) {
+      problems.push_back("node " + node.name + " (" + std::string(node.op->kind()) + "): " + why);
+    } else if (node.inputs.size() != 1 || node.inputs[0] != n - 1) {
+      problems.push_back("node " + node.name +
+                         ": takes another input than the node before it: only sequential chains "
+                         "of layers are quantised here");
+    }
+  }
+  return problems;
+}
+
 class GraphQuantiser {
  public:
   GraphQuantiser(const std::filesystem::path& input, const std::filesystem::path& output)
@@ -62,6 +111,14 @@ class GraphQuantiser {
     // numbers, which the file may write as expressions: they are read from its graph, and the
     // JSON text is only rewritten.
     const LayerGraphSpec checked = load_layer_graph_file(input_);
+    if (const std::vector<std::string> problems = loihi2_graph_problems(checked);
+        !problems.empty()) {
+      throw NetworkFileError(input_.string() + ": " + problems.front() +
+                             (problems.size() > 1
+                                  ? " (and " + std::to_string(problems.size() - 1) +
+                                        " more: snnsim export check --target loihi2)"
+                                  : ""));
+    }
     std::ifstream in(input_);
     std::stringstream text;
     text << in.rdbuf();
@@ -85,8 +142,6 @@ class GraphQuantiser {
  private:
   void node(ordered_json& node, const std::string& where, const LayerGraph& graph,
             const SafetensorsFile& weights) {
-    if (node.contains("inputs"))
-      fail(where + "/inputs", "only sequential graphs (no inputs lists) are quantised");
     const std::string op = node.at("op").get<std::string>();
     const std::string name = node.at("name").get<std::string>();
     // The loaded node of the same name, whose numbers are evaluated.
@@ -107,10 +162,6 @@ class GraphQuantiser {
       }
     } else if (op == "if") {
       neuron(node, name, where, dynamic_cast<const LifLayer&>(*layer).parameters());
-    } else if (op != "flatten") {
-      fail(where + "/op", "op " + op +
-                              " has no fixed-point mapping here (conv2d, linear, avgpool2d, "
-                              "sumpool2d, flatten and if have)");
     }
   }
 
@@ -216,6 +267,10 @@ class GraphQuantiser {
 };
 
 }  // namespace
+
+std::vector<std::string> loihi2_graph_problems(const std::filesystem::path& input) {
+  return loihi2_graph_problems(load_layer_graph_file(input));
+}
 
 GraphExport quantise_layer_graph(const std::filesystem::path& input,
                                  const std::filesystem::path& output) {

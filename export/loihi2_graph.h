@@ -31,4 +31,8 @@ struct GraphExport {
 GraphExport quantise_layer_graph(const std::filesystem::path& input,
                                  const std::filesystem::path& output);
 
+/// Every node of the layer graph in `input` that quantise_layer_graph cannot map, one line each
+/// naming the node and why (`snnsim export check --target loihi2`); empty when it maps.
+std::vector<std::string> loihi2_graph_problems(const std::filesystem::path& input);
+
 }  // namespace snnsim::hardware

@@ -79,6 +79,28 @@ class GraphTranslator {
   void translate_node(std::size_t n) {
     const GraphNode& node = graph_.nodes()[n];
     const std::string kind(node.op->kind());
+    // Schedules NIR has no word for (a `once` node fed a constant input gives the same value
+    // at every step, which NIR computes again: exact).
+    if (node.folded) return;  // a BatchNorm or scale in the weights of its input
+    if (node.op->varies_with_step()) {
+      problem(element(n),
+              "an operator per timestep (each column of a T-RevSNN has its own weights): a NIR "
+              "node has one set of parameters for all timesteps",
+              "");
+      return;
+    }
+    if (node.first_step > 0) {
+      problem(element(n),
+              "runs from timestep " + std::to_string(node.first_step) +
+                  " on (zero before it): every NIR node runs at every timestep",
+              "");
+    }
+    if (node.final_step_only) {
+      problem(element(n),
+              "runs at the last timestep only (a readout of the final state): every NIR node runs "
+              "at every timestep, and Output gives every timestep's value",
+              "");
+    }
     const Shape& input = graph_.nodes()[node.inputs.at(0)].shape;
     if (kind == "conv2d") {
       const auto& conv = dynamic_cast<const Conv2d&>(*node.op);
@@ -148,8 +170,6 @@ class GraphTranslator {
       add(n, {"Scale", {{"scale", nir::Array::floats(std::move(values), input)}}, {}, {}});
     } else if (kind == "add") {
       // No node: NIR sums the edges into a node.
-    } else if (kind == "batchnorm" && node.folded) {
-      // Folded into the weights of its input.
     } else if (kind == "delay") {
       add(n, {"Delay", {{"delay", per_element(n, dt_s_)}}, {}, {}});
     } else if (kind == "lif" || kind == "if") {
@@ -204,7 +224,7 @@ class GraphTranslator {
     if (!out.empty()) return out;
     const GraphNode& node = graph_.nodes()[n];
     const std::string kind = n == 0 ? "" : std::string(node.op->kind());
-    if (kind == "add" || (kind == "batchnorm" && node.folded)) {
+    if (kind == "add" || node.folded) {
       for (std::size_t input : node.inputs) {
         const auto& more = producers(input);
         out.insert(out.end(), more.begin(), more.end());

@@ -295,6 +295,31 @@ TEST_F(TrevsnnFile, BadCheckpointsAndConfigurationsAreRefusedInOneLine) {
               ::testing::HasSubstr("/nodes: unknown key 'nodes'"));
 }
 
+// What NIR and Loihi 2 cannot take of a T-RevSNN, node by node, with the reason.
+TEST(Trevsnn, ExportCheckSaysWhatNeitherNirNorLoihi2CanMapAndWhy) {
+  const std::string model = kFixtures + "rgb_t4_k3.json";
+  const testing::CommandResult nir = testing::run_snnsim("export check " + model + " --target nir");
+  EXPECT_EQ(nir.status, 1) << nir.output;
+  EXPECT_THAT(nir.output, ::testing::HasSubstr(
+                              "'level0.block0.pwconv1' (conv2d): an operator per timestep (each "
+                              "column of a T-RevSNN has its own weights): a NIR node has one set "
+                              "of parameters for all timesteps"));
+  EXPECT_THAT(nir.output, ::testing::HasSubstr("'level0.up.upsample' (upsample_nearest): runs from "
+                                               "timestep 1 on (zero before it)"));
+  EXPECT_THAT(nir.output, ::testing::HasSubstr("NIR has no upsample_nearest operator"));
+  EXPECT_THAT(nir.output, ::testing::HasSubstr("'head' (flatten): runs at the last timestep only"));
+  EXPECT_THAT(nir.output, ::testing::Not(::testing::HasSubstr("'level0.up.bn'")));  // folded
+  const testing::CommandResult loihi =
+      testing::run_snnsim("export check " + model + " --target loihi2");
+  EXPECT_EQ(loihi.status, 1) << loihi.output;
+  EXPECT_THAT(loihi.output,
+              ::testing::HasSubstr("node level0.block0.sn1 (threshold): a stateless threshold "
+                                   "neuron (round(clamp(u, 0, 1)), T-RevSNN's SN): only `if` "
+                                   "neurons, which integrate and reset, are mapped"));
+  EXPECT_THAT(loihi.output, ::testing::HasSubstr("node c0.prev (delay): a node with a delay"));
+  EXPECT_THAT(loihi.output, ::testing::HasSubstr("nodes without a Loihi 2 fixed-point mapping"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, TrevsnnFixture, ::testing::ValuesIn(kFixturesTable),
                          [](const auto& info) { return std::string(info.param.name); });
 

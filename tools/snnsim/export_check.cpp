@@ -4,7 +4,9 @@
 #include <cstdio>
 
 #include "export/hardware_targets.h"
+#include "export/loihi2_graph.h"
 #include "export/nir_export.h"
+#include "networks/layer_graph_file.h"
 #include "networks/network_file.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
@@ -22,19 +24,36 @@ constexpr const char* kUsage =
     "constraint (element, constraint, value, limit) and exits 1, or prints that the network\n"
     "fits and exits 0. Degrees of random connectivity are expected values. Limits and their\n"
     "sources: docs/export.md. --target nir lists every element NIR cannot express (population\n"
-    "networks and layer graphs), as snnsim export nir would refuse them.\n";
+    "networks and layer graphs), as snnsim export nir would refuse them. --target loihi2 of a\n"
+    "layer graph lists every node snnsim export loihi2 cannot quantise.\n";
 
 /// --target nir: what `snnsim export nir` would refuse, population networks and layer graphs.
 int check_nir(const Arguments& a) {
   const std::vector<std::string> problems = nir_export_problems(a.network, load_options(a), {});
-  for (const std::string& problem : problems) std::printf("%s\n", problem.c_str());
+  for (const std::string& problem : problems)
+    std::printf("%s\n", problem.c_str());
   if (problems.empty()) {
     std::printf("%s fits nir\n", a.network.c_str());
     return 0;
   }
-  std::printf("%s: %zu element%s NIR cannot express (snnsim export nir --approximate says what it "
-              "can approximate)\n",
-              a.network.c_str(), problems.size(), problems.size() == 1 ? "" : "s");
+  std::printf(
+      "%s: %zu element%s NIR cannot express (snnsim export nir --approximate says what it "
+      "can approximate)\n",
+      a.network.c_str(), problems.size(), problems.size() == 1 ? "" : "s");
+  return kExitFailure;
+}
+
+/// --target loihi2 of a layer graph: the nodes snnsim export loihi2 cannot quantise.
+int check_loihi2_graph(const Arguments& a) {
+  const std::vector<std::string> problems = hardware::loihi2_graph_problems(a.network);
+  for (const std::string& problem : problems)
+    std::printf("%s\n", problem.c_str());
+  if (problems.empty()) {
+    std::printf("%s fits loihi2 (snnsim export loihi2 quantises it)\n", a.network.c_str());
+    return 0;
+  }
+  std::printf("%s: %zu node%s without a Loihi 2 fixed-point mapping\n", a.network.c_str(),
+              problems.size(), problems.size() == 1 ? "" : "s");
   return kExitFailure;
 }
 
@@ -55,6 +74,7 @@ int export_check(int argc, const char* const* argv) {
   }
   try {
     if (a.target == "nir") return check_nir(a);
+    if (a.target == "loihi2" && is_layer_graph_file(a.network)) return check_loihi2_graph(a);
     const NetworkSpec spec = load_network_file(a.network, load_options(a));
     const std::vector<hardware::Violation> violations = hardware::check_constraints(spec, target);
     for (const hardware::Violation& v : violations)
