@@ -24,6 +24,7 @@
 #include "sim/trace_writer.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/memory_use.h"
 #include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
 #include "tools/snnsim/output_paths.h"
@@ -237,6 +238,9 @@ int command_infer(int argc, const char* const* argv) {
     std::vector<float> step_outputs(a.outputs_per_timestep ? samples * output_steps * out_features
                                                            : 0);
     std::vector<LayerTotals> totals;
+    // The model's memory, then the peak while it runs: what T-RevSNN's O(1) claim is about.
+    const double model_mb = resident_mb();
+    const bool peak_reset = reset_peak_resident();
     const auto start = std::chrono::steady_clock::now();
     const std::size_t batches = (samples + a.batch - 1) / a.batch;
     for (std::size_t first = 0; first < samples; first += a.batch) {
@@ -295,6 +299,7 @@ int command_infer(int argc, const char* const* argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
         check_seconds;
     if (!a.quiet && batches > 1 && isatty(fileno(stderr))) std::fprintf(stderr, "\n");
+    const double peak_mb = peak_resident_mb();
 
     const EnergyModel energy{a.mac_pj, a.ac_pj};
     double total_pj = 0.0, total_macs = 0.0, total_acs = 0.0;
@@ -399,6 +404,12 @@ int command_infer(int argc, const char* const* argv) {
       if (a.per_step || a.check_reversible) std::printf("\n");
       std::printf("  time       %.3f s for %zu samples: %.1f samples/s on %s\n", wall_s, samples,
                   samples / wall_s, executor->description().c_str());
+      std::printf("  memory     %.0f MB resident with the model loaded; peak %.0f MB %s\n",
+                  model_mb, peak_mb,
+                  peak_reset ? ("while running (" +
+                                std::to_string(std::lround(peak_mb - model_mb)) + " MB above)")
+                                   .c_str()
+                             : "since the start");
       if (trace) std::printf("  trace      %s\n", a.output.c_str());
       if (!a.save_outputs.empty()) std::printf("  outputs    %s\n", a.save_outputs.c_str());
     }
@@ -412,6 +423,9 @@ int command_infer(int argc, const char* const* argv) {
       j["backend"] = executor->name();
       j["wall_s"] = wall_s;
       j["samples_per_s"] = samples / wall_s;
+      j["model_mb"] = model_mb;
+      j["peak_mb"] = peak_mb;
+      j["peak_since_model_loaded"] = peak_reset;
       j["energy_uj_per_sample"] = total_pj / samples * 1e-6;
       j["acs_per_sample"] = total_acs / samples;
       j["macs_per_sample"] = total_macs / samples;

@@ -1,5 +1,4 @@
 // snnsim run NET.json: build the network, simulate it, write the trace, print a summary.
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +15,7 @@
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
+#include "tools/snnsim/memory_use.h"
 #include "tools/snnsim/network_argument.h"
 #include "tools/snnsim/number_format.h"
 #include "tools/snnsim/output_paths.h"
@@ -58,12 +58,6 @@ class StopOnSignals {
   StopOnSignals& operator=(const StopOnSignals&) = delete;
 };
 
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
 struct BuildFigures {
   NeuronIndex neurons;
   std::uint64_t synapses;
@@ -89,7 +83,7 @@ void print_summary(const Arguments& a, const Network& network, const BuildFigure
   std::printf(
       "  work       %s spikes, %s synaptic events/s, %s neuron updates/s, peak memory %.0f MB\n",
       grouped(run.spikes()).c_str(), scaled(events_per_s).c_str(), scaled(updates_per_s).c_str(),
-      peak_rss_mb());
+      peak_resident_mb());
   std::printf("\n  %-16s %12s %12s %10s %8s\n", "population", "neurons", "spikes", "rate (Hz)",
               "CV ISI");
   for (const PopulationSummary& p : run.populations) {
@@ -121,7 +115,7 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
   j["synaptic_events_per_s"] = run.wall_s > 0 ? run.counters.synaptic_events / run.wall_s : 0.0;
   j["neuron_updates_per_s"] = run.wall_s > 0 ? run.counters.neuron_updates / run.wall_s : 0.0;
   j["spikes"] = run.spikes();
-  j["peak_rss_mb"] = peak_rss_mb();
+  j["peak_rss_mb"] = peak_resident_mb();
   j["complete"] = run.complete;
   j["seed"] = network.seed;
   for (const PopulationSummary& p : run.populations) {
