@@ -116,6 +116,35 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
   const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, levels_ == 1 ? SpikeKind::binary : SpikeKind::integer);
+  if (levels_ == 1) {
+    // round(clamp(u, 0, 1)), half to even, is 1 exactly when u > 0.5. Frames are cut into
+    // chunks for the threads (a batch of one is one frame), each compacting its spikes without a
+    // branch per value.
+    constexpr std::size_t kChunk = std::size_t{1} << 14;
+    const std::size_t chunks = (n + kChunk - 1) / kChunk;
+    std::vector<std::vector<std::uint32_t>> parts(x.frames() * chunks);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::size_t item = 0; item < parts.size(); ++item) {
+      const std::size_t begin = item % chunks * kChunk, end = std::min(n, begin + kChunk);
+      const float* u = in.data() + item / chunks * n;
+      std::vector<std::uint32_t>& part = parts[item];
+      part.resize(end - begin);
+      std::size_t count = 0;
+      for (std::size_t i = begin; i < end; ++i) {
+        part[count] = static_cast<std::uint32_t>(i);
+        count += u[i] > 0.5f;
+      }
+      part.resize(count);
+    }
+    for (std::size_t f = 0; f < x.frames(); ++f) {
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::vector<std::uint32_t>& part = parts[f * chunks + c];
+        s.indices.insert(s.indices.end(), part.begin(), part.end());
+      }
+      s.close_frame();
+    }
+    return Value::of_spikes(x.shape, std::move(s));
+  }
   const float top = static_cast<float>(levels_);
   for (std::size_t f = 0; f < x.frames(); ++f) {
     const float* u = in.data() + f * n;

@@ -56,6 +56,10 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   check_tensor_size("the taps along the width (output width x kernel width)",
                     {out_width_, p_.kernel_w});
   column_spans_ = column_spans(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
+  rows_reached_.clear();
+  for (const ColumnSpan& span :
+       column_spans(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_))
+    rows_reached_.push_back(span.count);
   bias_.assign(p_.out_channels, 0.0f);
   return {p_.out_channels, out_height_, out_width_};
 }
@@ -137,7 +141,14 @@ bool Conv2d::fold_affine(std::span<const float> scale, std::span<const float> sh
 Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
   const Value& x = *inputs[0];
   Value y = Value::analog({p_.out_channels, out_height_, out_width_}, x.steps, x.batch);
-  if (x.is_spikes()) {
+  if (depthwise()) {
+    forward_depthwise(x.dense_view().data(), y);
+    if (x.is_spikes()) {
+      counts.acs += event_accumulates(*x.spikes);
+    } else {
+      counts.macs += y.dense.size() * p_.kernel_h * p_.kernel_w;
+    }
+  } else if (x.is_spikes()) {
     forward_events(*x.spikes, y, counts);
   } else {
     forward_dense(x, y, counts);
@@ -295,6 +306,57 @@ SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets
       to[ox] = amplitude * accumulator[ox * channels + o] + bias_[o];
   }
   return acs;
+}
+
+std::uint64_t Conv2d::event_accumulates(const SpikeTrain& s) const {
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  std::uint64_t acs = 0;
+  for (std::size_t f = 0; f < s.frames(); ++f) {
+    for_each_pixel_event(s, f, height_, width_,
+                         [&](std::uint64_t, std::size_t, std::size_t row, std::size_t column) {
+                           acs += std::uint64_t{rows_reached_[row]} * column_spans_[column].count *
+                                  out_per_group;
+                         });
+  }
+  return acs;
+}
+
+SNNSIM_VECTOR_CLONES void Conv2d::forward_depthwise(const float* in, Value& y) const {
+  const std::size_t channels = p_.out_channels, plane = height_ * width_;
+  const std::size_t out_plane = out_height_ * out_width_;
+  const long pad_w = static_cast<long>(p_.padding_w), pad_h = static_cast<long>(p_.padding_h);
+#pragma omp parallel for schedule(dynamic, 4)
+  for (std::size_t item = 0; item < y.frames() * channels; ++item) {
+    const std::size_t c = item % channels;
+    const float* source = in + item * plane;
+    float* out = y.dense.data() + item * out_plane;
+    const float* w = weight_.data() + c * p_.kernel_h * p_.kernel_w;
+    std::fill_n(out, out_plane, bias_[c]);
+    for (std::size_t oy = 0; oy < out_height_; ++oy) {
+      float* __restrict to = out + oy * out_width_;
+      for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+        const long iy = static_cast<long>(oy * p_.stride_h + ky) - pad_h;
+        if (iy < 0 || iy >= static_cast<long>(height_)) continue;
+        const float* __restrict row = source + iy * width_;
+        for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+          const float tap = w[ky * p_.kernel_w + kx];
+          // Outputs ox whose input column ox * stride + kx - padding lies in the row.
+          const long shift = static_cast<long>(kx) - pad_w;
+          const long stride = static_cast<long>(p_.stride_w);
+          const long first = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+          const long last = std::min(static_cast<long>(out_width_) - 1,
+                                     (static_cast<long>(width_) - 1 - shift) / stride);
+          if (stride == 1) {
+            for (long ox = first; ox <= last; ++ox)
+              to[ox] += tap * row[ox + shift];
+          } else {
+            for (long ox = first; ox <= last; ++ox)
+              to[ox] += tap * row[ox * stride + shift];
+          }
+        }
+      }
+    }
+  }
 }
 
 void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {

@@ -13,6 +13,11 @@
 // Threads share out (frame, output row) pairs, so a batch of one balances across cores.
 // Analog input: im2col and one SGEMM per group (OpenBLAS).
 //
+// Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel's rows
+// instead, spikes or not: a spike there reaches k^2 outputs of one channel, too little work to
+// pay for bucketing it, and im2col with one tiny SGEMM per channel had cost T-RevSNN's blocks
+// ten times the loop. Spikes are expanded first and their ACs counted as the event path's.
+//
 // Weight standardization (timm's ScaledStdConv2d, as T-RevSNN uses it) is applied when the
 // weights load: W <- gain_o * fan_in^-1/2 * (W - mean_o) / sqrt(var_o + eps), mean and biased
 // variance over each output filter's fan_in = C_in / groups x kH x kW weights, with the extra
@@ -87,6 +92,11 @@ class Conv2d final : public LayerOp {
   std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
                             float* accumulator, float* out, std::size_t channel_stride) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
+  bool depthwise() const { return p_.groups == p_.in_channels && p_.groups == p_.out_channels; }
+  /// The direct depthwise loop over dense frames `in` into y.
+  void forward_depthwise(const float* in, Value& y) const;
+  /// The accumulates the event path does for spikes `s`.
+  std::uint64_t event_accumulates(const SpikeTrain& s) const;
   void rebuild_scatter_layout();
   /// Standardizes raw_weight_ by gain_ into weight_ once both are loaded.
   void standardize();
@@ -96,8 +106,9 @@ class Conv2d final : public LayerOp {
   std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
   std::vector<float> scatter_;  ///< [C_in][kH][kW reversed][C_out/g]
   std::vector<float> bias_;
-  std::vector<float> raw_weight_, gain_;  ///< until standardized (standardize_eps set)
-  std::vector<ColumnSpan> column_spans_;  ///< per input column
+  std::vector<float> raw_weight_, gain_;     ///< until standardized (standardize_eps set)
+  std::vector<ColumnSpan> column_spans_;     ///< per input column
+  std::vector<std::uint32_t> rows_reached_;  ///< per input row, the output rows it reaches
 };
 
 }  // namespace snnsim
