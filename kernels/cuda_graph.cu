@@ -2,6 +2,8 @@
 // CudaDevice, with cuBLAS for the products. As in kernels/cuda_backend.cu, this translation unit
 // is where nvcc compiles the graph kernel bodies (kernels/graph_kernels.h) for sm_80 and sm_90,
 // so a body that is not valid device code fails the build, with or without a GPU.
+#include <stdexcept>
+
 #include "kernels/cuda_device.cuh"
 #include "kernels/cuda_graph.h"
 #include "sim/graph/device_graph.h"
@@ -12,7 +14,10 @@ namespace {
 class CudaGraphExecutor final : public GraphExecutor {
  public:
   explicit CudaGraphExecutor(const LayerGraph& graph) : runner_(graph, CudaDevice{}) {}
-  GraphRun run(const Value& input, bool keep_spikes) override {
+  GraphRun run(const Value& input, bool keep_spikes,
+               std::span<const std::size_t> keep_values) override {
+    if (!keep_values.empty())
+      throw std::runtime_error("recording a node's values (--record) needs --backend cpu");
     return runner_.run(input, keep_spikes);
   }
   std::string_view name() const override { return "cuda"; }

@@ -491,16 +491,23 @@ TraceState TraceReader::read_state_header(const std::string& population,
   }
   // The step of the last row, first_step + (samples - 1) * interval_steps, must be a step of
   // the run: below steps_completed when the run completed, and a number of 64 bits in any case.
+  // A layer graph's rows are one per sample and timestep (snnsim infer --record): below
+  // samples x timesteps.
   const Impl::TraceLimits& limits = impl_->limits();
-  const std::uint64_t limit = limits.step_limit;
+  const std::uint64_t all = ~std::uint64_t{0};
+  const std::uint64_t limit = !limits.layer_graph ? limits.step_limit
+                              : limits.samples > all / std::max<std::uint64_t>(limits.step_limit, 1)
+                                  ? all
+                                  : limits.samples * limits.step_limit;
   if (state.samples > 0 &&
       (state.first_step >= limit ||
        (state.samples - 1) > (limit - 1 - state.first_step) / state.interval_steps)) {
     impl_->fail("dataset '" + dataset_path + "' has " + std::to_string(state.samples) +
                 " rows every " + std::to_string(state.interval_steps) + " steps from step " +
                 std::to_string(state.first_step) + ": past the trace's " +
-                (limits.step_limit_name.empty()
-                     ? std::string("last possible step")
+                (limits.step_limit_name.empty() ? std::string("last possible step")
+                 : limits.layer_graph
+                     ? "samples x timesteps (" + std::to_string(limit) + ")"
                      : limits.step_limit_name + " (" + std::to_string(limit) + ")"));
   }
   return state;

@@ -19,6 +19,7 @@
 #include "networks/npy.h"
 #include "networks/safetensors.h"
 #include "sim/graph/models/trevsnn.h"
+#include "sim/trace_reader.h"
 #include "test_support.h"
 
 namespace snnsim {
@@ -254,6 +255,33 @@ TEST_F(TrevsnnFile, TheFixtureRunsFromItsNetworkFile) {
   ASSERT_EQ(out.shape, (Shape{2, 10}));
   for (std::size_t i = 0; i < logits.size(); ++i)
     EXPECT_NEAR(out.values[i], logits[i], 1e-5f);
+}
+
+// --record c0 ... c3: the level states of every column in the trace, as the reference has them.
+TEST_F(TrevsnnFile, RecordedLevelStatesAreTheReferences) {
+  std::string arguments = "infer " + kFixtures + "rgb_t4_k3.json --input " + kFixtures +
+                          "rgb_t4_k3-input.npy -q -o " + path("t.h5");
+  for (int l = 0; l < 4; ++l)
+    arguments += " --record c" + std::to_string(l);
+  const testing::CommandResult r = testing::run_snnsim(arguments);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const TraceReader trace(path("t.h5"));
+  const SafetensorsFile expected(kFixtures + "rgb_t4_k3-expected.safetensors");
+  for (int l = 0; l < 4; ++l) {
+    const std::string name = "c" + std::to_string(l);
+    const TraceState state = trace.read_state(name, "value");
+    // The trace's rows are sample-major, the reference's [T, B, ...] time-major.
+    const std::vector<float> reference = expected.read_float(name);
+    const Shape shape = expected.shape(name);
+    const std::size_t T = shape[0], B = shape[1], n = reference.size() / (T * B);
+    ASSERT_EQ(state.samples, T * B) << name;
+    std::vector<float> reordered(reference.size());
+    for (std::size_t b = 0; b < B; ++b) {
+      for (std::size_t t = 0; t < T; ++t)
+        std::copy_n(reference.begin() + (t * B + b) * n, n, reordered.begin() + (b * T + t) * n);
+    }
+    EXPECT_LT(relative_difference(state.values, reordered), 1e-5) << name;
+  }
 }
 
 TEST_F(TrevsnnFile, BadCheckpointsAndConfigurationsAreRefusedInOneLine) {

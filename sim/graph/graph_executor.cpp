@@ -16,8 +16,9 @@ class CpuGraphExecutor final : public GraphExecutor {
  public:
   CpuGraphExecutor(const LayerGraph& graph, bool dense, std::string why)
       : graph_(graph), dense_(dense), why_(std::move(why)) {}
-  GraphRun run(const Value& input, bool keep_spikes) override {
-    return graph_.run(input, keep_spikes, dense_);
+  GraphRun run(const Value& input, bool keep_spikes,
+               std::span<const std::size_t> keep_values) override {
+    return graph_.run(input, keep_spikes, dense_, keep_values);
   }
   std::string_view name() const override { return "cpu"; }
   std::string description() const override {

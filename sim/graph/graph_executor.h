@@ -3,6 +3,7 @@
 // (DeviceGraphRunner<CudaDevice>, kernels/cuda_graph.h), chosen by --backend like `snnsim run`'s
 // backends (sim/backend.h). Both give the same GraphRun: outputs, spikes, per-node counts.
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,8 +15,10 @@ namespace snnsim {
 class GraphExecutor {
  public:
   virtual ~GraphExecutor() = default;
-  /// LayerGraph::run's result for `input`.
-  virtual GraphRun run(const Value& input, bool keep_spikes) = 0;
+  /// LayerGraph::run's result for `input`, keeping the values of the nodes `keep_values`
+  /// (GraphRun::kept_values; the CPU only).
+  virtual GraphRun run(const Value& input, bool keep_spikes,
+                       std::span<const std::size_t> keep_values) = 0;
   /// "cpu" or "cuda": the trace's backend attribute.
   virtual std::string_view name() const = 0;
   /// For the run's header: what runs the graph, and for auto, why.

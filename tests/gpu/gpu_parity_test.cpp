@@ -119,7 +119,7 @@ void compare_graph_backends(const std::string& example, std::size_t copies, std:
     GraphExecutor* executors[2] = {cpu.get(), gpu.get()};
     for (int e = 0; e < 2; ++e) {
       const auto start = std::chrono::steady_clock::now();
-      runs[e] = executors[e]->run(x, false);
+      runs[e] = executors[e]->run(x, false, {});
       seconds[e] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     if (first > 0) continue;  // compare the first batch; time them all

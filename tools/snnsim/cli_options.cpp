@@ -151,9 +151,13 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "--save-outputs writes every timestep's values instead, [N, T, output shape...]")(
           "per-step", po::bool_switch(&a.per_step),
           "also print each spiking layer's firing rate at every timestep (for T-RevSNN: every "
-          "column)")("check-reversible", po::bool_switch(&a.check_reversible),
-                     "T-RevSNN: recompute column 0's level states from the last column's by T - 1 "
-                     "inverses and print the relative error per level (docs/models/trevsnn.md)");
+          "column)")(
+          "record", po::value(&a.records)->composing()->value_name("NODE"),
+          "also write this node's values at every timestep to the trace (-o), as "
+          "populations/NODE/state/value; repeatable (T-RevSNN's level states: c0 to c3)")(
+          "check-reversible", po::bool_switch(&a.check_reversible),
+          "T-RevSNN: recompute column 0's level states from the last column's by T - 1 "
+          "inverses and print the relative error per level (docs/models/trevsnn.md)");
       add_backend_option(d, a);
       return d;
     }

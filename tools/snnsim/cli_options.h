@@ -36,6 +36,7 @@ struct Arguments {
   bool outputs_per_timestep = false;  ///< --outputs-per-timestep: not their mean over timesteps
   bool per_step = false;              ///< --per-step: firing rates per timestep
   bool check_reversible = false;      ///< --check-reversible: T-RevSNN's inverse, measured
+  std::vector<std::string> records;   ///< --record NODE: its values into the trace
   // trace
   std::vector<std::string> files;         ///< every positional argument (files[0] is `network`)
   std::vector<std::string> populations;   ///< --population NAME (repeatable)

@@ -56,7 +56,8 @@ struct LayerTotals {
 
 std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const LayerGraphSpec& spec,
                                               std::size_t samples, int threads,
-                                              std::string_view backend) {
+                                              std::string_view backend,
+                                              const std::vector<std::size_t>& recorded) {
   TraceMetadata metadata;
   metadata.dt_s = 1.0;  // one timestep; layer graphs have no physical time step
   metadata.duration_s = static_cast<double>(spec.graph->timesteps());
@@ -85,6 +86,13 @@ std::unique_ptr<TraceWriter> open_graph_trace(const std::string& path, const Lay
     if (const auto* select = dynamic_cast<const TokenSelect*>(node.op.get())) {
       layers.back().token_indices.assign(select->indices().begin(), select->indices().end());
     }
+    if (std::find(recorded.begin(), recorded.end(), report.node) != recorded.end()) {
+      StateProbeSpec probe;
+      probe.variable = "value";
+      probe.neurons.resize(element_count(node.shape));
+      std::iota(probe.neurons.begin(), probe.neurons.end(), NeuronIndex{0});
+      layers.back().probes.push_back(std::move(probe));
+    }
   }
   return std::make_unique<TraceWriter>(path, metadata, std::move(layers));
 }
@@ -101,6 +109,23 @@ void write_graph_spikes(TraceWriter& trace, const GraphRun& run, std::size_t fir
         values.push_back(static_cast<float>(s.level(k)) * s.scale(f / s.batch));
       trace.append_spikes(n, f / s.batch, s.frame_indices(f),
                           static_cast<std::uint32_t>(first_sample + f % s.batch), values);
+    }
+  }
+}
+
+/// --record: the values `run` kept of the nodes `recorded`, one row per sample and timestep the
+/// node ran, sample-major (row s * steps + t).
+void write_graph_states(TraceWriter& trace, const GraphRun& run,
+                        const std::vector<std::size_t>& recorded, std::size_t first_sample) {
+  for (std::size_t node : recorded) {
+    const Value& kept = run.kept_values[node - 1];
+    const std::vector<float> values = kept.densified();
+    const std::size_t n = kept.features();
+    for (std::size_t b = 0; b < kept.batch; ++b) {
+      for (std::size_t t = 0; t < kept.steps; ++t) {
+        trace.append_state(node - 1, 0, (first_sample + b) * kept.steps + t,
+                           std::span(values).subspan((t * kept.batch + b) * n, n));
+      }
     }
   }
 }
@@ -177,6 +202,8 @@ int command_infer(int argc, const char* const* argv) {
       return 0;
     }
     if (a.input.empty()) throw std::runtime_error("missing --input FILE.npy (see --help)");
+    if (!a.records.empty() && a.output.empty())
+      throw std::runtime_error("--record: needs a trace to write to, -o TRACE.h5");
     if (a.outputs_per_timestep && a.save_outputs.empty()) {
       throw std::runtime_error("--outputs-per-timestep: needs --save-outputs FILE.npy");
     }
@@ -219,11 +246,21 @@ int command_infer(int argc, const char* const* argv) {
     const std::vector<long> labels =
         a.labels.empty() ? std::vector<long>{}
                          : read_labels(a.labels, samples, element_count(graph.output().shape));
+    std::vector<std::size_t> recorded;
+    for (const std::string& name : a.records) {
+      const int node = graph.find(name);
+      if (node <= 0) {
+        throw std::runtime_error("--record " + name + ": " + a.network + " has no node called '" +
+                                 name + "'");
+      }
+      recorded.push_back(static_cast<std::size_t>(node));
+    }
     const std::unique_ptr<GraphExecutor> executor =
         make_graph_executor(parse_backend(a.backend), graph, a.dense);
     std::unique_ptr<TraceWriter> trace;
     if (!a.output.empty()) {
-      trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads(), executor->name());
+      trace = open_graph_trace(a.output, spec, samples, omp_get_max_threads(), executor->name(),
+                               recorded);
     }
 
     // Values per sample in the input file: one per feature, or per feature and timestep.
@@ -248,7 +285,7 @@ int command_infer(int argc, const char* const* argv) {
       const Value x =
           encode_input(spec.encoder, input_shape, std::span(input.values).subspan(first * features),
                        batch, first, graph.constant_input() ? 1 : timesteps);
-      const GraphRun run = executor->run(x, trace != nullptr);
+      const GraphRun run = executor->run(x, trace != nullptr, recorded);
       const std::vector<float> out = run.output.densified();
       for (std::size_t f = 0; f < output_steps * batch; ++f) {
         const std::size_t sample = first + f % batch;
@@ -276,7 +313,10 @@ int command_infer(int argc, const char* const* argv) {
         }
         t.slots += static_cast<double>(element_count(r.shape)) * r.steps * batch;
       }
-      if (trace) write_graph_spikes(*trace, run, first);
+      if (trace) {
+        write_graph_spikes(*trace, run, first);
+        write_graph_states(*trace, run, recorded, first);
+      }
       if (a.check_reversible && not_reversible.empty()) {
         const auto check_start = std::chrono::steady_clock::now();
         try {
