@@ -2,7 +2,8 @@
 snnsim example examples/trevsnn-digits.json with its weights, test inputs, labels and golden logits.
 
 How to run (from the repository root; torch, numpy, safetensors, scikit-learn; CPU only, about
-5 minutes on 2 cores; nothing is downloaded, the digits ship with scikit-learn):
+5 minutes on 2 idle cores, 14 minutes with a build running beside it; nothing is downloaded, the
+digits ship with scikit-learn):
 
     /work/venv-torch/bin/python tools/reference/train_trevsnn_digits.py [--epochs 60] [--seed 0]
         [--out examples] [--report tools/reference/trevsnn_digits_report.json]
@@ -234,7 +235,6 @@ def spike_statistics(model, x_uint8, batch=150):
             min_distance=a["min_distance"],
         )
     ties = {f"within_{t:g}": sum(a["ties"][t] for a in acc.values()) for t in TIE_TOLERANCES}
-    # The last column's c0..c2 feed no SN (there is no next column): ties there cannot matter.
     return per_sn, [round(float(r), 4) for r in col_spikes / col_count], ties
 
 
@@ -335,6 +335,10 @@ def main():
         "torch": torch.__version__,
         "test_spike_rate_per_column": column_rates,
         "test_ties_threshold_0.5": ties,
+        "test_sn_note": "eval mode on the test set; s{l} = SN(c{l}) for every column (the "
+        "last column's s0..s2 feed nothing), head.sn = SN(c3) of the last column, "
+        "level{l}.block{b}.sn1/sn2 = the blocks' SNs; ties count inputs u with |u - 0.5| <= tol; "
+        "column rates weight every SN by its number of neurons",
         "test_sn": per_sn,
         "file_sizes_bytes": sizes,
     }
