@@ -241,20 +241,58 @@ class TrevsnnFile : public testing::CommandLineTest {
   const Tensors fixture_ = Tensors::of(kFixtures + "rgb_t4_k3.safetensors");
 };
 
-TEST_F(TrevsnnFile, TheFixtureRunsFromItsNetworkFile) {
-  fixture_.write(path("rgb_t4_k3.safetensors"));
-  std::ifstream in(kFixtures + "rgb_t4_k3.json");
-  write("model.json", std::string((std::istreambuf_iterator<char>(in)), {}));
+// Both network files, the image one and the event one (frames [N, T, 2, H, W] in the input file,
+// the "sequence" encoder), give the reference's logits through snnsim infer.
+TEST_F(TrevsnnFile, TheFixturesRunFromTheirNetworkFiles) {
+  for (const std::string name : {"rgb_t4_k3", "dvs_t4_k3"}) {
+    const testing::CommandResult r =
+        testing::run_snnsim("infer " + kFixtures + name + ".json --input " + kFixtures + name +
+                            "-input.npy -q " + "--save-outputs " + path(name + ".npy"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const NpyArray out = read_npy(path(name + ".npy"));
+    const std::vector<float> logits =
+        SafetensorsFile(kFixtures + name + "-expected.safetensors").read_float("logits");
+    ASSERT_EQ(out.shape, (Shape{2, 10})) << name;
+    EXPECT_LT(relative_difference(out.values, logits), 1e-4) << name;
+  }
+}
+
+// The event variant fed an event recording (x, y, t, p rows, binned by time into a frame per
+// column): the recording holds the events of the fixture's first sample, frame t's at time t, so
+// the frames are the fixture's and the logits its first sample's.
+TEST_F(TrevsnnFile, EventVariantRunsFromAnEventRecording) {
+  const NpyArray frames = read_npy(kFixtures + "dvs_t4_k3-input.npy");  // [B, T, 2, H, W]
+  const std::size_t T = frames.shape[1], H = frames.shape[3], W = frames.shape[4];
+  std::vector<float> events;
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t p = 0; p < 2; ++p) {
+      for (std::size_t y = 0; y < H; ++y) {
+        for (std::size_t x = 0; x < W; ++x) {
+          const float count = frames.values[(((t * 2) + p) * H + y) * W + x];
+          for (int k = 0; k < static_cast<int>(count); ++k) {
+            events.insert(events.end(), {static_cast<float>(x), static_cast<float>(y),
+                                         static_cast<float>(t), static_cast<float>(p)});
+          }
+        }
+      }
+    }
+  }
+  write_npy(path("events.npy"), {events.size() / 4, 4}, events);
+  std::ifstream in(kFixtures + "dvs_t4_k3.json");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("\"sequence\""), 10, "\"event_frames\"");
+  text.replace(text.find("dvs_t4_k3.safetensors"), 21, kFixtures + "dvs_t4_k3.safetensors");
+  write("dvs.json", text);
   const testing::CommandResult r =
-      testing::run_snnsim("infer " + path("model.json") + " --input " + kFixtures +
-                          "rgb_t4_k3-input.npy -q " + "--save-outputs " + path("out.npy"));
+      testing::run_snnsim("infer " + path("dvs.json") + " --input " + path("events.npy") +
+                          " -q --save-outputs " + path("out.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   const NpyArray out = read_npy(path("out.npy"));
-  const std::vector<float> logits =
-      SafetensorsFile(kFixtures + "rgb_t4_k3-expected.safetensors").read_float("logits");
-  ASSERT_EQ(out.shape, (Shape{2, 10}));
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    EXPECT_NEAR(out.values[i], logits[i], 1e-5f);
+  std::vector<float> logits =
+      SafetensorsFile(kFixtures + "dvs_t4_k3-expected.safetensors").read_float("logits");
+  logits.resize(10);  // the first sample's
+  ASSERT_EQ(out.shape, (Shape{1, 10}));
+  EXPECT_LT(relative_difference(out.values, logits), 1e-4);
 }
 
 // --record c0 ... c3: the level states of every column in the trace, as the reference has them.
@@ -288,9 +326,9 @@ TEST_F(TrevsnnFile, RecordedLevelStatesAreTheReferences) {
 // prediction on at least 99.5 % of the 450 test digits (it gives all 450) and its logits.
 TEST_F(TrevsnnFile, DigitsExampleGivesTheReferencesPredictions) {
   const std::string examples = SNNSIM_SOURCE_DIR "/examples/";
-  const testing::CommandResult r = testing::run_snnsim(
-      "infer " + examples + "trevsnn-digits.json --input " + examples +
-      "data/trevsnn-digits-input.npy -q --save-outputs " + path("out.npy"));
+  const testing::CommandResult r =
+      testing::run_snnsim("infer " + examples + "trevsnn-digits.json --input " + examples +
+                          "data/trevsnn-digits-input.npy -q --save-outputs " + path("out.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   const NpyArray ours = read_npy(path("out.npy"));
   const NpyArray reference = read_npy(examples + "data/trevsnn-digits-expected.npy");
