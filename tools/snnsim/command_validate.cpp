@@ -1,4 +1,5 @@
 // snnsim validate NET.json: every check `run` makes before building, and nothing else.
+#include <algorithm>
 #include <cstdio>
 
 #include "networks/builder.h"
@@ -24,14 +25,18 @@ constexpr const char* kUsage =
 /// the file as the user named it (`path` is an import's for a NIR graph).
 int validate_layer_graph(const std::string& path, const std::string& name) {
   const LayerGraphSpec spec = load_layer_graph_file(path);
+  int width = 16;
+  for (const GraphNode& node : spec.graph->nodes())
+    width = std::max(width, static_cast<int>(node.name.size()));
   for (const GraphNode& node : spec.graph->nodes()) {
     if (node.op == nullptr) continue;
-    std::printf("  node %-16s %-18s %s%s\n", node.name.c_str(),
+    std::printf("  node %-*s %-18s %s%s\n", width, node.name.c_str(),
                 std::string(node.op->kind()).c_str(), shape_string(node.shape).c_str(),
                 node.folded ? " (folded into its input)" : "");
   }
-  std::printf("%s: valid (layer graph, %zu nodes, T = %zu, input %s, weights %s)\n", name.c_str(),
-              spec.graph->nodes().size() - 1, spec.graph->timesteps(),
+  const std::string model = spec.model.empty() ? "" : ", model " + spec.model;
+  std::printf("%s: valid (layer graph%s, %zu nodes, T = %zu, input %s, weights %s)\n", name.c_str(),
+              model.c_str(), spec.graph->nodes().size() - 1, spec.graph->timesteps(),
               shape_string(spec.graph->input_shape()).c_str(), spec.weights.string().c_str());
   return 0;
 }

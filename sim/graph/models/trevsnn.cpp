@@ -126,8 +126,6 @@ ModelGraph build_trevsnn(const TrevsnnConfig& c) {
   LayerGraph& graph = *model.graph;
   graph.set_constant_input(!c.events);
   Builder b(model, T);
-  model.naming.prefixes.resize(1);
-  model.naming.copies.resize(1);
 
   // Stem: for images once (MS_PatchEmbed), for events one per column (MS_PatchEmbed_DVS).
   std::size_t x = 0;
