@@ -109,11 +109,16 @@ TEST_P(TrevsnnFixture, LogitsAndEverySpikeMatchTheReference) {
   EXPECT_EQ(compared, 21u);  // s0..s3, head.sn, 4 levels x 2 blocks x 2 neurons
 }
 
+/// "c0".."c3", the level states' names (appended: g++ 12 warns falsely of "c" + to_string).
+std::string level_name(std::size_t l) {
+  return std::string("c").append(std::to_string(l));
+}
+
 /// Node indices of the level states c0..c3.
 std::vector<std::size_t> level_states(const LayerGraph& graph) {
   std::vector<std::size_t> nodes;
   for (int l = 0; l < 4; ++l)
-    nodes.push_back(static_cast<std::size_t>(graph.find("c" + std::to_string(l))));
+    nodes.push_back(static_cast<std::size_t>(graph.find(level_name(l))));
   return nodes;
 }
 
@@ -136,8 +141,7 @@ TEST_P(TrevsnnFixture, LevelStatesOfEveryColumnMatchTheReference) {
   for (std::size_t l = 0; l < 4; ++l) {
     const Value& c = run.kept_values[states[l] - 1];
     ASSERT_EQ(c.steps, fixture.config.timesteps);
-    EXPECT_LT(relative_difference(c.densified(), expected.read_float("c" + std::to_string(l))),
-              1e-5)
+    EXPECT_LT(relative_difference(c.densified(), expected.read_float(level_name(l))), 1e-5)
         << "c" << l;
   }
 }
@@ -153,7 +157,7 @@ TEST_P(TrevsnnFixture, InversesFromTheLastColumnGiveBackTheFirstColumnsStates) {
   LayerGraph& graph = *model.graph;
   std::mt19937 random(7);
   for (std::size_t l = 0; l < 4; ++l) {
-    LayerOp& leak = *graph.nodes()[graph.find("c" + std::to_string(l) + ".leak")].op;
+    LayerOp& leak = *graph.nodes()[graph.find(level_name(l) + ".leak")].op;
     for (std::size_t t = 1; t < fixture.config.timesteps; ++t) {
       std::vector<float> alpha(fixture.config.channels[l]);
       for (float& a : alpha)
@@ -306,7 +310,7 @@ TEST_F(TrevsnnFile, RecordedLevelStatesAreTheReferences) {
   const TraceReader trace(path("t.h5"));
   const SafetensorsFile expected(kFixtures + "rgb_t4_k3-expected.safetensors");
   for (int l = 0; l < 4; ++l) {
-    const std::string name = "c" + std::to_string(l);
+    const std::string name = level_name(l);
     const TraceState state = trace.read_state(name, "value");
     // The trace's rows are sample-major, the reference's [T, B, ...] time-major.
     const std::vector<float> reference = expected.read_float(name);
