@@ -10,6 +10,7 @@
 #include "sim/graph/nir_neurons.h"
 #include "sim/graph/ops/conv.h"
 #include "sim/graph/ops/elementwise.h"
+#include "sim/graph/ops/layout.h"
 #include "sim/graph/ops/linear.h"
 #include "sim/graph/ops/pooling.h"
 #include "sim/graph/ops/transformer.h"
@@ -161,9 +162,37 @@ const OpEntry kOps[] = {
        return std::make_unique<ChannelScale>();
      }},
     {"batchnorm",
-     {"eps"},
+     {"eps", "axis"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<BatchNorm>(real(n, "eps", 1e-5));
+       return std::make_unique<BatchNorm>(real(n, "eps", 1e-5),
+                                          size_of(n, "axis", 0, 0, "an axis"));
+     }},
+    {"permute",
+     {"order"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       const Node list = n.at("order");
+       list.require_array();
+       std::vector<std::size_t> order;
+       for (std::size_t i = 0; i < list.size(); ++i)
+         order.push_back(list[i].whole_number(0, kMaxSize, "an axis"));
+       return std::make_unique<Permute>(std::move(order));
+     }},
+    {"mean",
+     {"axis"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<Reduce>(ReduceKind::mean,
+                                       n.at("axis").whole_number(0, kMaxSize, "an axis"));
+     }},
+    {"sum",
+     {"axis"},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<Reduce>(ReduceKind::sum,
+                                       n.at("axis").whole_number(0, kMaxSize, "an axis"));
+     }},
+    {"multiply",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<Multiply>();
      }},
     {"flatten",
      {},
@@ -237,10 +266,12 @@ const OpEntry kOps[] = {
      }},
     {"multilevel",
      {"levels"},
-     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<ThresholdLayer>(
-           static_cast<int>(n.at("levels").whole_number(1, 127, "the highest spike level D")));
-     }},
+     [](const Node& n, std::size_t) -> std::
+                                        unique_ptr<LayerOp> {
+                                          return std::make_unique<ThresholdLayer>(
+                                              static_cast<int>(n.at("levels").whole_number(
+                                                  1, 127, "the highest spike level D")));
+                                        }},
     {"nir_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::lif>},
     {"nir_if", {"dt", "reset"}, &build_nir_neuron<NirModel::if_>},
     {"nir_cuba_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::cuba_lif>},
@@ -249,14 +280,12 @@ const OpEntry kOps[] = {
     {"nir_i", {"dt"}, &build_nir_neuron<NirModel::i>},
     {"nir_threshold",
      {},
-     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<NirThreshold>();
-     }},
+     [](const Node&,
+        std::size_t) -> std::unique_ptr<LayerOp> { return std::make_unique<NirThreshold>(); }},
     {"nir_scale",
      {},
-     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<NirScale>();
-     }},
+     [](const Node&,
+        std::size_t) -> std::unique_ptr<LayerOp> { return std::make_unique<NirScale>(); }},
     {"reshape",
      {"shape"},
      [](const Node& n, std::size_t)

@@ -15,6 +15,9 @@ namespace snnsim {
 DeviceOp device_op_of(const GraphNode& node) {
   const LayerOp* op = node.op.get();
   if (op == nullptr) return DeviceOp::input;
+  // The device runs every node at every timestep, with one operator.
+  if (node.once || node.first_step > 0 || node.final_step_only || op->varies_with_step())
+    return DeviceOp::unsupported;
   if (node.folded) return DeviceOp::folded;
   if (dynamic_cast<const Flatten*>(op)) return DeviceOp::flatten;
   if (dynamic_cast<const Linear*>(op)) return DeviceOp::linear;
@@ -24,7 +27,8 @@ DeviceOp device_op_of(const GraphNode& node) {
   if (dynamic_cast<const Upsample*>(op)) return DeviceOp::upsample;
   if (dynamic_cast<const Add*>(op)) return DeviceOp::add;
   if (dynamic_cast<const ChannelScale*>(op)) return DeviceOp::channel_scale;
-  if (dynamic_cast<const BatchNorm*>(op)) return DeviceOp::batchnorm;
+  if (const auto* norm = dynamic_cast<const BatchNorm*>(op))
+    return norm->channel_axis() == 0 ? DeviceOp::batchnorm : DeviceOp::unsupported;
   if (dynamic_cast<const LifLayer*>(op)) return DeviceOp::lif;
   if (dynamic_cast<const ThresholdLayer*>(op)) return DeviceOp::threshold;
   // Attention, layer norm, GELU, softmax, embeddings, token selection, ternary and elastic

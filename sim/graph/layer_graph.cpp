@@ -188,7 +188,8 @@ void LayerGraph::fold_affine_nodes() {
     const std::size_t input = node.inputs[0];
     GraphNode& before = nodes_[input];
     if (before.op == nullptr || consumers_[input].size() != 1 ||
-        before.op->affine_channels() != node.shape[0] || input == output_ ||
+        before.op->channel_axis() != node.op->channel_axis() ||
+        before.op->affine_channels() != node.shape[node.op->channel_axis()] || input == output_ ||
         before.once != node.once || before.first_step != node.first_step ||
         before.final_step_only != node.final_step_only) {
       continue;

@@ -78,6 +78,9 @@ class LayerOp {
   }
   /// Output channels a following BatchNorm would scale (0: not foldable).
   virtual std::size_t affine_channels() const { return 0; }
+  /// The axis of the output's shape those channels lie on (a linear layer's last, a
+  /// convolution's first), or for a per-channel operator (BatchNorm, scale) the axis it scales.
+  virtual std::size_t channel_axis() const { return 0; }
   /// For a per-channel affine map (BatchNorm, a channel scale): folds itself into `before`, the
   /// operator feeding it alone, by before.fold_affine. Returns false if either cannot.
   virtual bool fold_into(LayerOp& /*before*/) const { return false; }

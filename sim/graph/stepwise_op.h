@@ -30,6 +30,7 @@ class StepwiseOp final : public LayerOp {
   /// The same map folded into every step's operator.
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return first().affine_channels(); }
+  std::size_t channel_axis() const override { return first().channel_axis(); }
   /// Step t's map into step t's operator of `before`, a StepwiseOp of as many steps.
   bool fold_into(LayerOp& before) const override;
   /// Never called: stepwise nodes run step by step.

@@ -79,12 +79,16 @@ Value ChannelScale::forward(std::span<const Value* const> inputs, OpCounts& coun
 
 Shape BatchNorm::bind(std::span<const Shape> inputs) {
   shape_ = inputs[0];
-  if (shape_.empty()) throw GraphError("expected an input with a channel dimension");
+  if (axis_ >= shape_.size()) {
+    throw GraphError("axis " + std::to_string(axis_) + ": the input " + shape_string(shape_) +
+                     " has axes 0 to " + std::to_string(shape_.size() - 1));
+  }
+  inner_ = element_count(Shape(shape_.begin() + static_cast<long>(axis_) + 1, shape_.end()));
   return shape_;
 }
 
 std::vector<WeightSpec> BatchNorm::weight_specs() const {
-  const Shape channels{shape_[0]};
+  const Shape channels{shape_[axis_]};
   return {{"weight", channels},
           {"bias", channels},
           {"running_mean", channels},
@@ -99,9 +103,10 @@ void BatchNorm::set_weight(const std::string& name, std::vector<float> values) {
 }
 
 void BatchNorm::affine(std::vector<float>& scale, std::vector<float>& shift) const {
-  scale.resize(shape_[0]);
-  shift.resize(shape_[0]);
-  for (std::size_t c = 0; c < shape_[0]; ++c) {
+  const std::size_t channels = shape_[axis_];
+  scale.resize(channels);
+  shift.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
     scale[c] = static_cast<float>(weight_[c] / std::sqrt(static_cast<double>(variance_[c]) + eps_));
     shift[c] = bias_[c] - mean_[c] * scale[c];
   }
@@ -119,9 +124,9 @@ Value BatchNorm::forward(std::span<const Value* const> inputs, OpCounts& counts)
   affine(scale, shift);
   Value y = Value::analog(shape_, x.steps, x.batch);
   y.dense = x.densified();
-  const std::size_t per_channel = y.features() / shape_[0];
+  const std::size_t channels = shape_[axis_];
   for (std::size_t k = 0; k < y.dense.size(); ++k) {
-    const std::size_t c = (k % y.features()) / per_channel;
+    const std::size_t c = (k % y.features()) / inner_ % channels;
     y.dense[k] = y.dense[k] * scale[c] + shift[c];
   }
   counts.macs += y.dense.size();

@@ -55,11 +55,13 @@ class ChannelScale final : public LayerOp {
   std::vector<float> scale_;
 };
 
-/// (x - running_mean) / sqrt(running_var + eps) * weight + bias per channel. Weights: "weight",
-/// "bias", "running_mean", "running_var", each [C].
+/// (x - running_mean) / sqrt(running_var + eps) * weight + bias per channel, the channels along
+/// `axis` (0: [C, H, W] maps; the last of [N, C] tokens, BatchNorm1d over a linear layer's
+/// features). Weights: "weight", "bias", "running_mean", "running_var", each [C].
 class BatchNorm final : public LayerOp {
  public:
-  explicit BatchNorm(double eps) : eps_(eps) {}
+  explicit BatchNorm(double eps, std::size_t axis = 0) : eps_(eps), axis_(axis) {}
+  std::size_t channel_axis() const override { return axis_; }
   std::string_view kind() const override { return "batchnorm"; }
   Shape bind(std::span<const Shape> inputs) override;
   std::vector<WeightSpec> weight_specs() const override;
@@ -71,7 +73,9 @@ class BatchNorm final : public LayerOp {
 
  private:
   double eps_;
+  std::size_t axis_;
   Shape shape_;
+  std::size_t inner_ = 1;  ///< elements per channel step: the product of the axes after `axis`
   std::vector<float> weight_, bias_, mean_, variance_;
 };
 

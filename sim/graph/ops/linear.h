@@ -25,6 +25,7 @@ class Linear final : public LayerOp {
   void set_weight(const std::string& name, std::vector<float> values) override;
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_features; }
+  std::size_t channel_axis() const override { return output_shape_.size() - 1; }
   bool has_event_path() const override { return true; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   const LinearParameters& parameters() const { return p_; }
