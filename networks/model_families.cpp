@@ -54,6 +54,38 @@ ModelGraph build_trevsnn_file(const Node& top, const Shape& input_shape, const E
   }
 }
 
+ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
+                                 const EncoderSpec& encoder, std::optional<std::size_t> timesteps) {
+  const Node variant = top.at("variant");
+  const std::vector<std::string> variants = spikformer_variants();
+  SpikformerConfig config = spikformer_variant(variants[variant.choice(variants)]);
+  const auto number = [&top](const char* key, std::size_t& into, std::uint64_t maximum) {
+    if (top.has(key)) into = top.at(key).whole_number(1, maximum, key);
+  };
+  number("embed_dims", config.embed_dims, kMaxSize);
+  number("depths", config.depths, 1024);
+  number("num_heads", config.heads, kMaxSize);
+  number("mlp_ratio", config.mlp_ratio, 64);
+  number("timesteps", config.timesteps, limits::kTimesteps);
+  number("classes", config.classes, kMaxSize);
+  if (timesteps) config.timesteps = *timesteps;
+  const Node shape = top.at("input").at("shape");
+  if (input_shape.size() != 3)
+    shape.fail("Spikformer takes images of shape [channels, height, width]");
+  if (encoder.kind != EncoderKind::direct) {
+    top.at("input").fail(
+        "Spikformer takes the image itself at every timestep (encoder \"direct\")");
+  }
+  config.in_channels = input_shape[0];
+  config.height = input_shape[1];
+  config.width = input_shape[2];
+  try {
+    return build_spikformer(config);
+  } catch (const GraphError& error) {
+    top.at("model").fail(error.what());
+  }
+}
+
 struct Family {
   std::string_view name;
   std::vector<std::string_view> keys;
@@ -64,6 +96,9 @@ const Family kFamilies[] = {
     {"trevsnn",
      {"variant", "timesteps", "kernel_size", "channels", "classes"},
      &build_trevsnn_file},
+    {"spikformer",
+     {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes"},
+     &build_spikformer_file},
 };
 
 const Family& family_of(const Node& top) {

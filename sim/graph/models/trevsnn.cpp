@@ -16,12 +16,7 @@ constexpr double kTimmStdEps = 1e-6;         // timm 0.6.13 ScaledStdConv2d
 constexpr double kBatchNormEps = 1e-5;       // torch.nn.BatchNorm2d
 constexpr float kAlphaMinMagnitude = 1e-3f;  // SubNet._clamp_abs
 
-struct Variant {
-  const char* name;
-  TrevsnnConfig config;
-};
-
-const Variant kVariants[] = {
+const NamedVariant<TrevsnnConfig> kVariants[] = {
     {"tiny", {false, {64, 128, 256, 384}, 4, 3, 1000, 224, 224}},
     {"small", {false, {96, 192, 384, 512}, 4, 3, 1000, 224, 224}},
     {"tiny_dvs", {true, {32, 64, 128, 256}, 8, 3, 1000, 128, 128}},
@@ -101,17 +96,11 @@ std::size_t conv_output(std::size_t size, std::size_t kernel, std::size_t stride
 }  // namespace
 
 TrevsnnConfig trevsnn_variant(std::string_view name) {
-  for (const Variant& variant : kVariants) {
-    if (variant.name == name) return variant.config;
-  }
-  throw GraphError("unknown T-RevSNN variant '" + std::string(name) + "'");
+  return variant_named(kVariants, name, "T-RevSNN");
 }
 
 std::vector<std::string> trevsnn_variants() {
-  std::vector<std::string> names;
-  for (const Variant& variant : kVariants)
-    names.emplace_back(variant.name);
-  return names;
+  return variant_names(kVariants);
 }
 
 ModelGraph build_trevsnn(const TrevsnnConfig& c) {

@@ -39,7 +39,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/graph/layer_graph.h"
+#include "sim/graph/models/model_graph.h"
 
 namespace snnsim {
 
@@ -58,12 +58,6 @@ struct TrevsnnConfig {
 TrevsnnConfig trevsnn_variant(std::string_view name);
 /// The names trevsnn_variant knows.
 std::vector<std::string> trevsnn_variants();
-
-/// A model family's graph (bound, weights not loaded) and how its weights file names tensors.
-struct ModelGraph {
-  std::unique_ptr<LayerGraph> graph;
-  WeightNaming naming;
-};
 
 /// Builds the graph of `config`. Throws GraphError, one line, for a configuration the official
 /// code cannot run (odd feature-map sizes where the up path doubles them, kernel sizes, ...).
