@@ -1,6 +1,7 @@
 #include "sim/graph/ops/conv.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -359,49 +360,90 @@ SNNSIM_VECTOR_CLONES void Conv2d::forward_depthwise(const float* in, Value& y) c
   }
 }
 
+void Conv2d::im2col(const float* channel, std::size_t i, float* matrix) const {
+  const std::size_t out_plane = out_height_ * out_width_;
+  for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+    for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+      float* row = matrix + ((i * p_.kernel_h + ky) * p_.kernel_w + kx) * out_plane;
+      for (std::size_t oy = 0; oy < out_height_; ++oy) {
+        const long iy = static_cast<long>(oy * p_.stride_h + ky) - static_cast<long>(p_.padding_h);
+        for (std::size_t ox = 0; ox < out_width_; ++ox) {
+          const long ix =
+              static_cast<long>(ox * p_.stride_w + kx) - static_cast<long>(p_.padding_w);
+          const bool inside = iy >= 0 && iy < static_cast<long>(height_) && ix >= 0 &&
+                              ix < static_cast<long>(width_);
+          row[oy * out_width_ + ox] = inside ? channel[iy * width_ + ix] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
 void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t taps = p_.kernel_h * p_.kernel_w;
-  const std::size_t patch = in_per_group * taps, out_plane = out_height_ * out_width_;
-  const std::size_t in_frame = p_.in_channels * height_ * width_;
-  const std::size_t out_frame = p_.out_channels * out_plane;
+  const std::size_t patch = in_per_group * p_.kernel_h * p_.kernel_w;
+  const std::size_t out_plane = out_height_ * out_width_, plane = height_ * width_;
+  const std::size_t in_frame = p_.in_channels * plane, out_frame = p_.out_channels * out_plane;
+  // out[o] = bias[o] + W[o] x (group g's patch matrix), for `rows` output channels from o.
+  const auto product = [&](std::size_t f, std::size_t o, std::size_t rows, const float* matrix) {
+    float* out = y.dense.data() + f * out_frame + o * out_plane;
+    for (std::size_t r = 0; r < rows; ++r)
+      std::fill_n(out + r * out_plane, out_plane, bias_[o + r]);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows),
+                static_cast<int>(out_plane), static_cast<int>(patch), 1.0f,
+                weight_.data() + o * patch, static_cast<int>(patch), matrix,
+                static_cast<int>(out_plane), 1.0f, out, static_cast<int>(out_plane));
+  };
+  // A 1x1 convolution of stride 1 without padding reads its input as the patch matrix.
+  const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
+                         p_.padding_h == 0 && p_.padding_w == 0;
+  const auto input_matrix = [&](std::size_t f, std::size_t g) {
+    return x.dense.data() + f * in_frame + g * in_per_group * plane;
+  };
+  const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
+  if (x.frames() >= threads) {
+    // Threads share out the frames, each with a patch matrix of its own.
 #pragma omp parallel
-  {
-    std::vector<float> columns(patch * out_plane);
+    {
+      std::vector<float> columns(pointwise ? 0 : patch * out_plane);
 #pragma omp for schedule(dynamic, 1)
-    for (std::size_t f = 0; f < x.frames(); ++f) {
-      const float* in = x.dense.data() + f * in_frame;
-      float* out = y.dense.data() + f * out_frame;
-      for (std::size_t g = 0; g < p_.groups; ++g) {
-        // im2col: row (i, ky, kx) of the patch matrix holds, per output pixel, the input there.
-        for (std::size_t i = 0; i < in_per_group; ++i) {
-          const float* channel = in + (g * in_per_group + i) * height_ * width_;
-          for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-            for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
-              float* row = columns.data() + ((i * p_.kernel_h + ky) * p_.kernel_w + kx) * out_plane;
-              for (std::size_t oy = 0; oy < out_height_; ++oy) {
-                const long iy =
-                    static_cast<long>(oy * p_.stride_h + ky) - static_cast<long>(p_.padding_h);
-                for (std::size_t ox = 0; ox < out_width_; ++ox) {
-                  const long ix =
-                      static_cast<long>(ox * p_.stride_w + kx) - static_cast<long>(p_.padding_w);
-                  const bool inside = iy >= 0 && iy < static_cast<long>(height_) && ix >= 0 &&
-                                      ix < static_cast<long>(width_);
-                  row[oy * out_width_ + ox] = inside ? channel[iy * width_ + ix] : 0.0f;
-                }
-              }
-            }
+      for (std::size_t f = 0; f < x.frames(); ++f) {
+        for (std::size_t g = 0; g < p_.groups; ++g) {
+          if (pointwise) {
+            product(f, g * out_per_group, out_per_group, input_matrix(f, g));
+            continue;
           }
+          for (std::size_t i = 0; i < in_per_group; ++i)
+            im2col(x.dense.data() + f * in_frame + (g * in_per_group + i) * plane, i,
+                   columns.data());
+          product(f, g * out_per_group, out_per_group, columns.data());
         }
-        float* out_group = out + g * out_per_group * out_plane;
-        for (std::size_t o = 0; o < out_per_group; ++o)
-          std::fill_n(out_group + o * out_plane, out_plane, bias_[g * out_per_group + o]);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(out_per_group),
-                    static_cast<int>(out_plane), static_cast<int>(patch), 1.0f,
-                    weight_.data() + g * out_per_group * patch, static_cast<int>(patch),
-                    columns.data(), static_cast<int>(out_plane), 1.0f, out_group,
-                    static_cast<int>(out_plane));
+      }
+    }
+  } else {
+    // Fewer frames than threads (a batch of one run step by step): each frame's patch matrices
+    // are built first, then every product is cut by its output channels so that every thread
+    // has work. OpenBLAS, called inside a parallel region, runs one thread per call.
+    const std::size_t blocks = std::min(out_per_group, (threads + x.frames() - 1) / x.frames());
+    const std::size_t block_rows = (out_per_group + blocks - 1) / blocks;
+    std::vector<float> columns(pointwise ? 0 : x.frames() * p_.groups * patch * out_plane);
+#pragma omp parallel
+    {
+#pragma omp for schedule(dynamic, 1)
+      for (std::size_t c = 0; c < (pointwise ? 0 : x.frames() * p_.in_channels); ++c) {
+        const std::size_t f = c / p_.in_channels, g = c % p_.in_channels / in_per_group;
+        im2col(x.dense.data() + c * plane, c % in_per_group,
+               columns.data() + (f * p_.groups + g) * patch * out_plane);
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (std::size_t item = 0; item < x.frames() * p_.groups * blocks; ++item) {
+        const std::size_t f = item / (p_.groups * blocks), g = item / blocks % p_.groups;
+        const std::size_t first = item % blocks * block_rows;
+        if (first >= out_per_group) continue;
+        product(f, g * out_per_group + first, std::min(block_rows, out_per_group - first),
+                pointwise ? input_matrix(f, g)
+                          : columns.data() + (f * p_.groups + g) * patch * out_plane);
       }
     }
   }

@@ -11,7 +11,8 @@
 // stays in L1 (8 KB for 32 x 64), and is written out as [C_out][OW] before the next row.
 // Scattering into a whole [OH][OW][C_out] frame instead made every accumulate an L2 access.
 // Threads share out (frame, output row) pairs, so a batch of one balances across cores.
-// Analog input: im2col and one SGEMM per group (OpenBLAS).
+// Analog input: im2col and one SGEMM per group (OpenBLAS); with fewer frames than threads the
+// SGEMMs are cut by output channels.
 //
 // Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel's rows
 // instead, spikes or not: a spike there reaches k^2 outputs of one channel, too little work to
@@ -92,6 +93,9 @@ class Conv2d final : public LayerOp {
   std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
                             float* accumulator, float* out, std::size_t channel_stride) const;
   void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
+  /// Rows (i, ky, kx) of a patch matrix [patch][out_plane]: per output pixel, the value of input
+  /// `channel` (the group's i-th) under tap (ky, kx), zero in the padding.
+  void im2col(const float* channel, std::size_t i, float* matrix) const;
   bool depthwise() const { return p_.groups == p_.in_channels && p_.groups == p_.out_channels; }
   /// The direct depthwise loop over dense frames `in` into y.
   void forward_depthwise(const float* in, Value& y) const;
