@@ -22,36 +22,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-struct Tensor {
-  std::vector<std::size_t> shape;
-  std::vector<float> values;
-};
-
-/// Writes float32 tensors as a safetensors file: an 8-byte little-endian header length, the JSON
-/// header (padded with spaces to a multiple of 8), then the data in header order.
-void write_safetensors(const std::filesystem::path& path,
-                       const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  ordered_json header = ordered_json::object();
-  std::uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    const std::uint64_t bytes = tensor.values.size() * sizeof(float);
-    header[name] = {
-        {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const std::uint64_t length = text.size();
-  std::string file(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    file[i] = static_cast<char>(length >> (8 * i));
-  file += text;
-  for (const auto& [name, tensor] : tensors)
-    file.append(reinterpret_cast<const char*>(tensor.values.data()),
-                tensor.values.size() * sizeof(float));
-  write_text_atomically(path, file);
-}
-
 /// Why node n cannot be mapped, or nothing.
 std::string loihi2_problem(const LayerGraphSpec& spec, std::size_t n) {
   const LayerGraph& graph = *spec.graph;
@@ -171,7 +141,7 @@ class GraphQuantiser {
   /// is in units of 2^e: its gain becomes 2^-e.
   void weighted(ordered_json& node, const std::string& name, const SafetensorsFile& weights) {
     const std::string prefix = node.contains("weights") ? node["weights"].get<std::string>() : name;
-    Tensor w{weights.shape(prefix + ".weight"), weights.read_float(prefix + ".weight")};
+    SafetensorsTensor w{weights.shape(prefix + ".weight"), weights.read_float(prefix + ".weight")};
     require_finite(prefix + ".weight", w.values);
     double largest = 0;
     for (float& x : w.values) {
@@ -201,7 +171,7 @@ class GraphQuantiser {
     const bool has_bias = !node.contains("bias") || node["bias"].get<bool>();
     double bias_error = 0;
     if (has_bias) {
-      Tensor b{weights.shape(prefix + ".bias"), weights.read_float(prefix + ".bias")};
+      SafetensorsTensor b{weights.shape(prefix + ".bias"), weights.read_float(prefix + ".bias")};
       require_finite(prefix + ".bias", b.values);
       for (std::size_t o = 0; o < b.values.size(); ++o) {
         const double q = std::round(b.values[o] / step);
@@ -262,7 +232,7 @@ class GraphQuantiser {
   double timesteps_ = 1;
   double gain_ = 1.0;   ///< integer units per float unit of the current signal
   double bound_ = 1.0;  ///< largest |value| of the current signal per step (input: 1)
-  std::vector<std::pair<std::string, Tensor>> tensors_;
+  std::vector<std::pair<std::string, SafetensorsTensor>> tensors_;
   GraphExport result_;
 };
 

@@ -17,6 +17,7 @@
 
 #include "networks/json_node.h"
 #include "networks/raw_numbers.h"
+#include "sim/atomic_write.h"
 
 namespace snnsim {
 namespace {
@@ -277,6 +278,29 @@ std::vector<float> SafetensorsFile::read_float(const std::string& name) const {
 
 std::map<std::string, std::string> SafetensorsFile::metadata() const {
   return metadata_;
+}
+
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, SafetensorsTensor>>& tensors) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    const std::uint64_t bytes = tensor.values.size() * sizeof(float);
+    header[name] = {
+        {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::uint64_t length = text.size();
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    file[i] = static_cast<char>(length >> (8 * i));
+  file += text;
+  for (const auto& [name, tensor] : tensors)
+    file.append(reinterpret_cast<const char*>(tensor.values.data()),
+                tensor.values.size() * sizeof(float));
+  write_text_atomically(path, file);
 }
 
 }  // namespace snnsim

@@ -11,6 +11,18 @@
 
 namespace snnsim {
 
+/// A float32 tensor to write.
+struct SafetensorsTensor {
+  std::vector<std::size_t> shape;
+  std::vector<float> values;
+};
+
+/// Writes float32 tensors as a safetensors file, in the order given: an 8-byte little-endian
+/// header length, the JSON header (padded with spaces to a multiple of 8), then the data. Written
+/// under a temporary name and renamed when complete.
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, SafetensorsTensor>>& tensors);
+
 class SafetensorsError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -7,12 +7,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 #include "networks/graph_weights.h"
 #include "networks/npy.h"
 #include "networks/safetensors.h"
 #include "sim/graph/models/spikformer.h"
+#include "test_support.h"
 
 namespace snnsim {
 namespace {
@@ -77,11 +77,10 @@ TEST(Spikformer, LogitsAndEverySpikeOfEveryLifLayerMatchTheReference) {
 // reference's head(x.mean(0)).
 TEST(Spikformer, RunsFromItsNetworkFile) {
   const std::string out = ::testing::TempDir() + "spikformer-out.npy";
-  const int status = std::system((std::string(SNNSIM_BINARY) + " infer " + kFixtures +
-                                  "cifar_d32_l2.json --input " + kFixtures +
-                                  "cifar_d32_l2-input.npy -q --save-outputs " + out)
-                                     .c_str());
-  ASSERT_EQ(status, 0);
+  const testing::CommandResult r =
+      testing::run_snnsim("infer " + kFixtures + "cifar_d32_l2.json --input " + kFixtures +
+                          "cifar_d32_l2-input.npy -q --save-outputs " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
   const NpyArray ours = read_npy(out);
   const std::vector<float> logits =
       SafetensorsFile(kFixtures + "cifar_d32_l2-expected.safetensors").read_float("logits");

@@ -13,7 +13,6 @@
 
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "networks/graph_weights.h"
 #include "networks/npy.h"
@@ -193,7 +192,7 @@ TEST(Trevsnn, InverseRefusesAColumnWhoseAlphaIsZero) {
 
 /// The rgb_t4_k3 fixture's tensors, as float32, to edit and write back.
 struct Tensors {
-  std::map<std::string, std::pair<Shape, std::vector<float>>> tensors;
+  std::map<std::string, SafetensorsTensor> tensors;
 
   static Tensors of(const std::string& file) {
     const SafetensorsFile in(file);
@@ -203,20 +202,7 @@ struct Tensors {
     return t;
   }
   void write(const std::filesystem::path& path) const {
-    nlohmann::json header = nlohmann::json::object();
-    std::string data;
-    for (const auto& [name, tensor] : tensors) {
-      const std::size_t begin = data.size();
-      data.append(reinterpret_cast<const char*>(tensor.second.data()),
-                  tensor.second.size() * sizeof(float));
-      header[name] = {
-          {"dtype", "F32"}, {"shape", tensor.first}, {"data_offsets", {begin, data.size()}}};
-    }
-    const std::string text = header.dump();
-    const std::uint64_t length = text.size();
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(&length), sizeof length);
-    out << text << data;
+    write_safetensors(path, {tensors.begin(), tensors.end()});
   }
 };
 
@@ -366,7 +352,7 @@ TEST_F(TrevsnnFile, BadCheckpointsAndConfigurationsAreRefusedInOneLine) {
               ::testing::HasSubstr("tensor 'subnet1.alpha3' has shape [1, 31, 1, 1]; node c3.leak "
                                    "expects [1, 32, 1, 1]"));
   Tensors disagreeing = fixture_;
-  disagreeing.tensors["subnet3.level2.blocks.1.pwconv2_reuse.weight"].second[5] += 0.25f;
+  disagreeing.tensors["subnet3.level2.blocks.1.pwconv2_reuse.weight"].values[5] += 0.25f;
   EXPECT_THAT(refusal("", "", disagreeing),
               ::testing::HasSubstr("tensor 'subnet3.level2.blocks.1.pwconv2_reuse.weight' differs "
                                    "from 'subnet0.level2.blocks.1.pwconv2_reuse.weight'; the two "
