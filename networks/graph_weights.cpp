@@ -48,6 +48,17 @@ TensorSource open_source(const std::filesystem::path& file) {
                            ": expected a weights file ending in .safetensors, .h5 or .hdf5");
 }
 
+/// Whether a tensor of shape `found` holds what `expected` does in the same order: the same
+/// shape, up to trailing axes of size 1 (a 1x1 convolution's kernel [out, in, 1, 1] loads as a
+/// linear layer's [out, in], and a 1-D convolution's [out, in, 1] too).
+bool same_layout(Shape found, Shape expected) {
+  for (Shape* shape : {&found, &expected}) {
+    while (shape->size() > 1 && shape->back() == 1)
+      shape->pop_back();
+  }
+  return found == expected;
+}
+
 }  // namespace
 
 void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
@@ -81,7 +92,7 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
       }
       used.insert(name);
       const Shape found = source.shape(name);
-      if (found != spec.shape) {
+      if (!same_layout(found, spec.shape)) {
         problems.push_back("tensor '" + name + "' has shape " + shape_string(found) + "; node " +
                            node.name + " expects " + shape_string(spec.shape));
         continue;
@@ -91,7 +102,7 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
         const std::string copy = copy_prefix + "." + spec.name;
         if (!available.count(copy)) continue;
         used.insert(copy);
-        if (source.shape(copy) != spec.shape) {
+        if (!same_layout(source.shape(copy), spec.shape)) {
           problems.push_back("tensor '" + copy + "' has shape " + shape_string(source.shape(copy)) +
                              "; it is a copy of '" + name + "' " + shape_string(spec.shape));
           continue;

@@ -13,6 +13,7 @@
 #include "sim/graph/ops/layout.h"
 #include "sim/graph/ops/linear.h"
 #include "sim/graph/ops/pooling.h"
+#include "sim/graph/ops/token_pruning.h"
 #include "sim/graph/ops/transformer.h"
 #include "sim/limits.h"
 
@@ -135,6 +136,26 @@ std::vector<std::size_t> index_list(const Node& n) {
   return indices;
 }
 
+std::unique_ptr<LayerOp> build_append_tokens(const Node& n, std::size_t timesteps) {
+  const bool per_step = n.has("per_timestep") && n.at("per_timestep").boolean();
+  return std::make_unique<AppendTokens>(per_step ? timesteps : 1);
+}
+
+std::unique_ptr<LayerOp> build_top_tokens(const Node& n, std::size_t) {
+  TopTokensParameters p;
+  const Node ratio = n.at("keep_ratio");
+  p.keep_ratio = ratio.quantity(Dimension::dimensionless);
+  if (!(p.keep_ratio > 0.0 && p.keep_ratio <= 1.0))
+    ratio.fail("keep ratio " + std::to_string(p.keep_ratio) + ": expected one in (0, 1]");
+  if (n.has("criterion")) p.standardize = n.at("criterion").choice({"stata", "evit"}) == 0;
+  return std::make_unique<TopTokens>(p);
+}
+
+std::unique_ptr<LayerOp> build_keep_tokens(const Node& n, std::size_t) {
+  return std::make_unique<KeepTokens>(size_of(n, "trailing", 0, 0, "a number of rows"),
+                                      n.has("fuse") && n.at("fuse").boolean());
+}
+
 const OpEntry kOps[] = {
     {"linear", {"in_features", "out_features", "bias"}, &build_linear},
     {"conv2d",
@@ -249,6 +270,14 @@ const OpEntry kOps[] = {
        return std::make_unique<TokenSelect>(index_list(n),
                                             n.at("tokens").whole_number(1, kMaxSize, "tokens"));
      }},
+    {"append_tokens", {"per_timestep"}, &build_append_tokens},
+    {"anchor_scores",
+     {},
+     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<AnchorScores>();
+     }},
+    {"top_tokens", {"keep_ratio", "criterion"}, &build_top_tokens},
+    {"keep_tokens", {"trailing", "fuse"}, &build_keep_tokens},
     {"lif",
      {"tau", "v_threshold", "v_reset", "decay_input"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {

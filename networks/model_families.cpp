@@ -54,6 +54,45 @@ ModelGraph build_trevsnn_file(const Node& top, const Shape& input_shape, const E
   }
 }
 
+/// "token_pruning": {"blocks": [j, ...], "keep_ratio": r or [r per block], "criterion":
+/// "stata" | "evit", "pruned": "drop" | "fuse"}.
+TokenPruning token_pruning(const Node& node, std::size_t depths) {
+  node.allow_keys({"blocks", "keep_ratio", "criterion", "pruned"});
+  TokenPruning p;
+  const Node blocks = node.at("blocks");
+  blocks.require_array();
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    p.blocks.push_back(blocks[i].whole_number(0, kMaxSize, "a block index"));
+    if (p.blocks.back() >= depths) {
+      blocks[i].fail("block " + std::to_string(p.blocks.back()) +
+                     " does not exist: the model has " + std::to_string(depths) + " blocks, 0 to " +
+                     std::to_string(depths - 1));
+    }
+    if (i > 0 && p.blocks[i] <= p.blocks[i - 1])
+      blocks[i].fail("expected the blocks in ascending order, each once");
+  }
+  const auto ratio = [](const Node& r) {
+    const double value = r.quantity(Dimension::dimensionless);
+    if (!(value > 0.0 && value <= 1.0))
+      r.fail("keep ratio " + std::to_string(value) + ": expected one in (0, 1]");
+    return value;
+  };
+  const Node keep = node.at("keep_ratio");
+  if (keep.value().is_array()) {
+    if (keep.size() != p.blocks.size()) {
+      keep.fail("expected one keep ratio per pruning block (" + std::to_string(p.blocks.size()) +
+                "); found " + std::to_string(keep.size()));
+    }
+    for (std::size_t i = 0; i < keep.size(); ++i)
+      p.keep_ratios.push_back(ratio(keep[i]));
+  } else {
+    p.keep_ratios.assign(p.blocks.size(), ratio(keep));
+  }
+  if (node.has("criterion")) p.standardize = node.at("criterion").choice({"stata", "evit"}) == 0;
+  if (node.has("pruned")) p.fuse = node.at("pruned").choice({"drop", "fuse"}) == 1;
+  return p;
+}
+
 ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
                                  const EncoderSpec& encoder, std::optional<std::size_t> timesteps) {
   const Node variant = top.at("variant");
@@ -69,6 +108,8 @@ ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
   number("timesteps", config.timesteps, limits::kTimesteps);
   number("classes", config.classes, kMaxSize);
   if (timesteps) config.timesteps = *timesteps;
+  if (top.has("token_pruning"))
+    config.pruning = token_pruning(top.at("token_pruning"), config.depths);
   const Node shape = top.at("input").at("shape");
   if (input_shape.size() != 3)
     shape.fail("Spikformer takes images of shape [channels, height, width]");
@@ -97,7 +138,8 @@ const Family kFamilies[] = {
      {"variant", "timesteps", "kernel_size", "channels", "classes"},
      &build_trevsnn_file},
     {"spikformer",
-     {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes"},
+     {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes",
+      "token_pruning"},
      &build_spikformer_file},
 };
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/graph/layer_op.h"
 #include "sim/graph/value.h"
 
 namespace snnsim {
@@ -70,6 +71,17 @@ inline Value random_input(const Shape& shape, InputKind kind, std::size_t steps,
     s.close_frame();
   }
   return Value::of_spikes(shape, std::move(s));
+}
+
+/// `op` bound to the inputs' shapes and run on them; its work added to `counts` when given.
+inline Value bind_and_forward(LayerOp& op, std::vector<const Value*> inputs,
+                              OpCounts* counts = nullptr) {
+  std::vector<Shape> shapes;
+  for (const Value* v : inputs)
+    shapes.push_back(v->shape);
+  op.bind(shapes);
+  OpCounts ignored;
+  return op.forward(inputs, counts ? *counts : ignored);
 }
 
 }  // namespace snnsim

@@ -16,15 +16,6 @@ namespace {
 
 constexpr std::size_t kSteps = 3, kBatch = 2, kFrames = kSteps * kBatch;
 
-Value forward(LayerOp& op, std::vector<const Value*> inputs) {
-  std::vector<Shape> shapes;
-  for (const Value* v : inputs)
-    shapes.push_back(v->shape);
-  op.bind(shapes);
-  OpCounts counts;
-  return op.forward(inputs, counts);
-}
-
 void expect_close(const std::vector<float>& actual, const std::vector<float>& expected,
                   const std::string& what) {
   ASSERT_EQ(actual.size(), expected.size()) << what;
@@ -38,7 +29,7 @@ TEST(PermuteOp, MovesEveryElementAndKeepsSpikesAsSpikes) {
   for (const InputKind kind : kInputKinds) {
     const Value x = random_input(shape, kind, kSteps, kBatch, 0.3, rng);
     Permute op({1, 2, 0});
-    const Value y = forward(op, {&x});
+    const Value y = bind_and_forward(op, {&x});
     ASSERT_EQ(y.shape, (Shape{4, 5, 3}));
     EXPECT_EQ(y.is_spikes(), x.is_spikes()) << kind_name(kind);
     const std::vector<float> in = x.densified(), out = y.densified();
@@ -66,7 +57,7 @@ TEST(ReduceOp, MeanAndSumOverEachAxisMatchTheNaiveSums) {
     for (std::size_t axis = 0; axis < 2; ++axis) {
       for (const ReduceKind reduction : {ReduceKind::mean, ReduceKind::sum}) {
         Reduce op(reduction, axis);
-        const Value y = forward(op, {&x});
+        const Value y = bind_and_forward(op, {&x});
         const std::size_t kept = axis == 0 ? 6 : 4, length = shape[axis];
         ASSERT_EQ(y.shape, (Shape{kept}));
         std::vector<float> expected(kFrames * kept, 0.0f);
@@ -96,7 +87,7 @@ TEST(MultiplyOp, ProductsWithBroadcastingAndTheAndOfBinarySpikes) {
         const Value a = random_input(full, a_kind, kSteps, kBatch, 0.5, rng);
         const Value b = random_input(b_shape, b_kind, kSteps, kBatch, 0.5, rng);
         Multiply op;
-        const Value y = forward(op, {&a, &b});
+        const Value y = bind_and_forward(op, {&a, &b});
         ASSERT_EQ(y.shape, full);
         const bool binary = a_kind == InputKind::binary && b_kind == InputKind::binary;
         EXPECT_EQ(y.is_spikes(), binary) << kind_name(a_kind) << " x " << kind_name(b_kind);

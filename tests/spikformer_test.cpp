@@ -9,9 +9,11 @@
 #include <cstdio>
 
 #include "networks/graph_weights.h"
+#include "networks/layer_graph_file.h"
 #include "networks/npy.h"
 #include "networks/safetensors.h"
 #include "sim/graph/models/spikformer.h"
+#include "sim/trace_reader.h"
 #include "test_support.h"
 
 namespace snnsim {
@@ -19,58 +21,152 @@ namespace {
 
 const std::string kFixtures = SNNSIM_SOURCE_DIR "/tests/data/spikformer/";
 
-TEST(Spikformer, LogitsAndEverySpikeOfEveryLifLayerMatchTheReference) {
-  SpikformerConfig config;
-  config.embed_dims = 32;
-  config.depths = 2;
-  config.heads = 2;
-  config.mlp_ratio = 4;
-  config.timesteps = 4;
-  ModelGraph model = build_spikformer(config);
-  load_graph_weights(*model.graph, kFixtures + "cifar_d32_l2.safetensors", model.naming);
-  const NpyArray images = read_npy(kFixtures + "cifar_d32_l2-input.npy");
-  const std::size_t batch = images.shape[0];
-  // The image at every timestep (direct encoding).
-  Value x = Value::analog({3, 32, 32}, config.timesteps, batch);
-  for (std::size_t t = 0; t < config.timesteps; ++t)
+/// The image of `images` at each of `steps` timesteps (direct encoding).
+Value repeated(const NpyArray& images, std::size_t steps) {
+  Value x =
+      Value::analog({images.shape[1], images.shape[2], images.shape[3]}, steps, images.shape[0]);
+  for (std::size_t t = 0; t < steps; ++t)
     std::copy(images.values.begin(), images.values.end(),
               x.dense.begin() + t * images.values.size());
-  const GraphRun run = model.graph->run(x, true);
-  const SafetensorsFile expected(kFixtures + "cifar_d32_l2-expected.safetensors");
+  return x;
+}
 
-  // head(mean over T) = mean over T of head, as snnsim infer reports it.
+/// The mean over timesteps of a run's output [T][B][classes], as snnsim infer reports it: the
+/// reference's head(mean over T) (the head is linear).
+std::vector<double> mean_over_steps(const Value& output) {
+  const std::vector<float> out = output.densified();
+  const std::size_t per_step = output.batch * output.features();
+  std::vector<double> mean(per_step, 0.0);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    mean[i % per_step] += out[i] / static_cast<double>(output.steps);
+  return mean;
+}
+
+/// Runs the fixture `name` from its network file and compares with the reference's expected
+/// tensors: logits within 1e-4 of the largest, every spike of every LIF layer identical, and for
+/// token pruning the anchor scores and the kept tokens of every block identical. Returns the
+/// number of tensors compared.
+std::size_t expect_fixture_matches(const std::string& name) {
+  const LayerGraphSpec spec = load_layer_graph_file(kFixtures + name + ".json");
+  const LayerGraph& graph = *spec.graph;
+  const SafetensorsFile expected(kFixtures + name + "-expected.safetensors");
+  // The analog values the reference records: anchor scores and kept tokens.
+  const auto analog = [&graph](int node) {
+    const std::string_view kind = graph.nodes()[static_cast<std::size_t>(node)].op->kind();
+    return kind == "anchor_scores" || kind == "top_tokens";
+  };
+  std::vector<std::size_t> kept;
+  for (const std::string& tensor : expected.names()) {
+    const int node = graph.find(tensor);
+    if (node > 0 && analog(node)) kept.push_back(static_cast<std::size_t>(node));
+  }
+  const GraphRun run = graph.run(
+      repeated(read_npy(kFixtures + name + "-input.npy"), graph.timesteps()), true, false, kept);
+
   const std::vector<float> logits = expected.read_float("logits");
-  const std::vector<float> out = run.output.densified();
-  const std::size_t classes = 10;
+  const std::vector<double> ours = mean_over_steps(run.output);
   float largest = 0.0f;
   for (float v : logits)
     largest = std::max(largest, std::abs(v));
-  for (std::size_t b = 0; b < batch; ++b) {
-    for (std::size_t k = 0; k < classes; ++k) {
-      double mean = 0.0;
-      for (std::size_t t = 0; t < config.timesteps; ++t)
-        mean += out[(t * batch + b) * classes + k];
-      mean /= static_cast<double>(config.timesteps);
-      EXPECT_NEAR(mean, logits[b * classes + k], 1e-4 * largest)
-          << "sample " << b << " class " << k;
-    }
-  }
+  EXPECT_EQ(ours.size(), logits.size()) << name;
+  for (std::size_t i = 0; i < std::min(ours.size(), logits.size()); ++i)
+    EXPECT_NEAR(ours[i], logits[i], 1e-4 * largest) << name << " logit " << i;
   std::size_t compared = 0;
-  for (const std::string& name : expected.names()) {
-    if (name == "logits") continue;
-    const int node = model.graph->find(name);
-    ASSERT_GE(node, 0) << name;
-    const Value& spikes = run.spike_values[static_cast<std::size_t>(node) - 1];
-    ASSERT_TRUE(spikes.is_spikes()) << name;
-    const std::vector<float> ours = spikes.densified(), reference = expected.read_float(name);
-    ASSERT_EQ(ours.size(), reference.size()) << name;
+  for (const std::string& tensor : expected.names()) {
+    if (tensor == "logits") continue;
+    const int node = graph.find(tensor);
+    EXPECT_GT(node, 0) << name << ": no node " << tensor;
+    if (node <= 0) continue;
+    const bool spiking = !analog(node);
+    const Value& value = spiking ? run.spike_values[static_cast<std::size_t>(node) - 1]
+                                 : run.kept_values[static_cast<std::size_t>(node) - 1];
+    EXPECT_EQ(value.is_spikes(), spiking) << name << " " << tensor;
+    const std::vector<float> values = value.densified(), reference = expected.read_float(tensor);
+    EXPECT_EQ(values.size(), reference.size()) << name << " " << tensor;
+    if (values.size() != reference.size()) continue;
     std::size_t differ = 0;
-    for (std::size_t i = 0; i < ours.size(); ++i)
-      differ += ours[i] != reference[i];
-    EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << ours.size() << " spikes differ";
+    for (std::size_t i = 0; i < values.size(); ++i)
+      differ += values[i] != reference[i];
+    EXPECT_EQ(differ, 0u) << name << " " << tensor << ": " << differ << " of " << values.size()
+                          << " values differ";
     ++compared;
   }
-  EXPECT_EQ(compared, 5u + 7u * config.depths);
+  return compared;
+}
+
+TEST(Spikformer, LogitsAndEverySpikeOfEveryLifLayerMatchTheReference) {
+  // 5 SPS LIF layers, 7 per block.
+  EXPECT_EQ(expect_fixture_matches("cifar_d32_l2"), 5u + 7u * 2);
+}
+
+// STATA and EViT token pruning at blocks 1 and 2 of 3: on top of every spike, each pruning
+// block's anchor scores and kept tokens (the same set at every timestep) as the reference's.
+TEST(Spikformer, TokenPruningKeepsTheReferencesTokensAndSpikes) {
+  for (const char* name : {"stata_d32_l3_drop", "stata_d32_l3_fuse", "evit_d32_l3_drop"})
+    EXPECT_EQ(expect_fixture_matches(name), 5u + 7u * 3 + 2u * 2) << name;
+}
+
+// Keep ratio 1.0 at every pruning block computes exactly the model with its anchor and no pruning.
+TEST(Spikformer, KeepRatioOneIsTheUnprunedModelExactly) {
+  SpikformerConfig config;
+  config.embed_dims = 32;
+  config.depths = 3;
+  config.heads = 2;
+  config.pruning = TokenPruning{};
+  ModelGraph unpruned = build_spikformer(config);
+  config.pruning->blocks = {0, 1, 2};
+  config.pruning->keep_ratios = {1.0, 1.0, 1.0};
+  ModelGraph pruned = build_spikformer(config);
+  const Value x = repeated(read_npy(kFixtures + "stata_d32_l3_drop-input.npy"), config.timesteps);
+  for (ModelGraph* model : {&unpruned, &pruned}) {
+    load_graph_weights(*model->graph, kFixtures + "stata_d32_l3_drop.safetensors", model->naming);
+    model->graph->fold_affine_nodes();
+  }
+  GraphRun a = unpruned.graph->run(x, true), b = pruned.graph->run(x, true);
+  EXPECT_EQ(a.output.densified(), b.output.densified());
+  std::size_t compared = 0;
+  for (const NodeReport& report : a.nodes) {
+    if (report.kind != "lif") continue;
+    const int other = pruned.graph->find(report.name);
+    ASSERT_GT(other, 0) << report.name;
+    EXPECT_EQ(a.spikes_of(report.node).densified(),
+              b.spikes_of(static_cast<std::size_t>(other)).densified())
+        << report.name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 5u + 7u * 3);
+}
+
+// Pruning at a block the model lacks, keep ratios outside (0, 1], blocks out of order: one line
+// naming the network file and the key.
+TEST(Spikformer, RefusesTokenPruningItCannotDo) {
+  const std::string text = testing::read_file(kFixtures + "stata_d32_l3_drop.json");
+  const std::string good = R"("blocks": [1, 2], "keep_ratio": 0.7)";
+  ASSERT_NE(text.find(good), std::string::npos);
+  const std::pair<std::string, std::string> cases[] = {
+      {R"("blocks": [1, 3], "keep_ratio": 0.7)", "block 3 does not exist"},
+      {R"("blocks": [1, 2], "keep_ratio": 0)", "expected one in (0, 1]"},
+      {R"("blocks": [1, 2], "keep_ratio": 1.5)", "expected one in (0, 1]"},
+      {R"("blocks": [1, 2], "keep_ratio": [0.7])", "one keep ratio per pruning block"},
+      {R"("blocks": [2, 1], "keep_ratio": 0.7)", "ascending order"},
+      {R"("blocks": [1, 2], "keep_ratio": 0.7, "method": "stata")", "unknown key 'method'"},
+  };
+  for (const auto& [replacement, message] : cases) {
+    std::string bad = text;
+    bad.replace(bad.find(good), good.size(), replacement);
+    const std::string path = kFixtures + "bad-pruning.json";
+    testing::write_file(path, bad);
+    try {
+      load_layer_graph_file(path);
+      ADD_FAILURE() << replacement << ": loaded";
+    } catch (const std::exception& error) {
+      const std::string what = error.what();
+      EXPECT_NE(what.find("bad-pruning.json:"), std::string::npos) << what;
+      EXPECT_NE(what.find(": /token_pruning/"), std::string::npos) << what;
+      EXPECT_NE(what.find(message), std::string::npos) << what;
+    }
+    std::remove(path.c_str());
+  }
 }
 
 // The fixture's network file through snnsim infer: --save-outputs (the mean over timesteps) is the
@@ -88,6 +184,27 @@ TEST(Spikformer, RunsFromItsNetworkFile) {
   for (std::size_t i = 0; i < logits.size(); ++i)
     EXPECT_NEAR(ours.values[i], logits[i], 1e-4f * (1.0f + std::abs(logits[i]))) << i;
   std::remove(out.c_str());
+}
+
+// snnsim infer -o: every pruning block's kept tokens in the trace, one row per sample, as the
+// reference kept them; the summary names the counts.
+TEST(Spikformer, InferWritesTheKeptTokensToTheTrace) {
+  const std::string trace_path = ::testing::TempDir() + "spikformer-kept.h5";
+  const testing::CommandResult r =
+      testing::run_snnsim("infer " + kFixtures + "stata_d32_l3_fuse.json --input " + kFixtures +
+                          "stata_d32_l3_fuse-input.npy -o " + trace_path);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("tokens kept block1.keep 45 of 64, block2.keep 23 of 46"),
+            std::string::npos)
+      << r.output;
+  const TraceReader trace(trace_path);
+  const SafetensorsFile expected(kFixtures + "stata_d32_l3_fuse-expected.safetensors");
+  for (const char* block : {"block1.keep", "block2.keep"}) {
+    const TraceState kept = trace.read_state(block, "value");
+    EXPECT_EQ(kept.samples, 2u) << block;
+    EXPECT_EQ(kept.values, expected.read_float(block)) << block;
+  }
+  std::remove(trace_path.c_str());
 }
 
 }  // namespace

@@ -22,6 +22,16 @@
 
 namespace snnsim::testing {
 
+/// The bytes of the file at `path` (empty if it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+inline void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
 #ifdef SNNSIM_BINARY
 struct CommandResult {
   int status;

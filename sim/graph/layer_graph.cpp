@@ -180,6 +180,13 @@ void LayerGraph::check_schedules() {
         fail("runs before the last timestep, but its input " + nodes_[i].name + " does not");
     }
   }
+  for (const GraphNode& node : nodes_) {
+    if (step_by_step_ && node.op && node.op->needs_all_steps()) {
+      throw GraphError("node " + node.name + " (" + std::string(node.op->kind()) +
+                       ") needs every timestep at once, but the graph runs step by step (it has "
+                       "delays, stepwise operators or node schedules)");
+    }
+  }
 }
 
 void LayerGraph::fold_affine_nodes() {

@@ -87,6 +87,9 @@ class LayerOp {
   /// Whether the operator differs from one timestep to the next (StepwiseOp): a graph with one
   /// runs step by step.
   virtual bool varies_with_step() const { return false; }
+  /// Whether its output at any timestep depends on its inputs at every timestep (a choice of
+  /// tokens made from all timesteps' scores): it cannot run in a graph run step by step.
+  virtual bool needs_all_steps() const { return false; }
   /// Runs over every frame of the inputs.
   virtual Value forward(std::span<const Value* const> inputs, OpCounts& counts) const = 0;
   /// Runs one timestep (inputs of one step), carrying state in `context`: the step-by-step

@@ -2,6 +2,7 @@
 
 Regenerate (torch, numpy, safetensors; CPU, deterministic):
   /work/venv-torch/bin/python tools/reference/make_spikformer_fixtures.py [--out tests/data/spikformer]
+      [--only NAME ...]   (default: every fixture below)
 
 Fixture cifar_d32_l2: embed_dims 32, depths 2, num_heads 2, mlp_ratios 4, T 4, in_channels 3,
 10 classes, img_size 32 (SPS's two max-pools give 8 x 8 = 64 tokens), batch 2, input N(0, 1).
@@ -28,10 +29,32 @@ BatchNorm, the q/k/v biases of its block are shifted together until its rate fit
 rates are within 5-40 % at every timestep and no charge is within 1e-6 of a threshold without being
 exactly on it. attn_lif has no BatchNorm: its rate
 follows from q/k/v; its input (q k^T) * 0.125 @ v is a multiple of 0.125, so exact ties with 0.5 occur.
+
+STATA token-pruning fixtures (snnsim's definition, /work/notes/stata-contract.md and the docstring of
+spikformer_reference.py): embed_dims 32, depths 3, num_heads 2, mlp_ratios 4, T 4, 32 x 32, 10
+classes, batch 2, pruning at blocks [1, 2]:
+  stata_d32_l3_drop  criterion stata, keep_ratio 0.7, drop           (64 -> 45 -> 32 candidates)
+  stata_d32_l3_fuse  the same weights and input, keep_ratio [0.7, 0.5], fuse (64 -> 45+1 -> 23+1)
+  evit_d32_l3_drop   criterion evit (anchor [1, D]), keep_ratio 0.6, drop (64 -> 39 -> 24)
+Each writes the same file set as above plus a network file NAME.json (with its "token_pruning");
+NAME.safetensors includes `anchor.tokens` (Bernoulli(0.4) 0/1, drawn after the other weights), and
+NAME-expected.safetensors holds, besides logits and the uint8 spikes of every LIF (rows: the tokens
+of that block, the anchor last), block{j}.scores float32 [T, B, M] and block{j}.keep float32 [B, K].
+The BatchNorms are calibrated as above on the model with its anchor and its pruning (the fuse
+fixture takes the drop fixture's weights). A seed is accepted when, for every fixture of the group,
+the LIF conditions above hold and the selection is robust: at every pruning block and sample, with
+v the K-th largest key, no key lies within 1e-6 of v without being equal to it (so the K-th and
+(K+1)-th keys are either exactly equal, an exact tie resolved by index, or more than 1e-6 apart; for
+"stata" an exact tie must be between identical score columns over t, evit keys are exact integers), and the kept set is not the first K candidates. The ties json
+records per pruning block M, K, r * M, the smallest nonzero |key - v| over the samples, the exact
+boundary ties and per sample the kept indices. The selection, the gathered rows and the fused row
+are checked against a plain-Python recomputation; keep_ratio 1.0 at blocks [1, 2] is checked to give
+bit for bit the logits and spikes of blocks [] (contract point 4).
 """
 
 import argparse
 import json
+import math
 import pathlib
 import sys
 
@@ -40,7 +63,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from spikformer_reference import Spikformer  # noqa: E402
+from spikformer_reference import Spikformer, keep_count, selection_keys  # noqa: E402
 
 CONFIG = dict(embed_dims=32, depths=2, num_heads=2, mlp_ratios=4, T=4, in_channels=3, classes=10, img_size=32)
 NAME = "cifar_d32_l2"
@@ -48,6 +71,16 @@ SEED = 20230501
 BATCH = 2
 NEAR_TOL = 1e-6
 MAX_SEED_TRIES = 20
+
+STATA_CONFIG = dict(embed_dims=32, depths=3, num_heads=2, mlp_ratios=4, T=4, in_channels=3, classes=10, img_size=32)
+STATA_SEED = 20240601
+ANCHOR_P = 0.4  # anchor spikes ~ Bernoulli(ANCHOR_P)
+# Groups of fixtures sharing weights and input; the first one's pruning is used for the calibration.
+STATA_GROUPS = [
+    {"stata_d32_l3_drop": {"blocks": [1, 2], "keep_ratio": 0.7, "criterion": "stata", "pruned": "drop"},
+     "stata_d32_l3_fuse": {"blocks": [1, 2], "keep_ratio": [0.7, 0.5], "criterion": "stata", "pruned": "fuse"}},
+    {"evit_d32_l3_drop": {"blocks": [1, 2], "keep_ratio": 0.6, "criterion": "evit", "pruned": "drop"}},
+]
 
 # BatchNorm bias mean per BN (by module-name suffix); tuned for 5-40 % at every LIF and timestep.
 BETA = {  # first matching suffix wins
@@ -73,11 +106,11 @@ def beta_for(name):
 
 
 @torch.no_grad()
-def build(seed):
+def build(seed, config=CONFIG, token_pruning=None):
     torch.manual_seed(seed)
-    model = Spikformer(**CONFIG).eval()
+    model = Spikformer(**config, token_pruning=token_pruning).eval()
     gen = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(BATCH, CONFIG["in_channels"], CONFIG["img_size"], CONFIG["img_size"], generator=gen)
+    x = torch.randn(BATCH, config["in_channels"], config["img_size"], config["img_size"], generator=gen)
 
     for m in model.modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
@@ -88,6 +121,8 @@ def build(seed):
         elif isinstance(m, torch.nn.LayerNorm):
             m.weight.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=gen))
             m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
+    if token_pruning is not None:
+        model.anchor.tokens.copy_((torch.rand(model.anchor.tokens.shape, generator=gen) < ANCHOR_P).float())
 
     # Calibrate every BatchNorm in forward order from its real input.
     bns = [(n, m) for n, m in model.named_modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
@@ -157,13 +192,243 @@ def run(model, x):
     return logits, spikes, stats
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "tests/data/spikformer"))
-    args = ap.parse_args()
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)
+def lif_rejects(stats):
+    return [(name, [round(r, 3) for r in st["rate_per_t"]], st["near_ties"]) for name, st in stats.items()
+            if min(st["rate_per_t"]) < 0.05 or max(st["rate_per_t"]) > 0.40 or st["near_ties"]]
 
+
+def python_keys(score, criterion):
+    """Plain-Python float64 keys [B][M] from score [T][B][M] (lists), written from the contract."""
+    T, B, M = len(score), len(score[0]), len(score[0][0])
+    keys = []
+    for b in range(B):
+        key = [0.0] * M
+        for t in range(T):
+            s = score[t][b]
+            if criterion == "evit":
+                z = list(s)
+            else:
+                mean = 0.0
+                for v in s:
+                    mean += v
+                mean /= M
+                var = 0.0
+                for v in s:
+                    var += (v - mean) * (v - mean)
+                var /= M
+                z = [(v - mean) / (math.sqrt(var) + 1e-6) for v in s]
+            key = z if t == 0 else [a + c for a, c in zip(key, z)]
+        keys.append(key)
+    return keys
+
+
+@torch.no_grad()
+def run_pruned(model, x):
+    """run() plus the rows before and after each pruning (via hooks) for the independent check."""
+    caught = {}
+    hooks = []
+    for j in model.token_pruning["blocks"]:
+        blk = model.block[j]
+        hooks.append(blk.attn.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "in"), a[0])))
+        hooks.append(blk.attn.register_forward_hook(lambda m, a, y, j=j: caught.__setitem__((j, "attn"), y)))
+        hooks.append(blk.mlp.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "out"), a[0])))
+    logits, spikes, stats = run(model, x)
+    for h in hooks:
+        h.remove()
+    return logits, spikes, stats, caught
+
+
+def pruning_report(model, spikes, caught):
+    """Check the selection, gathered rows and fused row against plain Python; measure robustness.
+
+    Returns (report per block, reasons to reject the seed)."""
+    tp = model.token_pruning
+    report, rejects = {}, []
+    for j in tp["blocks"]:
+        score_t = spikes[f"block{j}.scores"].double()
+        kept_t = spikes[f"block{j}.keep"].long()
+        T, B, M = score_t.shape
+        K = kept_t.shape[1]
+        ratio = tp["ratio"][j]
+        assert K == keep_count(ratio, M)
+        score = score_t.tolist()
+        assert all(float(v).is_integer() for row in score for r in row for v in r)
+        pkeys = python_keys(score, tp["criterion"])
+        tkeys = selection_keys(score_t, tp["criterion"]).tolist()
+        assert pkeys == tkeys, f"block{j}: torch keys differ from the plain-Python ones"
+        # another summation order (torch's own reductions) must select the same tokens
+        if tp["criterion"] == "stata":
+            mean = score_t.mean(-1, keepdim=True)
+            z = (score_t - mean) / (((score_t - mean) ** 2).mean(-1, keepdim=True).sqrt() + 1e-6)
+            alt = z.sum(0).tolist()
+        else:
+            alt = tkeys
+        x_prev, x_attn, x_new = caught[(j, "in")], caught[(j, "attn")], caught[(j, "out")]
+        rows = (x_prev + x_attn).double()  # x + SSA(x), as Block computes it
+        samples, half_ties = [], 0
+        for b in range(B):
+            key = pkeys[b]
+            order = sorted(range(M), key=lambda n: (-key[n], n))
+            kept = sorted(order[:K])
+            assert kept == kept_t[b].tolist(), f"block{j} sample {b}: kept differs"
+            alt_order = sorted(range(M), key=lambda n: (-alt[b][n], n))
+            assert sorted(alt_order[:K]) == kept, f"block{j} sample {b}: another summation order keeps others"
+            # the new rows: kept rows in order, (fused), the anchor last
+            new = x_new[:, b].double()
+            for i, n in enumerate(kept):
+                assert torch.equal(new[:, i], rows[:, b, n])
+            assert torch.equal(new[:, -1], rows[:, b, M])
+            fused = tp["pruned"] == "fuse" and K < M
+            assert new.shape[1] == K + (2 if fused else 1)
+            if fused:
+                pruned = [n for n in range(M) if n not in kept]
+                w = [sum(score[t][b][n] for t in range(T)) for n in pruned]
+                if sum(w) == 0:
+                    w = [1.0] * len(pruned)
+                for t in range(T):
+                    for c in range(rows.shape[-1]):
+                        num = sum(wi * float(rows[t, b, n, c]) for wi, n in zip(w, pruned))
+                        q = num / sum(w)
+                        half_ties += (q - math.floor(q)) == 0.5
+                        assert float(new[t, K, c]) == float(round(q)), (j, b, t, c)
+            entry = dict(kept=kept, first_k=kept == list(range(K)))
+            if K < M:
+                v = key[order[K - 1]]
+                gaps = [abs(key[n] - v) for n in range(M) if key[n] != v]
+                tied = [n for n in range(M) if key[n] == v]
+                entry.update(
+                    boundary_key=v,
+                    kth_gap=v - key[order[K]],  # K-th minus (K+1)-th largest key (0: exact tie)
+                    min_nonzero_gap=min(gaps) if gaps else None,
+                    exact_tie=key[order[K]] == v,
+                    tie_group=tied,
+                    tie_group_kept=[n for n in tied if n in kept],
+                    tie_scores_identical=all([score[t][b][n] for t in range(T)] == [score[t][b][tied[0]] for t in range(T)]
+                                             for n in tied),
+                )
+                if gaps and min(gaps) <= NEAR_TOL:
+                    rejects.append(f"block{j} sample {b}: key within {min(gaps):.3g} of the boundary")
+                # stata keys of different score columns may round differently in another implementation;
+                # evit keys are integers (exact), so any exact tie there is robust
+                if tp["criterion"] == "stata" and entry["exact_tie"] and not entry["tie_scores_identical"]:
+                    rejects.append(f"block{j} sample {b}: exact tie between different score columns")
+            if entry["first_k"]:
+                rejects.append(f"block{j} sample {b}: kept the first K")
+            samples.append(entry)
+        gaps = [s["min_nonzero_gap"] for s in samples if s.get("min_nonzero_gap") is not None]
+        report[f"block{j}"] = dict(
+            M=M, K=K, keep_ratio=ratio, r_times_M=ratio * M, rows_after=int(x_new.shape[2]),
+            min_nonzero_gap=min(gaps) if gaps else None,
+            exact_boundary_ties=sum(bool(s.get("exact_tie")) for s in samples),
+            fused_half_ties=half_ties if tp["pruned"] == "fuse" else None,
+            samples=samples)
+    return report, rejects
+
+
+def network_json(name, config, token_pruning, description):
+    items = [("format", "snnsim-network"), ("version", 1), ("kind", "layer_graph"), ("description", description),
+             ("model", "spikformer"), ("variant", "cifar"), ("embed_dims", config["embed_dims"]),
+             ("depths", config["depths"]), ("num_heads", config["num_heads"]), ("mlp_ratio", config["mlp_ratios"]),
+             ("timesteps", config["T"]), ("classes", config["classes"]),
+             ("input", {"shape": [config["in_channels"], config["img_size"], config["img_size"]]}),
+             ("token_pruning", token_pruning), ("weights", f"{name}.safetensors")]
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in items) + "\n}\n"
+
+
+def write_fixture(out, name, model, x, logits, spikes, meta):
+    out.mkdir(parents=True, exist_ok=True)
+    sd = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, str(out / f"{name}.safetensors"))
+    np.save(out / f"{name}-input.npy", x.numpy().astype(np.float32))
+    expected = {"logits": logits.float().contiguous()}
+    for key, s in spikes.items():
+        numeric = key.endswith(".scores") or key.endswith(".keep")
+        expected[key] = s.float().contiguous() if numeric else s.to(torch.uint8).contiguous()
+    save_file(expected, str(out / f"{name}-expected.safetensors"))
+    (out / f"{name}-ties.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def print_lifs(stats):
+    for name, st in stats.items():
+        rpt = " ".join(f"{r:.3f}" for r in st["rate_per_t"])
+        print(f"{name:22s} rate {st['rate']:.3f}  per t [{rpt}]  ties {st['exact_ties']} near {st['near_ties']}")
+
+
+@torch.no_grad()
+def check_keep_all(state, token_pruning):
+    """Contract point 4: keep_ratio 1.0 at the pruning blocks == the anchor model without pruning."""
+    x = state["x"]
+    outs = []
+    for tp in (dict(token_pruning, blocks=[], keep_ratio=1.0),
+               dict(token_pruning, keep_ratio=1.0, pruned="drop"),
+               dict(token_pruning, keep_ratio=1.0, pruned="fuse")):
+        m = Spikformer(**STATA_CONFIG, token_pruning=tp).eval()
+        m.load_state_dict(state["sd"])
+        outs.append(m(x, return_spikes=True))
+    ref_logits, ref_spikes = outs[0]
+    for logits, spikes in outs[1:]:
+        assert torch.equal(logits, ref_logits), "keep_ratio 1.0 changes the logits"
+        for k, v in ref_spikes.items():
+            assert torch.equal(spikes[k], v), k
+        for k in spikes:
+            if k.endswith(".keep"):
+                assert spikes[k].tolist() == [list(range(spikes[k].shape[1]))] * spikes[k].shape[0]
+    return ref_logits
+
+
+def make_stata(out, only):
+    for group in STATA_GROUPS:
+        names = list(group)
+        if not any(n in only for n in names):
+            continue
+        first = group[names[0]]
+        for seed in range(STATA_SEED, STATA_SEED + MAX_SEED_TRIES):
+            model0, x = build(seed, STATA_CONFIG, first)
+            sd = {k: v.clone() for k, v in model0.state_dict().items()}
+            results, rejects = {}, []
+            for name in names:
+                model = Spikformer(**STATA_CONFIG, token_pruning=group[name]).eval()
+                model.load_state_dict(sd)
+                logits, spikes, stats, caught = run_pruned(model, x)
+                report, bad = pruning_report(model, spikes, caught)
+                rejects += [f"{name}: {r}" for r in lif_rejects(stats)] + [f"{name}: {r}" for r in bad]
+                results[name] = (model, logits, spikes, stats, report)
+            print(f"seed {seed} {names}: " + (f"rejected at {rejects}" if rejects else "accepted"))
+            if not rejects:
+                break
+        else:
+            raise SystemExit(f"no acceptable seed for {names}")
+        keep_all_logits = check_keep_all(dict(sd=sd, x=x), first)
+        print(f"contract point 4: keep_ratio 1.0 at blocks {first['blocks']} == blocks [] (drop and fuse), "
+              f"logits bit for bit: {keep_all_logits.tolist()}")
+        for name in names:
+            if name not in only:
+                continue
+            model, logits, spikes, stats, report = results[name]
+            tp = group[name]
+            print(f"--- {name}: {tp}")
+            print_lifs(stats)
+            for blk, r in report.items():
+                print(f"{blk}: M {r['M']} K {r['K']} (r*M {r['r_times_M']!r}) rows after {r['rows_after']}  "
+                      f"min nonzero boundary gap {r['min_nonzero_gap']}  exact boundary ties {r['exact_boundary_ties']}"
+                      + (f"  fused .5 ties {r['fused_half_ties']}" if r["fused_half_ties"] is not None else ""))
+                for b, smp in enumerate(r["samples"]):
+                    dropped = [n for n in range(r["M"]) if n not in smp["kept"]]
+                    print(f"  sample {b}: kept {smp['kept']}\n            dropped {dropped}\n            "
+                          f"kth_gap {smp.get('kth_gap')} tie group {smp.get('tie_group')} "
+                          f"(kept {smp.get('tie_group_kept')}, identical scores {smp.get('tie_scores_identical')})")
+            print("logits", logits.tolist())
+            meta = dict(name=name, seed=seed, batch=BATCH, config=STATA_CONFIG, token_pruning=tp,
+                        anchor_p=ANCHOR_P, weights_from=names[0], near_tolerance=NEAR_TOL,
+                        keep_ratio_1_equals_no_pruning=True, pruning=report, lifs=stats, logits=logits.tolist())
+            write_fixture(out, name, model, x, logits, spikes, meta)
+            desc = (f"Spikformer, CIFAR variant, with STATA token pruning ({tp['criterion']}, {tp['pruned']}): the sizes "
+                    f"of the {name} golden fixture (seeded random weights)")
+            (out / f"{name}.json").write_text(network_json(name, STATA_CONFIG, tp, desc))
+            print("wrote", name)
+
+
+def make_cifar(out):
     # Draw the seed again (SEED + 1, ...) until every LIF fires at 5-40 % at every timestep and no
     # charge lies within 1e-6 of a threshold without being exactly on it (exact ties are kept).
     for seed in range(SEED, SEED + MAX_SEED_TRIES):
@@ -183,7 +448,6 @@ def main():
         rpt = " ".join(f"{r:.3f}" for r in st["rate_per_t"])
         print(f"{name:22s} rate {st['rate']:.3f}  per t [{rpt}]  ties {st['exact_ties']} near {st['near_ties']}")
 
-    out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     save_file(sd, str(out / f"{NAME}.safetensors"))
@@ -197,6 +461,20 @@ def main():
     (out / f"{NAME}-ties.json").write_text(json.dumps(meta, indent=1) + "\n")
     print("logits", logits)
     print("wrote", out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "tests/data/spikformer"))
+    all_names = [NAME] + [n for g in STATA_GROUPS for n in g]
+    ap.add_argument("--only", nargs="+", choices=all_names, default=all_names)
+    args = ap.parse_args()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    out = pathlib.Path(args.out)
+    if NAME in args.only:
+        make_cifar(out)
+    make_stata(out, set(args.only))
 
 
 if __name__ == "__main__":

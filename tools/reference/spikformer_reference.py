@@ -26,7 +26,40 @@ detach_reset=True), torch backend, in the same float operation order:
 H - th >= 0 is the same test as H >= th in IEEE float32, so an exact tie H == th spikes.
 Every forward starts every LIF from rest (V = 0); the official nodes carry V between calls and
 need functional.reset_net() before each batch instead.
+
+STATA token sparsification (optional, `token_pruning=`). This is snnsim's own definition, written
+down in /work/notes/stata-contract.md (the contract the C++ side implements too); no official code
+of it exists, so this reference is the definition and the C++ must match it bit for bit.
+  token_pruning = {"blocks": [j, ...] (0-based, ascending, may be empty),
+                   "keep_ratio": r in (0, 1] (one float, or one per listed block),
+                   "criterion": "stata" (default) | "evit", "pruned": "drop" (default) | "fuse"}
+With it (even with no blocks) the model owns `anchor.tokens` (state_dict key, float32 0/1 spikes,
+[T, D] for "stata", [1, D] for "evit", the same row at every t), appended after SPS as the last row
+N of the tokens, so blocks run on N' = N + 1 rows; the anchor goes through every block like any
+token. In eval the stored values are used as they are; in training mode the parameter p is
+binarized with a straight-through estimator (forward (p >= 0.5).float(), gradient identity). Note
+that the LIFs here have no surrogate gradient: training needs one.
+At a pruning block j, after x = x + SSA(x) and before the MLP, with R rows (the anchor last) and
+M = R - 1 candidates, q/k the block's q_lif/k_lif spikes:
+  score[t, b, n] = sum_c q[t, b, R-1, c] k[t, b, n, c]   (n < M; integers, exact)
+  "stata": per (t, b), float64: mean = sum_n score / M, var = sum_n (score - mean)^2 / M
+           (population; both sums left to right over n), z = (score - mean) / (sqrt(var) + 1e-6)
+           (IEEE sqrt, correctly rounded),
+           key[b, n] = z[0] + z[1] + ... (ascending t, left to right)
+  "evit":  key[b, n] = sum_t score[t, b, n]
+  K = ceil(r * M) (float64, >= 1); kept = the K largest keys, equal keys: lower index first (stable
+  argsort of -key), then ascending; the same set at every t.
+  "drop": rows <- kept + [anchor] (K + 1 rows).
+  "fuse" (when K < M; K == M is drop): w[b, n] = sum_t score[t, b, n] over the pruned n (1 each if
+  they sum to 0), fused[t, b, c] = round(sum w x[t, b, n, c] / sum w) (float64, half to even);
+  rows <- kept + [fused] + [anchor] (K + 2 rows).
+The MLP of block j and the later blocks run on the new rows. Head: mean over all rows but the last
+(the anchor; a fused row is included), then over T, then the head Linear. keep_ratio 1.0 gives the
+model with the anchor and no pruning exactly. forward(x, return_spikes=True) also records
+block{j}.scores float32 [T, B, M] and block{j}.keep float32 [B, K] (kept indices, ascending).
 """
+
+import math
 
 import torch
 import torch.nn as nn
@@ -135,10 +168,76 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim)  # in the state_dict, never called
         self.mlp = MLP(dim, int(dim * mlp_ratio))
 
-    def forward(self, x, rec, prefix):
+    def forward(self, x, rec, prefix, prune=None):
+        """prune: None, or (keep_ratio, criterion, pruned) to prune the tokens before the MLP."""
         x = x + self.attn(x, rec, prefix + "attn.")
+        if prune is not None:
+            x = prune_tokens(x, rec[prefix + "attn.q_lif"], rec[prefix + "attn.k_lif"], *prune, rec, prefix)
         x = x + self.mlp(x, rec, prefix + "mlp.")
         return x
+
+
+def anchor_scores(q, k):
+    """score[t, b, n] = sum_c q[t, b, R-1, c] k[t, b, n, c] for the M = R-1 candidates, float64 [T, B, M]
+    (q, k binary [T, B, R, D]: integer counts, exact)."""
+    return (q[:, :, -1:, :].double() * k[:, :, :-1, :].double()).sum(-1)
+
+
+def selection_keys(score, criterion):
+    """The key [B, M] (float64) by which candidates are kept, from score [T, B, M] (float64)."""
+    if criterion == "evit":
+        return score.sum(0)  # integers, exact
+    T, _, M = score.shape
+    total = torch.zeros_like(score[..., 0])
+    for n in range(M):  # left to right over n
+        total = total + score[..., n]
+    mean = total / M
+    var = torch.zeros_like(total)
+    for n in range(M):
+        d = score[..., n] - mean
+        var = var + d * d
+    var = var / M
+    # IEEE (correctly rounded) sqrt, as std::sqrt: torch.sqrt of float64 on CPU may be 1 ulp off
+    sd = torch.tensor([math.sqrt(v) for v in var.flatten().tolist()], dtype=torch.float64).reshape(var.shape)
+    z = (score - mean[..., None]) / (sd[..., None] + 1e-6)
+    key = z[0]
+    for t in range(1, T):  # ascending t
+        key = key + z[t]
+    return key
+
+
+def keep_count(keep_ratio, m):
+    k = math.ceil(float(keep_ratio) * m)
+    assert 1 <= k <= m, (keep_ratio, m, k)
+    return k
+
+
+def select_tokens(key, k):
+    """The k largest keys per sample (equal keys: lower index first), ascending indices [B, k]."""
+    order = torch.argsort(-key, dim=-1, stable=True)
+    return torch.sort(order[:, :k], dim=-1).values
+
+
+def prune_tokens(x, q, k, keep_ratio, criterion, pruned, rec, prefix):
+    """x [T, B, R, D] (the anchor last) -> [T, B, K + 1 (+ 1 fused), D]."""
+    T, B, R, D = x.shape
+    M = R - 1
+    score = anchor_scores(q, k)
+    K = keep_count(keep_ratio, M)
+    kept = select_tokens(selection_keys(score, criterion), K)  # [B, K]
+    rec[prefix + "scores"] = score.float()
+    rec[prefix + "keep"] = kept.float()
+    rows = [torch.gather(x, 2, kept[None, :, :, None].expand(T, B, K, D))]
+    if pruned == "fuse" and K < M:
+        mask = torch.ones(B, M, dtype=torch.bool)
+        mask.scatter_(1, kept, False)  # True at the pruned candidates
+        w = torch.where(mask, score.sum(0), torch.zeros((), dtype=torch.float64))  # [B, M]
+        w = torch.where((w.sum(-1, keepdim=True) == 0) & mask, torch.ones((), dtype=torch.float64), w)
+        num = (w[None, :, :, None] * x[:, :, :M, :].double()).sum(2)  # [T, B, D], exact integers
+        fused = torch.round(num / w.sum(-1)[None, :, None])
+        rows.append(fused.to(x.dtype)[:, :, None, :])
+    rows.append(x[:, :, M:, :])
+    return torch.cat(rows, 2)
 
 
 class SPS(nn.Module):
@@ -177,15 +276,34 @@ class SPS(nn.Module):
         return x.flatten(-2).transpose(-1, -2)  # [T, B, N, D], token n = h * (W/4) + w
 
 
+class AnchorTokens(nn.Module):
+    """The anchor rows `tokens` [T or 1, D] (state_dict key anchor.tokens): the stored 0/1 values in
+    eval; in training a float parameter binarized with a straight-through step."""
+
+    def __init__(self, rows, dim):
+        super().__init__()
+        self.tokens = nn.Parameter(torch.zeros(rows, dim))
+
+    def forward(self):
+        p = self.tokens
+        if not self.training:
+            return p
+        return (p >= 0.5).to(p.dtype) + (p - p.detach())  # forward exactly 0/1, gradient identity
+
+
 class Spikformer(nn.Module):
     def __init__(self, embed_dims=384, depths=4, num_heads=12, mlp_ratios=4, T=4, in_channels=3,
-                 classes=10, img_size=32):
+                 classes=10, img_size=32, token_pruning=None):
         super().__init__()
         self.T = T
         self.img_size = img_size
         self.patch_embed = SPS(in_channels, embed_dims)
         self.block = nn.ModuleList([Block(embed_dims, num_heads, mlp_ratios) for _ in range(depths)])
         self.head = nn.Linear(embed_dims, classes)
+        self.token_pruning = None if token_pruning is None else _pruning_config(token_pruning, depths)
+        if self.token_pruning is not None:
+            rows = T if self.token_pruning["criterion"] == "stata" else 1
+            self.anchor = AnchorTokens(rows, embed_dims)
 
     def lif_nodes(self):
         """(snnsim name, module) for every LIF, in forward order."""
@@ -204,7 +322,32 @@ class Spikformer(nn.Module):
         rec = {}
         x = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)
         x = self.patch_embed(x, rec)
+        tp = self.token_pruning
+        if tp is not None:
+            T, B, _, D = x.shape
+            a = self.anchor().to(x.dtype)[:, None, None, :].expand(T, B, 1, D)
+            x = torch.cat([x, a], 2)  # the anchor is row N
         for j, blk in enumerate(self.block):
-            x = blk(x, rec, f"block{j}.")
+            prune = None
+            if tp is not None and j in tp["ratio"]:
+                prune = (tp["ratio"][j], tp["criterion"], tp["pruned"])
+            x = blk(x, rec, f"block{j}.", prune)
+        if tp is not None:
+            x = x[:, :, :-1]  # the head averages the candidate rows only (not the anchor)
         logits = self.head(x.mean(2).mean(0))
         return (logits, rec) if return_spikes else logits
+
+
+def _pruning_config(tp, depths):
+    """Checked copy of a token_pruning dict, with ratio: {block: keep_ratio}."""
+    unknown = set(tp) - {"blocks", "keep_ratio", "criterion", "pruned"}
+    assert not unknown, f"token_pruning: unknown keys {sorted(unknown)}"
+    blocks = [int(j) for j in tp.get("blocks", [])]
+    assert all(0 <= j < depths for j in blocks) and blocks == sorted(set(blocks)), blocks
+    r = tp.get("keep_ratio", 1.0)
+    ratios = [float(v) for v in r] if isinstance(r, (list, tuple)) else [float(r)] * len(blocks)
+    assert len(ratios) == len(blocks) and all(0.0 < v <= 1.0 for v in ratios), (blocks, r)
+    criterion = tp.get("criterion", "stata")
+    pruned = tp.get("pruned", "drop")
+    assert criterion in ("stata", "evit") and pruned in ("drop", "fuse"), (criterion, pruned)
+    return dict(blocks=blocks, keep_ratio=r, criterion=criterion, pruned=pruned, ratio=dict(zip(blocks, ratios)))

@@ -20,6 +20,7 @@
 #include "sim/atomic_write.h"
 #include "sim/graph/graph_executor.h"
 #include "sim/graph/models/trevsnn.h"
+#include "sim/graph/ops/token_pruning.h"
 #include "sim/graph/ops/transformer.h"
 #include "sim/limits.h"
 #include "sim/trace_writer.h"
@@ -256,6 +257,14 @@ int command_infer(int argc, const char* const* argv) {
       }
       recorded.push_back(static_cast<std::size_t>(node));
     }
+    // The tokens a pruning node keeps go into every trace (one row per sample).
+    std::vector<std::size_t> pruning;
+    for (std::size_t n = 1; n < graph.nodes().size(); ++n) {
+      if (dynamic_cast<const TopTokens*>(graph.nodes()[n].op.get()) == nullptr) continue;
+      pruning.push_back(n);
+      if (!a.output.empty() && std::find(recorded.begin(), recorded.end(), n) == recorded.end())
+        recorded.push_back(n);
+    }
     const std::unique_ptr<GraphExecutor> executor =
         make_graph_executor(parse_backend(a.backend), graph, a.dense);
     std::unique_ptr<TraceWriter> trace;
@@ -430,6 +439,15 @@ int command_infer(int argc, const char* const* argv) {
       std::printf("  per sample: %s ACs, %s MACs, %.3f uJ (%.1f pJ/MAC, %.1f pJ/AC)\n",
                   scaled(total_acs / samples).c_str(), scaled(total_macs / samples).c_str(),
                   total_pj / samples * 1e-6, energy.mac_pj, energy.ac_pj);
+      if (!pruning.empty()) {
+        std::printf("  tokens kept");
+        for (std::size_t n : pruning) {
+          std::printf("%s %s %zu of %zu", n == pruning.front() ? "" : ",",
+                      graph.nodes()[n].name.c_str(), graph.nodes()[n].shape[0],
+                      graph.nodes()[graph.nodes()[n].inputs[0]].shape[0]);
+        }
+        std::printf(" (the same at every timestep%s)\n", trace ? "; indices in the trace" : "");
+      }
       if (a.per_step) print_rates_per_step(graph, totals, samples);
       if (!not_reversible.empty()) {
         std::printf("\n  reversibility: %s\n", not_reversible.c_str());
