@@ -93,11 +93,11 @@ TokenPruning token_pruning(const Node& node, std::size_t depths) {
   return p;
 }
 
-ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
-                                 const EncoderSpec& encoder, std::optional<std::size_t> timesteps) {
-  const Node variant = top.at("variant");
-  const std::vector<std::string> variants = spikformer_variants();
-  SpikformerConfig config = spikformer_variant(variants[variant.choice(variants)]);
+/// The keys the spiking transformers share, into `config`; `model` names the family in errors.
+template <class Config>
+void read_transformer_keys(const Node& top, const Shape& input_shape, const EncoderSpec& encoder,
+                           std::optional<std::size_t> timesteps, const std::string& model,
+                           Config& config) {
   const auto number = [&top](const char* key, std::size_t& into, std::uint64_t maximum) {
     if (top.has(key)) into = top.at(key).whole_number(1, maximum, key);
   };
@@ -108,20 +108,41 @@ ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
   number("timesteps", config.timesteps, limits::kTimesteps);
   number("classes", config.classes, kMaxSize);
   if (timesteps) config.timesteps = *timesteps;
-  if (top.has("token_pruning"))
-    config.pruning = token_pruning(top.at("token_pruning"), config.depths);
   const Node shape = top.at("input").at("shape");
   if (input_shape.size() != 3)
-    shape.fail("Spikformer takes images of shape [channels, height, width]");
+    shape.fail(model + " takes images of shape [channels, height, width]");
   if (encoder.kind != EncoderKind::direct) {
-    top.at("input").fail(
-        "Spikformer takes the image itself at every timestep (encoder \"direct\")");
+    top.at("input").fail(model + " takes the image itself at every timestep (encoder \"direct\")");
   }
   config.in_channels = input_shape[0];
   config.height = input_shape[1];
   config.width = input_shape[2];
+}
+
+ModelGraph build_spikformer_file(const Node& top, const Shape& input_shape,
+                                 const EncoderSpec& encoder, std::optional<std::size_t> timesteps) {
+  const std::vector<std::string> variants = spikformer_variants();
+  SpikformerConfig config = spikformer_variant(variants[top.at("variant").choice(variants)]);
+  read_transformer_keys(top, input_shape, encoder, timesteps, "Spikformer", config);
+  if (top.has("token_pruning"))
+    config.pruning = token_pruning(top.at("token_pruning"), config.depths);
   try {
     return build_spikformer(config);
+  } catch (const GraphError& error) {
+    top.at("model").fail(error.what());
+  }
+}
+
+ModelGraph build_spike_driven_file(const Node& top, const Shape& input_shape,
+                                   const EncoderSpec& encoder,
+                                   std::optional<std::size_t> timesteps) {
+  const std::vector<std::string> variants = spike_driven_variants();
+  SpikeDrivenConfig config = spike_driven_variant(variants[top.at("variant").choice(variants)]);
+  read_transformer_keys(top, input_shape, encoder, timesteps, "the Spike-driven Transformer",
+                        config);
+  if (top.has("pooling_stat")) config.pooling = top.at("pooling_stat").string();
+  try {
+    return build_spike_driven_transformer(config);
   } catch (const GraphError& error) {
     top.at("model").fail(error.what());
   }
@@ -141,6 +162,10 @@ const Family kFamilies[] = {
      {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes",
       "token_pruning"},
      &build_spikformer_file},
+    {"spike_driven_transformer",
+     {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes",
+      "pooling_stat"},
+     &build_spike_driven_file},
 };
 
 const Family& family_of(const Node& top) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Convert a PyTorch checkpoint (e.g. an official T-RevSNN one) into safetensors for snnsim:
+# Convert a PyTorch checkpoint (an official T-RevSNN, Spikformer or Spike-driven Transformer one)
+# into safetensors for snnsim:
 #   tools/convert/pth-to-safetensors.sh CHECKPOINT.pth OUT.safetensors [--key model|state_dict_ema|state_dict|auto]
 # The first run creates tools/convert/.venv (python3 -m venv; pip install torch numpy
 # safetensors yacs). pip honours PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, e.g.

@@ -6,7 +6,9 @@ Usage (or through pth-to-safetensors.sh, which brings its own venv):
 
 CHECKPOINT.pth is either a training checkpoint, a torch.save dict such as the official T-RevSNN
 one ({'model', 'optimizer', 'max_accuracy', 'epoch', 'state_dict_ema', 'input', 'config'}, the
-config being a pickled yacs CfgNode), or a plain state_dict. It is read with
+config being a pickled yacs CfgNode) or the one timm's CheckpointSaver writes for the official
+Spikformer and Spike-driven Transformer ({'epoch', 'arch', 'state_dict', 'optimizer', 'version',
+'args', 'metric'}, 'state_dict_ema' with EMA), or a plain state_dict. It is read with
 torch.load(weights_only=False), which runs the pickle's code: convert only files you trust.
 
 The tensor dict is picked with --key: 'auto' (the default) takes 'model' if the checkpoint has it,

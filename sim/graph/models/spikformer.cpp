@@ -4,86 +4,27 @@
 #include <cmath>
 #include <numeric>
 
-#include "sim/graph/neurons.h"
+#include "sim/graph/models/spikingjelly_parts.h"
 #include "sim/graph/nir_neurons.h"
-#include "sim/graph/ops/conv.h"
-#include "sim/graph/ops/elementwise.h"
 #include "sim/graph/ops/layout.h"
-#include "sim/graph/ops/linear.h"
-#include "sim/graph/ops/pooling.h"
 #include "sim/graph/ops/token_pruning.h"
 #include "sim/graph/ops/transformer.h"
 
 namespace snnsim {
 namespace {
 
-constexpr double kBatchNormEps = 1e-5;  // torch.nn.BatchNorm1d / 2d
-
 const NamedVariant<SpikformerConfig> kVariants[] = {
     {"cifar", {384, 4, 12, 4, 4, 3, 10, 32, 32, false, {}}},
     {"imagenet", {512, 8, 8, 4, 4, 3, 1000, 224, 224, true, {}}},
 };
 
-/// spikingjelly's MultiStepLIFNode(tau=2.0, detach_reset=True): hard reset to 0, decay_input.
-std::unique_ptr<LayerOp> lif(double threshold = 1.0) {
-  LifParameters p;
-  p.tau = 2.0;
-  p.v_threshold = threshold;
-  p.v_reset = 0.0;
-  p.decay_input = true;
-  return std::make_unique<LifLayer>(p, true);
-}
-
-/// Adds nodes in a chain, keeping the weight naming in step.
-class Chain {
- public:
-  explicit Chain(ModelGraph& model) : model_(model) {}
-  /// `op` fed by `inputs` (default: the node added last); its tensors under `prefix`.
-  std::size_t add(std::string name, std::unique_ptr<LayerOp> op, std::string prefix = "",
-                  std::vector<std::size_t> inputs = {}) {
-    LayerGraph& graph = *model_.graph;
-    if (inputs.empty()) inputs = {last_};
-    const std::size_t n = graph.add_node(std::move(name), std::move(op));
-    for (std::size_t slot = 0; slot < inputs.size(); ++slot)
-      graph.connect(inputs[slot], n, slot);
-    model_.naming.prefixes.resize(n + 1);
-    model_.naming.prefixes[n] = std::move(prefix);
-    return last_ = n;
-  }
-  /// Linear, BatchNorm over the tokens' channels, LIF: the unit of SSA and MLP. The official
-  /// module is `module`_linear (CIFAR) or the 1x1 convolution `module`_conv (ImageNet).
-  std::size_t linear_bn_lif(const std::string& name, const std::string& module, std::size_t in,
-                            std::size_t out, std::size_t from, bool imagenet, bool bias = true,
-                            double threshold = 1.0) {
-    add(name + "_linear", std::make_unique<Linear>(LinearParameters{in, out, bias}),
-        module + (imagenet ? "_conv" : "_linear"), {from});
-    add(name + "_bn", std::make_unique<BatchNorm>(kBatchNormEps, 1), module + "_bn");
-    return add(name + "_lif", lif(threshold));
-  }
-  std::size_t last() const { return last_; }
-
- private:
-  ModelGraph& model_;
-  std::size_t last_ = 0;
-};
-
-std::unique_ptr<LayerOp> conv3x3(std::size_t in, std::size_t out) {
-  Conv2dParameters p;
-  p.in_channels = in;
-  p.out_channels = out;
-  p.kernel_h = p.kernel_w = 3;
-  p.padding_h = p.padding_w = 1;
-  p.bias = false;
-  return std::make_unique<Conv2d>(p);
-}
-
-std::unique_ptr<LayerOp> maxpool() {
-  Pool2dParameters p;
-  p.kind = PoolKind::max;
-  p.kernel_h = p.kernel_w = 3;
-  p.stride_h = p.stride_w = 2;
-  p.padding_h = p.padding_w = 1;
-  return std::make_unique<Pool2d>(p);
+/// Linear, BatchNorm over the tokens' channels, LIF: the unit of SSA and MLP. The official module
+/// is `module`_linear (CIFAR) or the 1x1 convolution `module`_conv (ImageNet).
+std::size_t linear_bn_lif(spikingjelly::Chain& chain, const std::string& name,
+                          const std::string& module, std::size_t in, std::size_t out,
+                          std::size_t from, bool imagenet, bool bias = true) {
+  chain.linear_bn(name, module, imagenet ? "_conv" : "_linear", in, out, from, bias);
+  return chain.add(name + "_lif", spikingjelly::lif());
 }
 
 void check_pruning(const TokenPruning& p, std::size_t depths) {
@@ -132,22 +73,19 @@ ModelGraph build_spikformer(const SpikformerConfig& c) {
   }
   ModelGraph model;
   model.graph = std::make_unique<LayerGraph>(Shape{c.in_channels, c.height, c.width}, c.timesteps);
-  Chain chain(model);
+  spikingjelly::Chain chain(model);
+  using spikingjelly::kBatchNormEps;
+  using spikingjelly::lif;
 
   // SPS.
   const std::size_t widths[] = {c.in_channels, D / 8, D / 4, D / 2, D};
   for (std::size_t k = 0; k < 4; ++k) {
-    const std::string suffix = k == 0 ? "" : std::to_string(k);
-    const std::string n = std::to_string(k);
-    chain.add("sps.conv" + n, conv3x3(widths[k], widths[k + 1]), "patch_embed.proj_conv" + suffix,
-              {k == 0 ? 0 : chain.last()});
-    chain.add("sps.bn" + n, std::make_unique<BatchNorm>(kBatchNormEps),
-              "patch_embed.proj_bn" + suffix);
-    chain.add("sps.lif" + n, lif());
-    if (k >= 4 - pools) chain.add("sps.maxpool" + n, maxpool());
+    chain.sps_conv_bn(k, widths[k], widths[k + 1], chain.last());
+    chain.add("sps.lif" + std::to_string(k), lif());
+    if (k >= 4 - pools) chain.add("sps.maxpool" + std::to_string(k), spikingjelly::maxpool());
   }
   const std::size_t features = chain.last();
-  chain.add("sps.rpe_conv", conv3x3(D, D), "patch_embed.rpe_conv");
+  chain.add("sps.rpe_conv", spikingjelly::conv3x3(D, D), "patch_embed.rpe_conv");
   chain.add("sps.rpe_bn", std::make_unique<BatchNorm>(kBatchNormEps), "patch_embed.rpe_bn");
   const std::size_t rpe = chain.add("sps.rpe_lif", lif());
   chain.add("sps.sum", std::make_unique<Add>(), "", {rpe, features});
@@ -172,15 +110,15 @@ ModelGraph build_spikformer(const SpikformerConfig& c) {
     std::size_t qkv[3];
     const char* names[] = {"q", "k", "v"};
     for (std::size_t i = 0; i < 3; ++i) {
-      qkv[i] = chain.linear_bn_lif(block + ".attn." + names[i], module + ".attn." + names[i], D, D,
-                                   x, c.imagenet, !c.imagenet);
+      qkv[i] = linear_bn_lif(chain, block + ".attn." + names[i], module + ".attn." + names[i], D, D,
+                             x, c.imagenet, !c.imagenet);
     }
     chain.add(block + ".attn.attention",
               std::make_unique<Attention>(AttentionKind::spiking, c.heads, 0.125), "",
               {qkv[0], qkv[1], qkv[2]});
     const std::size_t attended = chain.add(block + ".attn.attn_lif", lif(0.5));
-    const std::size_t attn = chain.linear_bn_lif(block + ".attn.proj", module + ".attn.proj", D, D,
-                                                 attended, c.imagenet);
+    const std::size_t attn = linear_bn_lif(chain, block + ".attn.proj", module + ".attn.proj", D, D,
+                                           attended, c.imagenet);
     x = chain.add(block + ".attn.residual", std::make_unique<Add>(), "", {x, attn});
     if (pruning) {
       const auto at = std::find(pruning->blocks.begin(), pruning->blocks.end(), j);
@@ -204,9 +142,9 @@ ModelGraph build_spikformer(const SpikformerConfig& c) {
     // MLP.
     const std::size_t hidden = c.mlp_ratio * D;
     const std::size_t h =
-        chain.linear_bn_lif(block + ".mlp.fc1", module + ".mlp.fc1", D, hidden, x, c.imagenet);
+        linear_bn_lif(chain, block + ".mlp.fc1", module + ".mlp.fc1", D, hidden, x, c.imagenet);
     const std::size_t mlp =
-        chain.linear_bn_lif(block + ".mlp.fc2", module + ".mlp.fc2", hidden, D, h, c.imagenet);
+        linear_bn_lif(chain, block + ".mlp.fc2", module + ".mlp.fc2", hidden, D, h, c.imagenet);
     x = chain.add(block + ".mlp.residual", std::make_unique<Add>(), "", {x, mlp});
     for (const char* norm : {".norm1.", ".norm2."})
       model.naming.unused_prefixes.push_back(module + norm);
