@@ -1,4 +1,5 @@
-"""Golden Spikformer (CIFAR variant) fixtures for snnsim, from spikformer_reference.py.
+"""Golden Spikformer fixtures for snnsim (CIFAR variant from spikformer_reference.py, ImageNet variant
+from spikformer_imagenet_reference.py).
 
 Regenerate (torch, numpy, safetensors; CPU, deterministic):
   /work/venv-torch/bin/python tools/reference/make_spikformer_fixtures.py [--out tests/data/spikformer]
@@ -50,6 +51,20 @@ records per pruning block M, K, r * M, the smallest nonzero |key - v| over the s
 boundary ties and per sample the kept indices. The selection, the gathered rows and the fused row
 are checked against a plain-Python recomputation; keep_ratio 1.0 at blocks [1, 2] is checked to give
 bit for bit the logits and spikes of blocks [] (contract point 4).
+
+ImageNet-variant fixtures (spikformer_imagenet_reference.py, from the official imagenet/model.py,
+checked against it by check_spikformer_official.py): embed_dims 32, num_heads 2, mlp_ratios 4, T 4,
+3 x 128 x 128 images (SPS's four max-pools give 8 x 8 = 64 tokens), 10 classes, batch 2:
+  imagenet_d32_l2        depths 2, no token pruning
+  imagenet_stata_d32_l3  depths 3, token_pruning {"blocks": [1, 2], "keep_ratio": 0.7,
+                         "criterion": "stata", "pruned": "fuse"}  (64 -> 45+1 -> 33+1 candidates)
+The same file set, weights, calibration and acceptance rules as above (rates 5-40 % at every LIF
+and timestep, no near ties, robust selection, contract point 4), the network files with "variant":
+"imagenet" and "input": {"shape": [3, 128, 128]}. The expected spikes are in snnsim's layouts, as
+for CIFAR: sps.lif0..lif3 [T, B, C, H, W] (before their max-pools), sps.rpe_lif [T, B, D, 8, 8], the
+block LIFs [T, B, N, C] (token n = h * 8 + w; the reference runs its blocks channel-first and
+transposes what it records). The ties json also has "variant" and "layouts". With sps.lif0 at
+128 x 128 the expected files are 1.3-1.4 MB (IMAGENET_BATCH = 1 would halve them).
 """
 
 import argparse
@@ -64,6 +79,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from spikformer_reference import Spikformer, keep_count, selection_keys  # noqa: E402
+from spikformer_imagenet_reference import Spikformer as ImageNetSpikformer  # noqa: E402
 
 CONFIG = dict(embed_dims=32, depths=2, num_heads=2, mlp_ratios=4, T=4, in_channels=3, classes=10, img_size=32)
 NAME = "cifar_d32_l2"
@@ -82,6 +98,25 @@ STATA_GROUPS = [
     {"evit_d32_l3_drop": {"blocks": [1, 2], "keep_ratio": 0.6, "criterion": "evit", "pruned": "drop"}},
 ]
 
+# ImageNet variant (spikformer_imagenet_reference.py, from the official imagenet/model.py): SPS max-pools
+# after all four LIFs, so 128 x 128 images give 8 x 8 = 64 tokens, as the CIFAR fixtures have at 32 x 32.
+IMAGENET_CONFIG = dict(embed_dims=32, depths=2, num_heads=2, mlp_ratios=4, T=4, in_channels=3, classes=10,
+                       img_size=128)
+IMAGENET_NAME = "imagenet_d32_l2"
+# Batch 2 as the CIFAR fixtures (two samples with different kept sets); the expected spikes are then
+# 1.3-1.4 MB (sps.lif0 alone, [4, 2, 4, 128, 128] uint8, is 512 KiB); batch 1 would halve them.
+IMAGENET_BATCH = 2
+IMAGENET_SEED = 20250501
+IMAGENET_STATA_CONFIG = dict(IMAGENET_CONFIG, depths=3)
+IMAGENET_STATA_SEED = 20250601
+IMAGENET_STATA_GROUPS = [
+    {"imagenet_stata_d32_l3": {"blocks": [1, 2], "keep_ratio": 0.7, "criterion": "stata", "pruned": "fuse"}},
+]
+# The layouts of the expected spikes of the ImageNet fixtures (recorded in their ties json).
+LAYOUTS = {"sps.lif0..lif3": "[T, B, C, H, W] before the max-pools", "sps.rpe_lif": "[T, B, D, H/16, W/16]",
+           "block{j}.*_lif": "[T, B, N, C], token n = h * W/16 + w, the anchor last (snnsim's token layout; "
+                             "the reference runs its blocks channel-first [T, B, C, N])"}
+
 # BatchNorm bias mean per BN (by module-name suffix); tuned for 5-40 % at every LIF and timestep.
 BETA = {  # first matching suffix wins
     "patch_embed.proj_bn": 0.6,
@@ -98,22 +133,54 @@ BETA = {  # first matching suffix wins
 }
 
 
-def beta_for(name):
-    for key, val in BETA.items():
+def beta_for(name, beta=BETA):
+    for key, val in beta.items():
         if name.endswith(key):
             return val
     raise KeyError(name)
 
 
-@torch.no_grad()
-def build(seed, config=CONFIG, token_pruning=None):
-    torch.manual_seed(seed)
-    model = Spikformer(**config, token_pruning=token_pruning).eval()
-    gen = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(BATCH, config["in_channels"], config["img_size"], config["img_size"], generator=gen)
+class _Stop(Exception):
+    """Raised by a hook to end a forward once what it needs has been seen."""
 
+
+def _forward_until(model, x, module, pre):
+    """The input (pre) or output of `module` in model(x); the forward stops there (same values)."""
+    seen = {}
+
+    def catch(value):
+        seen["x"] = value
+        raise _Stop
+
+    if pre:
+        hook = module.register_forward_pre_hook(lambda mod, inp: catch(inp[0]))
+    else:
+        hook = module.register_forward_hook(lambda mod, inp, out: catch(out))
+    try:
+        model(x)
+    except _Stop:
+        pass
+    finally:
+        hook.remove()
+    return seen["x"]
+
+
+@torch.no_grad()
+def build(seed, config=CONFIG, token_pruning=None, model_cls=Spikformer, beta=BETA, batch=BATCH):
+    torch.manual_seed(seed)
+    model = model_cls(**config, token_pruning=token_pruning).eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(batch, config["in_channels"], config["img_size"], config["img_size"], generator=gen)
+    randomize_(model, x, gen, beta)
+    return model, x
+
+
+@torch.no_grad()
+def randomize_(model, x, gen, beta=BETA):
+    """Draws every tensor of `model` from `gen` and calibrates its BatchNorms on the input x (see the
+    module docstring); the bench (bench/spikformer_torch.py) draws its models with it too."""
     for m in model.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)):
             fan_in = m.weight[0].numel()
             m.weight.copy_(torch.randn(m.weight.shape, generator=gen) / fan_in ** 0.5)
             if m.bias is not None:
@@ -121,17 +188,13 @@ def build(seed, config=CONFIG, token_pruning=None):
         elif isinstance(m, torch.nn.LayerNorm):
             m.weight.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=gen))
             m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
-    if token_pruning is not None:
+    if model.token_pruning is not None:
         model.anchor.tokens.copy_((torch.rand(model.anchor.tokens.shape, generator=gen) < ANCHOR_P).float())
 
     # Calibrate every BatchNorm in forward order from its real input.
     bns = [(n, m) for n, m in model.named_modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
     for name, bn in bns:
-        captured = {}
-        hook = bn.register_forward_pre_hook(lambda mod, inp: captured.__setitem__("x", inp[0]))
-        model(x)
-        hook.remove()
-        inp = captured["x"]  # [TB, C, ...]
+        inp = _forward_until(model, x, bn, pre=True)  # [TB, C, ...]
         dims = [0] + list(range(2, inp.dim()))
         mean = inp.mean(dims)
         std = inp.std(dims).clamp_min(1e-3)
@@ -141,11 +204,10 @@ def build(seed, config=CONFIG, token_pruning=None):
         w = 0.8 + 0.8 * torch.rand(c, generator=gen)
         w[torch.rand(c, generator=gen) < 0.1] *= -1
         bn.weight.copy_(w)
-        bn.bias.copy_(beta_for(name) + 0.3 * torch.randn(c, generator=gen))
+        bn.bias.copy_(beta_for(name, beta) + 0.3 * torch.randn(c, generator=gen))
         bn.num_batches_tracked.fill_(0)
         if name.endswith("attn.v_bn"):
             tune_attn_(model, x, name[: -len("v_bn")])
-    return model, x
 
 
 @torch.no_grad()
@@ -154,10 +216,7 @@ def tune_attn_(model, x, prefix):
     0.05) until its rate is within 8-35 % at every timestep (attn input grows like rate_q rate_k rate_v)."""
     attn = model.get_submodule(prefix[:-1])
     for _ in range(20):
-        attn.attn_lif.record = False
-        spikes = model(x, return_spikes=True)[1]
-        j = prefix.split(".")[1]
-        s = spikes[f"block{j}.attn.attn_lif"]
+        s = _forward_until(model, x, attn.attn_lif, pre=False)  # [T, ...]
         rates = [float(s[t].mean()) for t in range(s.shape[0])]
         if min(rates) < 0.08 and max(rates) <= 0.30:
             step = 0.05
@@ -197,6 +256,9 @@ def lif_rejects(stats):
             if min(st["rate_per_t"]) < 0.05 or max(st["rate_per_t"]) > 0.40 or st["near_ties"]]
 
 
+IMAGENET_BETA = BETA  # the same bias means give 5-40 % at every LIF of the ImageNet variant too
+
+
 def python_keys(score, criterion):
     """Plain-Python float64 keys [B][M] from score [T][B][M] (lists), written from the contract."""
     T, B, M = len(score), len(score[0]), len(score[0][0])
@@ -227,11 +289,13 @@ def run_pruned(model, x):
     """run() plus the rows before and after each pruning (via hooks) for the independent check."""
     caught = {}
     hooks = []
+    # rows as [T, B, N, C] (the ImageNet reference runs its blocks on [T, B, C, N])
+    rows = (lambda v: v.transpose(-1, -2)) if getattr(model, "channel_first", False) else (lambda v: v)
     for j in model.token_pruning["blocks"]:
         blk = model.block[j]
-        hooks.append(blk.attn.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "in"), a[0])))
-        hooks.append(blk.attn.register_forward_hook(lambda m, a, y, j=j: caught.__setitem__((j, "attn"), y)))
-        hooks.append(blk.mlp.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "out"), a[0])))
+        hooks.append(blk.attn.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "in"), rows(a[0]))))
+        hooks.append(blk.attn.register_forward_hook(lambda m, a, y, j=j: caught.__setitem__((j, "attn"), rows(y))))
+        hooks.append(blk.mlp.register_forward_pre_hook(lambda m, a, j=j: caught.__setitem__((j, "out"), rows(a[0]))))
     logits, spikes, stats = run(model, x)
     for h in hooks:
         h.remove()
@@ -325,13 +389,15 @@ def pruning_report(model, spikes, caught):
     return report, rejects
 
 
-def network_json(name, config, token_pruning, description):
+def network_json(name, config, token_pruning, description, variant="cifar"):
     items = [("format", "snnsim-network"), ("version", 1), ("kind", "layer_graph"), ("description", description),
-             ("model", "spikformer"), ("variant", "cifar"), ("embed_dims", config["embed_dims"]),
+             ("model", "spikformer"), ("variant", variant), ("embed_dims", config["embed_dims"]),
              ("depths", config["depths"]), ("num_heads", config["num_heads"]), ("mlp_ratio", config["mlp_ratios"]),
              ("timesteps", config["T"]), ("classes", config["classes"]),
              ("input", {"shape": [config["in_channels"], config["img_size"], config["img_size"]]}),
              ("token_pruning", token_pruning), ("weights", f"{name}.safetensors")]
+    if token_pruning is None:
+        items = [(k, v) for k, v in items if k != "token_pruning"]
     return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in items) + "\n}\n"
 
 
@@ -355,14 +421,14 @@ def print_lifs(stats):
 
 
 @torch.no_grad()
-def check_keep_all(state, token_pruning):
+def check_keep_all(state, token_pruning, config=STATA_CONFIG, model_cls=Spikformer):
     """Contract point 4: keep_ratio 1.0 at the pruning blocks == the anchor model without pruning."""
     x = state["x"]
     outs = []
     for tp in (dict(token_pruning, blocks=[], keep_ratio=1.0),
                dict(token_pruning, keep_ratio=1.0, pruned="drop"),
                dict(token_pruning, keep_ratio=1.0, pruned="fuse")):
-        m = Spikformer(**STATA_CONFIG, token_pruning=tp).eval()
+        m = model_cls(**config, token_pruning=tp).eval()
         m.load_state_dict(state["sd"])
         outs.append(m(x, return_spikes=True))
     ref_logits, ref_spikes = outs[0]
@@ -376,18 +442,19 @@ def check_keep_all(state, token_pruning):
     return ref_logits
 
 
-def make_stata(out, only):
-    for group in STATA_GROUPS:
+def make_stata(out, only, groups=STATA_GROUPS, config=STATA_CONFIG, seed0=STATA_SEED, model_cls=Spikformer,
+               beta=BETA, label="CIFAR", variant="cifar", batch=BATCH):
+    for group in groups:
         names = list(group)
         if not any(n in only for n in names):
             continue
         first = group[names[0]]
-        for seed in range(STATA_SEED, STATA_SEED + MAX_SEED_TRIES):
-            model0, x = build(seed, STATA_CONFIG, first)
+        for seed in range(seed0, seed0 + MAX_SEED_TRIES):
+            model0, x = build(seed, config, first, model_cls, beta, batch)
             sd = {k: v.clone() for k, v in model0.state_dict().items()}
             results, rejects = {}, []
             for name in names:
-                model = Spikformer(**STATA_CONFIG, token_pruning=group[name]).eval()
+                model = model_cls(**config, token_pruning=group[name]).eval()
                 model.load_state_dict(sd)
                 logits, spikes, stats, caught = run_pruned(model, x)
                 report, bad = pruning_report(model, spikes, caught)
@@ -398,7 +465,7 @@ def make_stata(out, only):
                 break
         else:
             raise SystemExit(f"no acceptable seed for {names}")
-        keep_all_logits = check_keep_all(dict(sd=sd, x=x), first)
+        keep_all_logits = check_keep_all(dict(sd=sd, x=x), first, config, model_cls)
         print(f"contract point 4: keep_ratio 1.0 at blocks {first['blocks']} == blocks [] (drop and fuse), "
               f"logits bit for bit: {keep_all_logits.tolist()}")
         for name in names:
@@ -418,13 +485,15 @@ def make_stata(out, only):
                           f"kth_gap {smp.get('kth_gap')} tie group {smp.get('tie_group')} "
                           f"(kept {smp.get('tie_group_kept')}, identical scores {smp.get('tie_scores_identical')})")
             print("logits", logits.tolist())
-            meta = dict(name=name, seed=seed, batch=BATCH, config=STATA_CONFIG, token_pruning=tp,
+            meta = dict(name=name, seed=seed, batch=batch, config=config, token_pruning=tp,
                         anchor_p=ANCHOR_P, weights_from=names[0], near_tolerance=NEAR_TOL,
                         keep_ratio_1_equals_no_pruning=True, pruning=report, lifs=stats, logits=logits.tolist())
+            if variant != "cifar":
+                meta.update(variant=variant, layouts=LAYOUTS)
             write_fixture(out, name, model, x, logits, spikes, meta)
-            desc = (f"Spikformer, CIFAR variant, with STATA token pruning ({tp['criterion']}, {tp['pruned']}): the sizes "
+            desc = (f"Spikformer, {label} variant, with STATA token pruning ({tp['criterion']}, {tp['pruned']}): the sizes "
                     f"of the {name} golden fixture (seeded random weights)")
-            (out / f"{name}.json").write_text(network_json(name, STATA_CONFIG, tp, desc))
+            (out / f"{name}.json").write_text(network_json(name, config, tp, desc, variant))
             print("wrote", name)
 
 
@@ -463,10 +532,35 @@ def make_cifar(out):
     print("wrote", out)
 
 
+def make_imagenet(out, only):
+    if IMAGENET_NAME in only:
+        for seed in range(IMAGENET_SEED, IMAGENET_SEED + MAX_SEED_TRIES):
+            model, x = build(seed, IMAGENET_CONFIG, None, ImageNetSpikformer, IMAGENET_BETA, IMAGENET_BATCH)
+            logits, spikes, stats = run(model, x)
+            rejects = lif_rejects(stats)
+            print(f"seed {seed} {IMAGENET_NAME}: " + (f"rejected at {rejects}" if rejects else "accepted"))
+            if not rejects:
+                break
+        else:
+            raise SystemExit(f"no acceptable seed for {IMAGENET_NAME}")
+        print_lifs(stats)
+        print("logits", logits.tolist())
+        meta = dict(name=IMAGENET_NAME, seed=seed, batch=IMAGENET_BATCH, variant="imagenet", config=IMAGENET_CONFIG,
+                    near_tolerance=NEAR_TOL, layouts=LAYOUTS, lifs=stats, logits=logits.tolist())
+        write_fixture(out, IMAGENET_NAME, model, x, logits, spikes, meta)
+        desc = (f"Spikformer, ImageNet variant, with the sizes of the {IMAGENET_NAME} golden fixture "
+                f"(seeded random weights)")
+        (out / f"{IMAGENET_NAME}.json").write_text(network_json(IMAGENET_NAME, IMAGENET_CONFIG, None, desc, "imagenet"))
+        print("wrote", IMAGENET_NAME)
+    make_stata(out, only, IMAGENET_STATA_GROUPS, IMAGENET_STATA_CONFIG, IMAGENET_STATA_SEED, ImageNetSpikformer,
+               IMAGENET_BETA, "ImageNet", "imagenet", IMAGENET_BATCH)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "tests/data/spikformer"))
-    all_names = [NAME] + [n for g in STATA_GROUPS for n in g]
+    all_names = ([NAME] + [n for g in STATA_GROUPS for n in g] + [IMAGENET_NAME]
+                 + [n for g in IMAGENET_STATA_GROUPS for n in g])
     ap.add_argument("--only", nargs="+", choices=all_names, default=all_names)
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
@@ -475,6 +569,7 @@ def main():
     if NAME in args.only:
         make_cifar(out)
     make_stata(out, set(args.only))
+    make_imagenet(out, set(args.only))
 
 
 if __name__ == "__main__":
