@@ -35,6 +35,11 @@ class Linear final : public LayerOp {
   const std::vector<float>& bias() const { return bias_; }
 
  private:
+  /// Adds to `frame` ([rows][out]) the weight columns of frame f's spikes, outputs first ..
+  /// first + width only.
+  void add_spike_columns(const SpikeTrain& s, std::size_t f, std::size_t rows, std::size_t first,
+                         std::size_t width, float* frame) const;
+
   LinearParameters p_;
   Shape output_shape_;
   std::vector<float> weight_;     ///< [out][in]
