@@ -1,7 +1,6 @@
 #include "sim/graph/models/spikformer.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include "sim/graph/models/spikingjelly_parts.h"
@@ -134,8 +133,7 @@ ModelGraph build_spikformer(const SpikformerConfig& c) {
         x = chain.add(block + ".tokens", std::make_unique<KeepTokens>(1, pruning->fuse), "",
                       inputs);
         const std::size_t candidates = rows - 1;
-        const std::size_t kept =
-            static_cast<std::size_t>(std::ceil(p.keep_ratio * static_cast<double>(candidates)));
+        const std::size_t kept = TopTokens::kept_of(p.keep_ratio, candidates);
         rows = kept + (pruning->fuse && kept < candidates ? 1 : 0) + 1;
       }
     }

@@ -166,7 +166,7 @@ Shape TopTokens::bind(std::span<const Shape> inputs) {
   if (inputs[0].size() != 1 || inputs[0][0] == 0)
     throw GraphError("expected scores [M]; found " + shape_string(inputs[0]));
   candidates_ = inputs[0][0];
-  kept_ = static_cast<std::size_t>(std::ceil(p_.keep_ratio * static_cast<double>(candidates_)));
+  kept_ = kept_of(p_.keep_ratio, candidates_);
   return {kept_};
 }
 

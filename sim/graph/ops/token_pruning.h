@@ -12,6 +12,8 @@
 //   for every timestep, so that a kept token's membrane states simply continue.
 // - KeepTokens: the kept rows of x at every timestep, the trailing rows (the anchor) after them,
 //   and optionally the pruned rows fused into one, their score-weighted mean.
+#include <cmath>
+
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
@@ -75,6 +77,10 @@ class TopTokens final : public LayerOp {
   bool needs_all_steps() const override { return true; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   const TopTokensParameters& parameters() const { return p_; }
+  /// K = ceil(keep_ratio x candidates), the tokens kept of `candidates`.
+  static std::size_t kept_of(double keep_ratio, std::size_t candidates) {
+    return static_cast<std::size_t>(std::ceil(keep_ratio * static_cast<double>(candidates)));
+  }
 
  private:
   TopTokensParameters p_;
