@@ -9,14 +9,6 @@
 #include "sim/vector_clones.h"
 
 namespace snnsim {
-namespace {
-
-/// Weights a tile of the event path reads: 64 Ki floats (256 KiB), half an L2 cache of the
-/// processors measured (docs/performance.md).
-constexpr std::size_t kTileWeights = 64 * 1024;
-
-}  // namespace
-
 Shape Linear::bind(std::span<const Shape> inputs) {
   const Shape& in = inputs[0];
   if (in.empty() || in.back() != p_.in_features) {
@@ -26,7 +18,6 @@ Shape Linear::bind(std::span<const Shape> inputs) {
   output_shape_ = in;
   output_shape_.back() = p_.out_features;
   check_tensor_size("the output", output_shape_);
-  bias_.assign(p_.out_features, 0.0f);
   return output_shape_;
 }
 
@@ -60,29 +51,56 @@ bool Linear::fold_affine(std::span<const float> scale, std::span<const float> sh
   return true;
 }
 
-SNNSIM_VECTOR_CLONES void Linear::add_spike_columns(const SpikeTrain& s, std::size_t f,
-                                                    std::size_t rows, std::size_t first,
-                                                    std::size_t width, float* frame) const {
-  const std::size_t in = p_.in_features, out = p_.out_features;
-  // Sum the columns of the spiking inputs (signed, times their level); scaled once later.
-  for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
-    const std::uint32_t index = s.indices[k];
-    // Vectors (one token) need no division per spike.
-    const std::size_t token = rows == 1 ? 0 : index / in;
-    float* __restrict row = frame + token * out + first;
-    const float* __restrict column = transpose_.data() + (index - token * in) * out + first;
-    const int level = s.level(k);
-    if (level == 1) {
+namespace {
+
+/// 16 floats, one AVX-512 register (two AVX2 ones): the sums of the event path. Unaligned, so
+/// that a weight column's slice loads into one directly.
+using Floats16 = float __attribute__((vector_size(64), aligned(4)));
+/// Outputs summed at once per row: 4 x 16, kept in registers while the row's spikes add their
+/// weights. A tile's weights, in x 64 floats, stay in the L2 cache from one row to the next.
+constexpr std::size_t kTile = 64;
+
+}  // namespace
+
+SNNSIM_VECTOR_CLONES void Linear::spiking_row(const std::uint32_t* indices,
+                                              const std::int8_t* levels, std::size_t count,
+                                              std::size_t base, std::size_t first,
+                                              std::size_t width, float amplitude,
+                                              float* row) const {
+  const std::size_t out = p_.out_features;
+  const auto column = [&](std::size_t k) {
+    return transpose_.data() + (indices[k] - base) * out + first;
+  };
+  if (width < kTile) {
+    // The last tile: as below, in memory.
+    for (std::size_t k = 0; k < count; ++k) {
+      const float level = levels ? static_cast<float>(levels[k]) : 1.0f;
+      const float* __restrict c = column(k);
       for (std::size_t o = 0; o < width; ++o)
-        row[o] += column[o];
-    } else if (level == -1) {
-      for (std::size_t o = 0; o < width; ++o)
-        row[o] -= column[o];
+        row[o] += level * c[o];
+    }
+    for (std::size_t o = 0; o < width; ++o)
+      row[o] = amplitude * row[o] + bias_[first + o];
+    return;
+  }
+  Floats16 s0{}, s1{}, s2{}, s3{};
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto* c = reinterpret_cast<const Floats16*>(column(k));
+    // A level of +-1 times a weight is exact: binary spikes add their weights, ternary ones add
+    // or subtract them.
+    if (levels == nullptr) {
+      s0 += c[0], s1 += c[1], s2 += c[2], s3 += c[3];
     } else {
-      for (std::size_t o = 0; o < width; ++o)
-        row[o] += static_cast<float>(level) * column[o];
+      const float level = static_cast<float>(levels[k]);
+      s0 += level * c[0], s1 += level * c[1], s2 += level * c[2], s3 += level * c[3];
     }
   }
+  auto* sums = reinterpret_cast<Floats16*>(row);
+  const auto* bias = reinterpret_cast<const Floats16*>(bias_.data() + first);
+  sums[0] = amplitude * s0 + bias[0];
+  sums[1] = amplitude * s1 + bias[1];
+  sums[2] = amplitude * s2 + bias[2];
+  sums[3] = amplitude * s3 + bias[3];
 }
 
 Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
@@ -93,25 +111,33 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
   const std::size_t frames = x.frames();
   if (x.is_spikes()) {
     const SpikeTrain& s = *x.spikes;
-    // The output columns in tiles whose slice of the weights (in x tile floats) stays in the
-    // L2 cache while every spike of the frame adds its part: without tiles each spike reads a
-    // whole weight column from L3 or memory. Each output still sums its spikes in their order.
-    const std::size_t tile = std::min(out, std::max<std::size_t>(64, kTileWeights / in / 16 * 16));
-    std::uint64_t acs = 0;
-    // One frame per chunk: at batch 1 there are only T frames to share out.
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : acs)
+    // Where each row (token) of each frame starts among the events (indices ascend).
+    std::vector<std::uint64_t> starts(frames * (rows + 1));
+#pragma omp parallel for schedule(static)
     for (std::size_t f = 0; f < frames; ++f) {
-      float* frame = y.dense.data() + f * rows * out;
-      for (std::size_t first = 0; first < out; first += tile)
-        add_spike_columns(s, f, rows, first, std::min(tile, out - first), frame);
-      acs += (s.offsets[f + 1] - s.offsets[f]) * out;
+      std::uint64_t k = s.offsets[f];
+      for (std::size_t r = 0; r < rows; ++r) {
+        starts[f * (rows + 1) + r] = k;
+        while (k < s.offsets[f + 1] && s.indices[k] < (r + 1) * in)
+          ++k;
+      }
+      starts[f * (rows + 1) + rows] = k;
+    }
+    // Work items of one frame and one tile of outputs, so that a batch of one fills the cores.
+    const std::size_t tiles = (out + kTile - 1) / kTile;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::size_t work = 0; work < frames * tiles; ++work) {
+      const std::size_t f = work / tiles, first = work % tiles * kTile;
       const float amplitude = s.scale(f / x.batch);
       for (std::size_t r = 0; r < rows; ++r) {
-        for (std::size_t o = 0; o < out; ++o)
-          frame[r * out + o] = amplitude * frame[r * out + o] + bias_[o];
+        const std::uint64_t begin = starts[f * (rows + 1) + r],
+                            end = starts[f * (rows + 1) + r + 1];
+        spiking_row(s.indices.data() + begin, s.levels.empty() ? nullptr : s.levels.data() + begin,
+                    end - begin, r * in, first, std::min(kTile, out - first), amplitude,
+                    y.dense.data() + (f * rows + r) * out + first);
       }
     }
-    counts.acs += acs;
+    counts.acs += s.events() * out;
     return y;
   }
   const std::size_t m = frames * rows;

@@ -18,7 +18,7 @@ struct LinearParameters {
 
 class Linear final : public LayerOp {
  public:
-  explicit Linear(LinearParameters p) : p_(p) {}
+  explicit Linear(LinearParameters p) : p_(p), bias_(p.out_features, 0.0f) {}
   std::string_view kind() const override { return "linear"; }
   Shape bind(std::span<const Shape> inputs) override;
   std::vector<WeightSpec> weight_specs() const override;
@@ -35,10 +35,12 @@ class Linear final : public LayerOp {
   const std::vector<float>& bias() const { return bias_; }
 
  private:
-  /// Adds to `frame` ([rows][out]) the weight columns of frame f's spikes, outputs first ..
-  /// first + width only.
-  void add_spike_columns(const SpikeTrain& s, std::size_t f, std::size_t rows, std::size_t first,
-                         std::size_t width, float* frame) const;
+  /// One row (token) of spike input: its events indices[0 .. count) (feature indices offset by
+  /// `base`; levels null for binary spikes). Writes outputs first .. first + width of the row:
+  /// amplitude x the sum of the events' weight columns (times their levels), plus the bias.
+  void spiking_row(const std::uint32_t* indices, const std::int8_t* levels, std::size_t count,
+                   std::size_t base, std::size_t first, std::size_t width, float amplitude,
+                   float* row) const;
 
   LinearParameters p_;
   Shape output_shape_;
