@@ -67,11 +67,22 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
   const std::set<std::string> available(source.names.begin(), source.names.end());
   std::set<std::string> used;
   std::vector<std::string> problems;
-  // (node, tensor spec name, file tensor name, copies to check) of every tensor to set.
+  // (node, tensor spec name, file tensor name, copies to check) of every tensor to set, and for a
+  // vector stored as one scalar per element, their names.
   struct Load {
     std::size_t node;
     std::string spec_name, name;
-    std::vector<std::string> copies;
+    std::vector<std::string> copies, elements;
+  };
+  // A PyTorch ParameterList of scalars, "NAME.0", "NAME.1", ..., holds a vector NAME [n].
+  const auto scalar_elements = [&](const std::string& name, const Shape& shape) {
+    std::vector<std::string> elements;
+    for (std::size_t i = 0; shape.size() == 1 && i < shape[0]; ++i) {
+      const std::string element = name + "." + std::to_string(i);
+      if (!available.count(element) || element_count(source.shape(element)) != 1) return elements;
+      elements.push_back(element);
+    }
+    return elements;
   };
   std::vector<Load> loads;
   for (std::size_t n = 0; n < graph.nodes().size(); ++n) {
@@ -82,11 +93,25 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
     const std::vector<std::string>& copy_prefixes =
         n < naming.copies.size() ? naming.copies[n] : no_copies;
     for (const WeightSpec& spec : node.op->weight_specs()) {
-      const std::string name = spec.full_name ? spec.name : prefix + "." + spec.name;
+      const auto renamed = naming.renamed.find(node.name + "." + spec.name);
+      const std::string name = renamed != naming.renamed.end() ? renamed->second
+                               : spec.full_name                ? spec.name
+                                                               : prefix + "." + spec.name;
       if (!available.count(name)) {
+        if (std::vector<std::string> elements = scalar_elements(name, spec.shape);
+            !elements.empty() && elements.size() == spec.shape[0]) {
+          used.insert(elements.begin(), elements.end());
+          loads.push_back({n, spec.name, name, {}, std::move(elements)});
+          continue;
+        }
         if (!spec.optional) {
+          const std::string as_scalars = spec.shape.size() == 1 && spec.shape[0] > 1
+                                             ? " (or " + name + ".0 to ." +
+                                                   std::to_string(spec.shape[0] - 1) +
+                                                   ", a scalar each)"
+                                             : "";
           problems.push_back("missing tensor '" + name + "' " + shape_string(spec.shape) +
-                             " for node " + node.name);
+                             as_scalars + " for node " + node.name);
         }
         continue;
       }
@@ -109,7 +134,7 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
         }
         copies.push_back(copy);
       }
-      loads.push_back({n, spec.name, name, std::move(copies)});
+      loads.push_back({n, spec.name, name, std::move(copies), {}});
     }
   }
   for (const std::string& name : source.names) {
@@ -130,7 +155,13 @@ void load_graph_weights(LayerGraph& graph, const std::filesystem::path& file,
     throw std::runtime_error(message);
   }
   for (const Load& load : loads) {
-    std::vector<float> values = source.read(load.name);
+    std::vector<float> values;
+    if (load.elements.empty()) {
+      values = source.read(load.name);
+    } else {
+      for (const std::string& element : load.elements)
+        values.push_back(source.read(element).at(0));
+    }
     if (const std::string problem = non_finite_problem(values); !problem.empty())
       throw std::runtime_error(file.string() + ": tensor '" + load.name + "': " + problem);
     for (const std::string& copy : load.copies) {

@@ -4,9 +4,12 @@
 //
 // Node `conv1` loads its tensors as "conv1.weight", "conv1.bias", ...; a node's "weights" key in
 // the network file replaces the prefix ("features.0"), which is how a model family maps its
-// PyTorch names. Every problem is reported before anything is set, in one line naming the file:
-// missing tensors (name, expected shape), mis-shaped ones (name, expected and found shapes) and
-// extra ones the graph does not use (BatchNorm's num_batches_tracked counters excepted).
+// PyTorch names; WeightNaming maps the names of a model family (tied tensors, copies of shared
+// ones). A vector [n] may be stored as n scalars "NAME.0" to "NAME.<n-1>" (a PyTorch
+// ParameterList: SpikeLM's alpha per timestep). Every problem is reported before anything is set,
+// in one line naming the file: missing tensors (name, expected shape), mis-shaped ones (name,
+// expected and found shapes) and extra ones the graph does not use (BatchNorm's num_batches_tracked
+// counters excepted).
 #include <filesystem>
 #include <string>
 #include <vector>

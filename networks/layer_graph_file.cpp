@@ -156,6 +156,39 @@ std::unique_ptr<LayerOp> build_keep_tokens(const Node& n, std::size_t) {
                                       n.has("fuse") && n.at("fuse").boolean());
 }
 
+/// "axis": an axis of the sample's shape, or "time" for the timesteps.
+template <ReduceKind kKind>
+std::unique_ptr<LayerOp> build_reduce(const Node& n, std::size_t) {
+  const Node axis = n.at("axis");
+  if (axis.value().is_string()) {
+    axis.choice({"time"});
+    return std::make_unique<Reduce>(kKind, Reduce::kTimesteps);
+  }
+  return std::make_unique<Reduce>(kKind, axis.whole_number(0, kMaxSize, "an axis or \"time\""));
+}
+
+template <Activation kActivation>
+std::unique_ptr<LayerOp> build_activation(const Node&, std::size_t) {
+  return std::make_unique<ActivationOp>(kActivation);
+}
+
+std::unique_ptr<LayerOp> build_attention(const Node& n, std::size_t) {
+  return std::make_unique<Attention>(AttentionKind::softmax, size_of(n, "heads", 1, 1, "heads"),
+                                     real(n, "scale", 0.0),
+                                     n.has("masked") && n.at("masked").boolean());
+}
+
+std::unique_ptr<LayerOp> build_select(const Node& n, std::size_t) {
+  return std::make_unique<Select>(n.at("axis").whole_number(0, kMaxSize, "an axis"),
+                                  n.at("index").whole_number(0, kMaxSize, "an index"));
+}
+
+std::unique_ptr<LayerOp> build_position_embedding(const Node& n, std::size_t) {
+  return std::make_unique<PositionEmbedding>(
+      n.at("positions").whole_number(1, kMaxSize, "a number of positions"),
+      n.at("dimension").whole_number(1, kMaxSize, "dimension"));
+}
+
 const OpEntry kOps[] = {
     {"linear", {"in_features", "out_features", "bias"}, &build_linear},
     {"conv2d",
@@ -198,18 +231,9 @@ const OpEntry kOps[] = {
          order.push_back(list[i].whole_number(0, kMaxSize, "an axis"));
        return std::make_unique<Permute>(std::move(order));
      }},
-    {"mean",
-     {"axis"},
-     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<Reduce>(ReduceKind::mean,
-                                       n.at("axis").whole_number(0, kMaxSize, "an axis"));
-     }},
-    {"sum",
-     {"axis"},
-     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<Reduce>(ReduceKind::sum,
-                                       n.at("axis").whole_number(0, kMaxSize, "an axis"));
-     }},
+    {"mean", {"axis"}, &build_reduce<ReduceKind::mean>},
+    {"sum", {"axis"}, &build_reduce<ReduceKind::sum>},
+    {"select", {"axis", "index"}, &build_select},
     {"multiply",
      {},
      [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
@@ -231,27 +255,16 @@ const OpEntry kOps[] = {
        return std::make_unique<Attention>(
            AttentionKind::spiking, size_of(n, "heads", 1, 1, "heads"), real(n, "scale", 0.125));
      }},
-    {"attention",
-     {"heads", "scale"},
-     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<Attention>(
-           AttentionKind::softmax, size_of(n, "heads", 1, 1, "heads"), real(n, "scale", 0.0));
-     }},
+    {"attention", {"heads", "scale", "masked"}, &build_attention},
     {"layernorm",
      {"eps"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
        return std::make_unique<LayerNorm>(real(n, "eps", 1e-5));
      }},
-    {"gelu",
-     {},
-     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<ActivationOp>(Activation::gelu);
-     }},
-    {"softmax",
-     {},
-     [](const Node&, std::size_t) -> std::unique_ptr<LayerOp> {
-       return std::make_unique<ActivationOp>(Activation::softmax);
-     }},
+    {"gelu", {}, &build_activation<Activation::gelu>},
+    {"relu", {}, &build_activation<Activation::relu>},
+    {"tanh", {}, &build_activation<Activation::tanh>},
+    {"softmax", {}, &build_activation<Activation::softmax>},
     {"embedding",
      {"vocabulary", "dimension"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
@@ -259,6 +272,7 @@ const OpEntry kOps[] = {
            n.at("vocabulary").whole_number(1, kMaxSize, "vocabulary"),
            n.at("dimension").whole_number(1, kMaxSize, "dimension"));
      }},
+    {"position_embedding", {"positions", "dimension"}, &build_position_embedding},
     {"token_gather",
      {"indices"},
      [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
@@ -295,12 +309,10 @@ const OpEntry kOps[] = {
      }},
     {"multilevel",
      {"levels"},
-     [](const Node& n, std::size_t) -> std::
-                                        unique_ptr<LayerOp> {
-                                          return std::make_unique<ThresholdLayer>(
-                                              static_cast<int>(n.at("levels").whole_number(
-                                                  1, 127, "the highest spike level D")));
-                                        }},
+     [](const Node& n, std::size_t) -> std::unique_ptr<LayerOp> {
+       return std::make_unique<ThresholdLayer>(
+           static_cast<int>(n.at("levels").whole_number(1, 127, "the highest spike level D")));
+     }},
     {"nir_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::lif>},
     {"nir_if", {"dt", "reset"}, &build_nir_neuron<NirModel::if_>},
     {"nir_cuba_lif", {"dt", "reset"}, &build_nir_neuron<NirModel::cuba_lif>},
@@ -355,12 +367,16 @@ class LayerGraphReader {
     LayerGraphSpec spec;
     spec.path = source_;
     if (top.has("description")) spec.description = top.at("description").string();
-    const Shape shape = read_input(top.at("input"), spec.encoder);
+    // A language model's input has no fixed shape: its family builds it.
+    const Shape shape =
+        top.has("input") || !top.has("model") ? read_input(top.at("input"), spec.encoder) : Shape{};
     if (top.has("model")) {
       spec.model = top.at("model").string();
       ModelGraph model = build_model_family(top, shape, spec.encoder, options_.timesteps);
       spec.graph = std::move(model.graph);
-      spec.weights = std::filesystem::path(source_).parent_path() / top.at("weights").string();
+      const std::filesystem::path folder = std::filesystem::path(source_).parent_path();
+      spec.weights = folder / top.at("weights").string();
+      if (top.has("vocab")) spec.vocabulary = folder / top.at("vocab").string();
       load_graph_weights(*spec.graph, spec.weights, model.naming);
       return spec;
     }

@@ -19,6 +19,8 @@ struct LayerGraphSpec {
   std::unique_ptr<LayerGraph> graph;  ///< bound, weights loaded, BatchNorms folded
   EncoderSpec encoder;
   std::filesystem::path weights;  ///< resolved against the network file's folder
+  /// A language model's vocab.txt ("vocab"), resolved likewise; empty if the file names none.
+  std::filesystem::path vocabulary;
 };
 
 struct LayerGraphOptions {

@@ -148,6 +148,55 @@ ModelGraph build_spike_driven_file(const Node& top, const Shape& input_shape,
   }
 }
 
+ModelGraph build_spikelm_file(const Node& top, const Shape&, const EncoderSpec&,
+                              std::optional<std::size_t> timesteps) {
+  if (top.has("input")) {
+    top.at("input").fail(
+        "SpikeLM takes token ids, [3, L] per text (ids, token types, attention mask) for any "
+        "length L up to max_positions: a SpikeLM file has no \"input\"");
+  }
+  const std::vector<std::string> variants = spikelm_variants();
+  SpikeLmConfig config =
+      spikelm_variant(top.has("variant") ? variants[top.at("variant").choice(variants)] : "base");
+  const auto number = [&top](const char* key, std::size_t& into, std::uint64_t maximum) {
+    if (top.has(key)) into = top.at(key).whole_number(1, maximum, key);
+  };
+  number("layers", config.layers, 1024);
+  number("hidden", config.hidden, kMaxSize);
+  number("heads", config.heads, kMaxSize);
+  number("intermediate", config.intermediate, kMaxSize);
+  number("timesteps", config.timesteps, limits::kTimesteps);
+  number("vocabulary", config.vocabulary, kMaxSize);
+  number("max_positions", config.max_positions, kMaxSize);
+  number("type_vocabulary", config.type_vocabulary, kMaxSize);
+  number("classes", config.classes, kMaxSize);
+  if (timesteps) config.timesteps = *timesteps;
+  if (top.has("layer_norm_eps")) {
+    const Node eps = top.at("layer_norm_eps");
+    config.layer_norm_eps = eps.quantity(Dimension::dimensionless);
+    if (!(config.layer_norm_eps > 0.0 && config.layer_norm_eps < 1.0))
+      eps.fail("expected an epsilon in (0, 1)");
+  }
+  if (top.has("head")) {
+    config.head = static_cast<SpikeLmHead>(top.at("head").choice({"mlm", "classify", "encoder"}));
+  }
+  if (top.has("classes") && config.head != SpikeLmHead::classify)
+    top.at("classes").fail("\"classes\" is for the classify head");
+  if (top.has("head_activation")) {
+    if (config.head != SpikeLmHead::mlm)
+      top.at("head_activation").fail("\"head_activation\" is the mlm head's");
+    config.head_activation = top.at("head_activation").choice({"relu", "gelu"}) == 0
+                                 ? Activation::relu
+                                 : Activation::gelu;
+  }
+  if (top.has("vocab")) top.at("vocab").string();
+  try {
+    return build_spikelm(config);
+  } catch (const GraphError& error) {
+    top.at("model").fail(error.what());
+  }
+}
+
 struct Family {
   std::string_view name;
   std::vector<std::string_view> keys;
@@ -166,6 +215,11 @@ const Family kFamilies[] = {
      {"variant", "embed_dims", "depths", "num_heads", "mlp_ratio", "timesteps", "classes",
       "pooling_stat"},
      &build_spike_driven_file},
+    {"spikelm",
+     {"variant", "layers", "hidden", "heads", "intermediate", "timesteps", "vocabulary",
+      "max_positions", "type_vocabulary", "layer_norm_eps", "head", "head_activation", "classes",
+      "vocab"},
+     &build_spikelm_file},
 };
 
 const Family& family_of(const Node& top) {

@@ -12,6 +12,7 @@
 #include "encoders/input_encoder.h"
 #include "networks/json_node.h"
 #include "sim/graph/models/spike_driven_transformer.h"
+#include "sim/graph/models/spikelm.h"
 #include "sim/graph/models/spikformer.h"
 #include "sim/graph/models/trevsnn.h"
 

@@ -78,6 +78,60 @@ TEST(ReduceOp, MeanAndSumOverEachAxisMatchTheNaiveSums) {
   }
 }
 
+TEST(ReduceOp, OverTheTimestepsGivesOneTimestepOfTheMeanOrSum) {
+  std::mt19937 rng(7);
+  const Shape shape{2, 5};
+  for (const InputKind kind : kInputKinds) {
+    const Value x = random_input(shape, kind, kSteps, kBatch, 0.4, rng);
+    const std::vector<float> in = x.densified();
+    for (const ReduceKind reduction : {ReduceKind::mean, ReduceKind::sum}) {
+      Reduce op(reduction, Reduce::kTimesteps);
+      EXPECT_TRUE(op.needs_all_steps());
+      const Value y = bind_and_forward(op, {&x});
+      ASSERT_EQ(y.shape, shape);
+      ASSERT_EQ(y.steps, 1u);
+      std::vector<float> expected(kBatch * 10, 0.0f);
+      for (std::size_t i = 0; i < in.size(); ++i)
+        expected[i % expected.size()] += in[i];
+      for (float& v : expected)
+        v /= reduction == ReduceKind::mean ? static_cast<float>(kSteps) : 1.0f;
+      expect_close(y.densified(), expected, kind_name(kind));
+    }
+  }
+}
+
+TEST(SelectOp, TakesOneIndexOfAnAxisAndKeepsSpikesAsSpikes) {
+  std::mt19937 rng(8);
+  const Shape shape{3, 4, 2};
+  for (const InputKind kind : kInputKinds) {
+    const Value x = random_input(shape, kind, kSteps, kBatch, 0.5, rng);
+    const std::vector<float> in = x.densified();
+    for (std::size_t axis = 0; axis < 3; ++axis) {
+      Select op(axis, shape[axis] - 1);
+      const Value y = bind_and_forward(op, {&x});
+      EXPECT_EQ(y.is_spikes(), x.is_spikes()) << kind_name(kind);
+      Shape kept = shape;
+      kept.erase(kept.begin() + static_cast<long>(axis));
+      ASSERT_EQ(y.shape, kept);
+      std::vector<float> expected;
+      for (std::size_t f = 0; f < kFrames; ++f) {
+        for (std::size_t i = 0; i < 3; ++i) {
+          for (std::size_t j = 0; j < 4; ++j) {
+            for (std::size_t k = 0; k < 2; ++k) {
+              const std::size_t at[] = {i, j, k};
+              if (at[axis] == shape[axis] - 1) expected.push_back(in[f * 24 + (i * 4 + j) * 2 + k]);
+            }
+          }
+        }
+      }
+      expect_close(y.densified(), expected,
+                   std::string(kind_name(kind)) + " axis " + std::to_string(axis));
+    }
+  }
+  Select beyond(1, 4);
+  EXPECT_THROW(beyond.bind(std::vector<Shape>{shape}), GraphError);
+}
+
 TEST(MultiplyOp, ProductsWithBroadcastingAndTheAndOfBinarySpikes) {
   std::mt19937 rng(5);
   const Shape full{4, 6}, row{1, 6};  // tokens, and one value per channel broadcast over them

@@ -1,5 +1,6 @@
 // Transformer operators against naive references: spiking attention (bit-packed AND + popcount),
-// softmax attention, LayerNorm, GELU, softmax, embedding, token gather and scatter.
+// softmax attention (with a key mask), LayerNorm, GELU, ReLU, tanh, softmax, embeddings (of
+// tokens and positions), token gather and scatter.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -117,6 +118,34 @@ TEST(AttentionOp, SoftmaxAttentionMatchesTheNaiveOne) {
   EXPECT_EQ(counts.macs, 2u * 2 * n * n * d);
 }
 
+TEST(AttentionOp, AKeyMaskLeavesPaddingOutAsIfTheSequenceWereShorter) {
+  // Two samples of 6 tokens, the second padded after 4: its first 4 tokens must attend as the
+  // 4 tokens alone would, and padding must take no weight in either.
+  std::mt19937 rng(5);
+  const std::size_t n = 6, d = 8, heads = 2, tokens = 4;
+  const Value q = random_analog({n, d}, 2, rng), k = random_analog({n, d}, 2, rng),
+              v = random_analog({n, d}, 2, rng);
+  Value mask = Value::analog({n}, 1, 2);
+  mask.dense = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+  Attention op(AttentionKind::softmax, heads, 0.0, true);
+  EXPECT_EQ(op.arity(), 4u);
+  op.bind(std::vector<Shape>{{n, d}, {n, d}, {n, d}, {n}});
+  OpCounts counts;
+  const Value y = run(op, {&q, &k, &v, &mask}, counts);
+  const std::vector<float> full =
+      naive_attention(q.dense, k.dense, v.dense, 1, n, d, heads, 0.5, true);
+  const auto second = [&](const std::vector<float>& x) {
+    return std::vector<float>(x.begin() + n * d, x.begin() + (n + tokens) * d);
+  };
+  const std::vector<float> short_one = naive_attention(
+      second(q.dense), second(k.dense), second(v.dense), 1, tokens, d, heads, 0.5, true);
+  for (std::size_t i = 0; i < n * d; ++i)
+    EXPECT_NEAR(y.dense[i], full[i], 1e-5f) << "unpadded sample, element " << i;
+  for (std::size_t i = 0; i < tokens * d; ++i)
+    EXPECT_NEAR(y.dense[n * d + i], short_one[i], 1e-5f) << "padded sample, element " << i;
+  EXPECT_THROW(op.bind(std::vector<Shape>{{n, d}, {n, d}, {n, d}, {n + 1}}), GraphError);
+}
+
 TEST(NormalizationAndActivations, MatchTheirDefinitions) {
   std::mt19937 rng(3);
   const Value x = random_analog({3, 5}, 2, rng);
@@ -146,6 +175,14 @@ TEST(NormalizationAndActivations, MatchTheirDefinitions) {
     const double v = x.dense[i];
     EXPECT_NEAR(g.dense[i], 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))), 1e-6);
   }
+  ActivationOp relu(Activation::relu), tanh(Activation::tanh);
+  relu.bind(std::vector<Shape>{{3, 5}});
+  tanh.bind(std::vector<Shape>{{3, 5}});
+  const Value r = run(relu, {&x}, counts), th = run(tanh, {&x}, counts);
+  for (std::size_t i = 0; i < x.dense.size(); ++i) {
+    EXPECT_EQ(r.dense[i], x.dense[i] > 0 ? x.dense[i] : 0.0f);
+    EXPECT_NEAR(th.dense[i], std::tanh(static_cast<double>(x.dense[i])), 1e-7);
+  }
   for (std::size_t row = 0; row < 6; ++row) {
     double total = 0;
     for (std::size_t i = 0; i < 5; ++i)
@@ -166,6 +203,14 @@ TEST(EmbeddingAndTokens, LookUpGatherAndScatterRows) {
   EXPECT_EQ(rows.dense, (std::vector<float>{20, 21, 0, 1, 30, 31}));
   ids.dense = {2, 4, 0};
   EXPECT_THROW(run(embedding, {&ids}, counts), GraphError);
+
+  // Positions: row n of the table added to token n; more tokens than positions refused.
+  PositionEmbedding positions(4, 2);
+  EXPECT_EQ(positions.bind(std::vector<Shape>{{3, 2}}), (Shape{3, 2}));
+  positions.set_weight("weight", {0.5f, -1, 2, 3, 4, 5, 6, 7});
+  const Value placed_rows = run(positions, {&rows}, counts);
+  EXPECT_EQ(placed_rows.dense, (std::vector<float>{20.5f, 20, 2, 4, 34, 36}));
+  EXPECT_THROW(positions.bind(std::vector<Shape>{{5, 2}}), GraphError);
 
   std::mt19937 rng(4);
   const Value tokens = random_spikes(5, 3, 2, 0.5, rng);

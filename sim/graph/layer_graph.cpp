@@ -1,5 +1,6 @@
 #include "sim/graph/layer_graph.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 
@@ -126,6 +127,9 @@ void LayerGraph::bind() {
     std::vector<Shape> shapes;
     for (std::size_t input : node.inputs)
       shapes.push_back(nodes_[input].shape);
+    node.single_step = node.op->collapses_time() ||
+                       std::all_of(node.inputs.begin(), node.inputs.end(),
+                                   [this](std::size_t i) { return nodes_[i].single_step; });
     try {
       node.shape = node.op->bind(shapes);
       check_tensor_size("the output", node.shape);
@@ -144,6 +148,11 @@ void LayerGraph::bind() {
                        " has shape " + shape_string(nodes_[node.inputs[0]].shape));
     }
   }
+}
+
+void LayerGraph::rebind(Shape input_shape) {
+  nodes_[0].shape = std::move(input_shape);
+  bind();
 }
 
 void LayerGraph::check_schedules() {
@@ -229,6 +238,8 @@ void LayerGraph::count_spikes(const Value& value, std::size_t first_step, NodeRe
   const SpikeTrain& s = *value.spikes;
   report.spiking = true;
   report.spikes += s.events();
+  report.negative += static_cast<std::uint64_t>(
+      std::count_if(s.levels.begin(), s.levels.end(), [](std::int8_t level) { return level < 0; }));
   report.per_step.resize(first_step + s.steps, 0);
   for (std::size_t f = 0; f < s.frames(); ++f)
     report.per_step[first_step + f / s.batch] += s.offsets[f + 1] - s.offsets[f];

@@ -8,6 +8,7 @@
 // linear or convolution before them. A run records per node the spike counts and the work done
 // (MACs, ACs), from which the energy estimate of the SNN literature follows: 45 nm CMOS
 // (Horowitz 2014), 4.6 pJ per MAC and 0.9 pJ per AC, overridable.
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +55,8 @@ struct GraphNode {
   /// Runs at the last timestep only (a readout of the final state): its consumers are too, or
   /// it is the output, whose value then has one timestep.
   bool final_step_only = false;
+  /// Its value has one timestep: its operator collapses time, or every input has one.
+  bool single_step = false;
   /// Whether the node computes at `step` of `steps` (a `once` node at the first only).
   bool computes_at(std::size_t step, std::size_t steps) const {
     return step >= first_step && (!final_step_only || step + 1 == steps) && (!once || step == 0);
@@ -72,6 +75,7 @@ struct NodeReport {
   Shape shape;
   bool spiking = false;
   std::uint64_t spikes = 0;             ///< events (multi-level spikes count once)
+  std::uint64_t negative = 0;           ///< events of negative level (ternary spikes' -1)
   std::vector<std::uint64_t> per_step;  ///< spikes per timestep
   std::size_t steps = 0;                ///< timesteps it ran (or holds, for a `once` node)
   OpCounts counts;
@@ -109,6 +113,9 @@ struct WeightNaming {
   /// Tensors whose names start with one of these may be in the file unused (a model family's
   /// training-only heads).
   std::vector<std::string> unused_prefixes;
+  /// Tensors named otherwise than their node's prefix gives: "<node>.<tensor>" -> the name in
+  /// the file (a decoder tied to the word embeddings; a scale kept on another module).
+  std::map<std::string, std::string> renamed;
 };
 
 class LayerGraph {
@@ -123,6 +130,9 @@ class LayerGraph {
 
   /// Sorts, binds shapes (throwing GraphError "node NAME: ..."), and checks arities.
   void bind();
+  /// Binds the graph, weights loaded, to inputs of another shape: a language model's batch of
+  /// texts of another length. Throws GraphError as bind(), e.g. for more tokens than positions.
+  void rebind(Shape input_shape);
   /// Folds each BatchNorm or channel scale whose input is a linear or convolution feeding
   /// nothing else (and running at the same timesteps) into its weights. Call after the weights
   /// are set.
@@ -168,10 +178,10 @@ class LayerGraph {
   void set_constant_input(bool constant) { constant_input_ = constant; }
   bool constant_input() const { return constant_input_; }
   /// The timesteps of a run's output: T, fewer when the output node starts later, 1 when it runs
-  /// at the last timestep only.
+  /// at the last timestep only or follows a mean over the timesteps.
   std::size_t output_steps() const {
     const GraphNode& out = nodes_[output_];
-    return out.final_step_only ? 1 : timesteps_ - out.first_step;
+    return out.final_step_only || out.single_step ? 1 : timesteps_ - out.first_step;
   }
 
  private:

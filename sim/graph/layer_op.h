@@ -66,7 +66,8 @@ class LayerOp {
   /// Number of inputs (1, or 2 for a residual add).
   virtual std::size_t arity() const { return 1; }
   /// Checks the inputs' per-sample shapes and returns the output's. Throws GraphError saying
-  /// what was expected.
+  /// what was expected. A graph whose input length varies (texts) binds again for each batch
+  /// (LayerGraph::rebind): binding keeps the weights already set.
   virtual Shape bind(std::span<const Shape> inputs) = 0;
   /// The tensors this operator loads (known once bound).
   virtual std::vector<WeightSpec> weight_specs() const { return {}; }
@@ -90,6 +91,9 @@ class LayerOp {
   /// Whether its output at any timestep depends on its inputs at every timestep (a choice of
   /// tokens made from all timesteps' scores): it cannot run in a graph run step by step.
   virtual bool needs_all_steps() const { return false; }
+  /// Whether its output has one timestep whatever its inputs' (a mean over the timesteps, a
+  /// choice of tokens made from all of them).
+  virtual bool collapses_time() const { return false; }
   /// Runs over every frame of the inputs.
   virtual Value forward(std::span<const Value* const> inputs, OpCounts& counts) const = 0;
   /// Runs one timestep (inputs of one step), carrying state in `context`: the step-by-step

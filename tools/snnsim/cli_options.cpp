@@ -136,10 +136,6 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "top-k", in_range<std::size_t>("top-k", "K", a.top_k, 1, kMaxCount),
           "predictions shown per sample (default 3)")("threads,t", threads_option(a.threads),
                                                       "CPU threads (default: all cores)")(
-          "energy-mac-pj", in_range("energy-mac-pj", "PJ", a.mac_pj, 0.0, kMaxNumber),
-          "energy of a multiply-accumulate in pJ (default 4.6, 45 nm)")(
-          "energy-ac-pj", in_range("energy-ac-pj", "PJ", a.ac_pj, 0.0, kMaxNumber),
-          "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)")(
           "dense", po::bool_switch(&a.dense),
           "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
           "PyTorch would; for comparisons with the event-driven default (CPU only: cuda always "
@@ -159,6 +155,33 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "T-RevSNN: recompute column 0's level states from the last column's by T - 1 "
           "inverses and print the relative error per level (docs/models/trevsnn.md)");
       add_backend_option(d, a);
+      return d;
+    }
+    case OptionGroup::energy: {
+      po::options_description d("Energy estimate");
+      d.add_options()("energy-mac-pj", in_range("energy-mac-pj", "PJ", a.mac_pj, 0.0, kMaxNumber),
+                      "energy of a multiply-accumulate in pJ (default 4.6, 45 nm)")(
+          "energy-ac-pj", in_range("energy-ac-pj", "PJ", a.ac_pj, 0.0, kMaxNumber),
+          "energy of an accumulate (synaptic operation) in pJ (default 0.9, 45 nm)");
+      return d;
+    }
+    case OptionGroup::language_model: {
+      po::options_description d("Language model");
+      d.add_options()("input,i", po::value(&a.input)->value_name("TEXTS.txt"),
+                      "texts, one per line (UTF-8); a tab splits a line into a pair of texts")(
+          "batch,b", in_range<std::size_t>("batch", "B", a.batch, 1, kMaxCount),
+          "texts run together, of similar lengths (default: 32)")(
+          "max-length", in_range<std::size_t>("max-length", "L", a.max_length, 3, kMaxCount),
+          "tokens per text, [CLS] and [SEP] included: longer texts are cut, with a warning "
+          "(default and upper bound: the model's max_positions)")(
+          "top-k", in_range<std::size_t>("top-k", "K", a.top_k, 1, kMaxCount),
+          "fill-mask: tokens shown per [MASK] (default 5)")("threads,t", threads_option(a.threads),
+                                                            "CPU threads (default: all cores)")(
+          "save-outputs", po::value(&a.save_outputs)->value_name("FILE.npy|FILE.h5"),
+          "encode: write the hidden states, float32 [texts, longest, hidden], zero after each "
+          "text's end (.h5 adds the token ids and lengths)")(
+          "trace-layers", po::value(&a.trace_layers)->value_name("J,K,..."),
+          "with -o: the encoder layers (from 0) whose spikes the trace records (default: all)");
       return d;
     }
     case OptionGroup::trace_select: {

@@ -37,6 +37,9 @@ struct Arguments {
   bool per_step = false;              ///< --per-step: firing rates per timestep
   bool check_reversible = false;      ///< --check-reversible: T-RevSNN's inverse, measured
   std::vector<std::string> records;   ///< --record NODE: its values into the trace
+  // lm
+  std::size_t max_length = 0;  ///< --max-length: 0, the model's positions
+  std::string trace_layers;    ///< --trace-layers 0,3: the encoder layers traced
   // trace
   std::vector<std::string> files;         ///< every positional argument (files[0] is `network`)
   std::vector<std::string> populations;   ///< --population NAME (repeatable)
@@ -61,12 +64,14 @@ struct Arguments {
 };
 
 enum class OptionGroup {
-  network,       ///< NET.json and --param
-  run,           ///< --duration, --dt, --seed, --threads, --backend
-  simulation,    ///< the same without --backend (runs that use the CPU backend only)
-  output,        ///< -o, --summary-json, --quiet
-  infer,         ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend, energy
-  trace_select,  ///< --population, --from, --to
+  network,         ///< NET.json and --param
+  run,             ///< --duration, --dt, --seed, --threads, --backend
+  simulation,      ///< the same without --backend (runs that use the CPU backend only)
+  output,          ///< -o, --summary-json, --quiet
+  infer,           ///< --input, --labels, --batch, --timesteps, --top-k, --threads, --backend
+  energy,          ///< --energy-mac-pj, --energy-ac-pj
+  language_model,  ///< snnsim lm: --input, --batch, --max-length, --top-k, --threads, ...
+  trace_select,    ///< --population, --from, --to
   trace_summary,   ///< --json, --bin
   trace_plot,      ///< -o PLOT.svg|png, --width, --height, --title
   trace_plot_bin,  ///< --bin of rate, isi and hist plots

@@ -199,7 +199,8 @@ int command_infer(int argc, const char* const* argv) {
   Arguments a;
   try {
     if (!parse_command_line(argc, argv, kUsage,
-                            {OptionGroup::infer, OptionGroup::output, OptionGroup::nir_time_step},
+                            {OptionGroup::infer, OptionGroup::energy, OptionGroup::output,
+                             OptionGroup::nir_time_step},
                             a)) {
       return 0;
     }

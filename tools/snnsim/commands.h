@@ -10,6 +10,7 @@ int command_validate(int argc, const char* const* argv);
 int command_trace(int argc, const char* const* argv);
 int command_export(int argc, const char* const* argv);
 int command_import(int argc, const char* const* argv);
+int command_lm(int argc, const char* const* argv);
 
 /// Exit statuses.
 inline constexpr int kExitFailure = 1;

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  trace SUBCOMMAND TRACE.h5    statistics, plots, comparisons and exports of a trace\n"
     "  export TARGET NET.json       a network as NIR, or in fixed point for Loihi 2; checks\n"
     "  import nir NET.nir -o N.json a NIR graph (snnTorch, Norse, Sinabs, ...) as a network file\n"
+    "  lm SUBCOMMAND MODEL.json     a SpikeLM language model on text: fill-mask, classify, encode\n"
     "\n"
     "  snnsim COMMAND --help        options of a command\n"
     "  snnsim --version             version\n"
@@ -54,10 +55,10 @@ int main(int argc, char** argv) {
   if (command == "trace") return command_trace(argc - 1, argv + 1);
   if (command == "export") return command_export(argc - 1, argv + 1);
   if (command == "import") return command_import(argc - 1, argv + 1);
+  if (command == "lm") return command_lm(argc - 1, argv + 1);
   std::fprintf(stderr,
-               "snnsim: unknown command '%s'; expected run, infer, validate, trace, export or "
-               "import (see snnsim "
-               "--help)\n",
+               "snnsim: unknown command '%s'; expected run, infer, validate, trace, export, "
+               "import or lm (see snnsim --help)\n",
                argv[1]);
   return kExitUsage;
 }

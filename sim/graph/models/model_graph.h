@@ -15,6 +15,31 @@ struct ModelGraph {
   WeightNaming naming;
 };
 
+/// Adds nodes to a model's graph in a chain, keeping the weight naming in step.
+class GraphChain {
+ public:
+  explicit GraphChain(ModelGraph& model) : model_(model) {}
+  /// `op` fed by `inputs` (default: the node added last); its tensors under `prefix`.
+  std::size_t add(std::string name, std::unique_ptr<LayerOp> op, std::string prefix = "",
+                  std::vector<std::size_t> inputs = {}) {
+    LayerGraph& graph = *model_.graph;
+    if (inputs.empty()) inputs = {last_};
+    const std::size_t n = graph.add_node(std::move(name), std::move(op));
+    for (std::size_t slot = 0; slot < inputs.size(); ++slot)
+      graph.connect(inputs[slot], n, slot);
+    model_.naming.prefixes.resize(n + 1);
+    model_.naming.prefixes[n] = std::move(prefix);
+    return last_ = n;
+  }
+  std::size_t last() const { return last_; }
+
+ protected:
+  ModelGraph& model_;
+
+ private:
+  std::size_t last_ = 0;
+};
+
 /// A configuration of the official code under its name ("tiny", "cifar").
 template <class Config>
 struct NamedVariant {

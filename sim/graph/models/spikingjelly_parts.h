@@ -44,22 +44,10 @@ inline std::unique_ptr<LayerOp> maxpool() {
   return std::make_unique<Pool2d>(p);
 }
 
-/// Adds nodes in a chain, keeping the weight naming in step.
-class Chain {
+/// GraphChain with the Linear + BatchNorm pairs and SPS stages of the spikingjelly transformers.
+class Chain : public GraphChain {
  public:
-  explicit Chain(ModelGraph& model) : model_(model) {}
-  /// `op` fed by `inputs` (default: the node added last); its tensors under `prefix`.
-  std::size_t add(std::string name, std::unique_ptr<LayerOp> op, std::string prefix = "",
-                  std::vector<std::size_t> inputs = {}) {
-    LayerGraph& graph = *model_.graph;
-    if (inputs.empty()) inputs = {last_};
-    const std::size_t n = graph.add_node(std::move(name), std::move(op));
-    for (std::size_t slot = 0; slot < inputs.size(); ++slot)
-      graph.connect(inputs[slot], n, slot);
-    model_.naming.prefixes.resize(n + 1);
-    model_.naming.prefixes[n] = std::move(prefix);
-    return last_ = n;
-  }
+  using GraphChain::GraphChain;
   /// Linear `name`_linear from `from` (weights `module``suffix`), then BatchNorm `name`_bn over
   /// the tokens' channels (`module`_bn), folded into it at load time. Returns the BatchNorm.
   std::size_t linear_bn(const std::string& name, const std::string& module, const char* suffix,
@@ -76,11 +64,6 @@ class Chain {
     return add("sps.bn" + n, std::make_unique<BatchNorm>(kBatchNormEps),
                "patch_embed.proj_bn" + suffix);
   }
-  std::size_t last() const { return last_; }
-
- private:
-  ModelGraph& model_;
-  std::size_t last_ = 0;
 };
 
 }  // namespace snnsim::spikingjelly

@@ -61,7 +61,6 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   for (const ColumnSpan& span :
        column_spans(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_))
     rows_reached_.push_back(span.count);
-  bias_.assign(p_.out_channels, 0.0f);
   return {p_.out_channels, out_height_, out_width_};
 }
 

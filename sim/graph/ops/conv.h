@@ -51,7 +51,7 @@ class Conv2d final : public LayerOp {
     std::uint32_t first_output = 0, first_tap = 0, count = 0;
   };
 
-  explicit Conv2d(Conv2dParameters p) : p_(p) {}
+  explicit Conv2d(Conv2dParameters p) : p_(p), bias_(p.out_channels, 0.0f) {}
   std::string_view kind() const override { return "conv2d"; }
   Shape bind(std::span<const Shape> inputs) override;
   std::vector<WeightSpec> weight_specs() const override;

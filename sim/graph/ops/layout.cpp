@@ -83,8 +83,54 @@ Value Permute::forward(std::span<const Value* const> inputs, OpCounts&) const {
   return y;
 }
 
+Shape Select::bind(std::span<const Shape> inputs) {
+  const Shape& input = inputs[0];
+  if (axis_ >= input.size()) {
+    throw GraphError("axis " + std::to_string(axis_) + ": the input " + shape_string(input) +
+                     " has axes 0 to " + std::to_string(input.size() - 1));
+  }
+  if (index_ >= input[axis_]) {
+    throw GraphError("index " + std::to_string(index_) + " is not below the size " +
+                     std::to_string(input[axis_]) + " of axis " + std::to_string(axis_) +
+                     " of the input " + shape_string(input));
+  }
+  output_ = input;
+  output_.erase(output_.begin() + static_cast<long>(axis_));
+  if (output_.empty()) output_ = {1};
+  length_ = input[axis_];
+  inner_ = element_count(Shape(input.begin() + static_cast<long>(axis_) + 1, input.end()));
+  return output_;
+}
+
+Value Select::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  const std::size_t n = x.features(), m = element_count(output_);
+  // Input element (o * length + index) * inner + j is output element o * inner + j.
+  if (x.is_spikes()) {
+    const SpikeTrain& s = *x.spikes;
+    SpikeTrain out{s.kind, s.steps, s.batch, m, {0}, {}, {}, s.amplitude};
+    for (std::size_t f = 0; f < s.frames(); ++f) {
+      for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k) {
+        const std::size_t i = s.indices[k], outer = i / (length_ * inner_);
+        if ((i / inner_) % length_ == index_)
+          out.add(static_cast<std::uint32_t>(outer * inner_ + i % inner_), s.level(k));
+      }
+      out.close_frame();
+    }
+    return Value::of_spikes(output_, std::move(out));
+  }
+  Value y = Value::analog(output_, x.steps, x.batch);
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    const float* in = x.dense.data() + f * n + index_ * inner_;
+    for (std::size_t o = 0; o < m / inner_; ++o)
+      std::copy_n(in + o * length_ * inner_, inner_, y.dense.begin() + f * m + o * inner_);
+  }
+  return y;
+}
+
 Shape Reduce::bind(std::span<const Shape> inputs) {
   input_ = inputs[0];
+  if (axis_ == kTimesteps) return output_ = input_;
   if (axis_ >= input_.size()) {
     throw GraphError("axis " + std::to_string(axis_) + ": the input " + shape_string(input_) +
                      " has axes 0 to " + std::to_string(input_.size() - 1));
@@ -98,8 +144,25 @@ Shape Reduce::bind(std::span<const Shape> inputs) {
   return output_;
 }
 
+Value Reduce::over_timesteps(const Value& x) const {
+  Value y = Value::analog(output_, 1, x.batch);
+  const Value::DenseView in = x.dense_view();
+  const std::size_t per_step = y.dense.size();
+  // Timestep by timestep, in order, as PyTorch's mean(0) over [T, ...] adds them.
+  for (std::size_t t = 0; t < x.steps; ++t) {
+    for (std::size_t i = 0; i < per_step; ++i)
+      y.dense[i] += in[t * per_step + i];
+  }
+  if (reduction_ == ReduceKind::mean) {
+    for (float& value : y.dense)
+      value /= static_cast<float>(x.steps);
+  }
+  return y;
+}
+
 Value Reduce::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
+  if (axis_ == kTimesteps) return over_timesteps(x);
   Value y = Value::analog(output_, x.steps, x.batch);
   const std::size_t n = x.features(), m = y.features();
   const float factor = reduction_ == ReduceKind::mean ? 1.0f / static_cast<float>(length_) : 1.0f;

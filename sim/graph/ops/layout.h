@@ -6,6 +6,8 @@
 //
 // - Permute: the axes in a new order, spikes staying spikes (each event's index moved).
 // - Reduce: the mean or the sum over one axis; spikes event-driven, one add per spike.
+// - Select: one index along an axis, the axis dropped (a transformer's first token; one row of a
+//   language model's input), spikes staying spikes.
 // - Multiply: the element-wise product of two inputs, an input's axes of size 1 broadcast over
 //   the other's. Binary spikes times binary spikes are their AND, as spikes.
 #include "sim/graph/layer_op.h"
@@ -30,18 +32,39 @@ class Permute final : public LayerOp {
   std::vector<std::size_t> input_strides_, output_strides_;  ///< per input axis
 };
 
-enum class ReduceKind { mean, sum };
-
-/// The mean or sum over `axis`, which the output drops ([N, C] over 0: [C]); an input of one
-/// axis gives [1]. Analog output.
-class Reduce final : public LayerOp {
+/// Index `index` of `axis`, which the output drops ([N, D] at axis 0, index 0: [D]); an input of
+/// one axis gives [1].
+class Select final : public LayerOp {
  public:
-  Reduce(ReduceKind reduction, std::size_t axis) : reduction_(reduction), axis_(axis) {}
-  std::string_view kind() const override { return reduction_ == ReduceKind::mean ? "mean" : "sum"; }
+  Select(std::size_t axis, std::size_t index) : axis_(axis), index_(index) {}
+  std::string_view kind() const override { return "select"; }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
 
  private:
+  std::size_t axis_, index_;
+  Shape output_;
+  std::size_t length_ = 1, inner_ = 1;  ///< the input as [outer][length][inner]
+};
+
+enum class ReduceKind { mean, sum };
+
+/// The mean or sum over `axis`, which the output drops ([N, C] over 0: [C]); an input of one
+/// axis gives [1]. Over Reduce::kTimesteps, the mean or sum over the timesteps: one timestep
+/// out, of the input's shape (SpikeLM's encoder output). Analog output.
+class Reduce final : public LayerOp {
+ public:
+  static constexpr std::size_t kTimesteps = static_cast<std::size_t>(-1);
+  Reduce(ReduceKind reduction, std::size_t axis) : reduction_(reduction), axis_(axis) {}
+  std::string_view kind() const override { return reduction_ == ReduceKind::mean ? "mean" : "sum"; }
+  bool needs_all_steps() const override { return axis_ == kTimesteps; }
+  bool collapses_time() const override { return axis_ == kTimesteps; }
+  Shape bind(std::span<const Shape> inputs) override;
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  Value over_timesteps(const Value& x) const;
+
   ReduceKind reduction_;
   std::size_t axis_;
   Shape input_, output_;

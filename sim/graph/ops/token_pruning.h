@@ -75,6 +75,7 @@ class TopTokens final : public LayerOp {
   std::string_view kind() const override { return "top_tokens"; }
   Shape bind(std::span<const Shape> inputs) override;
   bool needs_all_steps() const override { return true; }
+  bool collapses_time() const override { return true; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   const TopTokensParameters& parameters() const { return p_; }
   /// K = ceil(keep_ratio x candidates), the tokens kept of `candidates`.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "sim/graph/ops/pooling.h"
 
@@ -51,12 +52,28 @@ void softmax_in_place(float* values, std::size_t n) {
     values[i] /= sum;
 }
 
+/// softmax_in_place over the values whose `mask` is nonzero (all without a mask), the others
+/// 0. With every value masked, uniform: what adding the float minimum to each gives in float.
+void masked_softmax(float* values, std::size_t n, const float* mask) {
+  const std::size_t kept =
+      mask ? n - static_cast<std::size_t>(std::count(mask, mask + n, 0.0f)) : n;
+  if (kept == 0) {
+    std::fill(values, values + n, 1.0f / static_cast<float>(n));
+    return;
+  }
+  for (std::size_t j = 0; kept < n && j < n; ++j) {
+    if (mask[j] == 0.0f) values[j] = -std::numeric_limits<float>::infinity();
+  }
+  softmax_in_place(values, n);
+}
+
 /// Multi-head (Q K^T * scale) V in float through OpenBLAS, with a softmax over each score row
-/// when `softmax`.
+/// when `softmax`, over the keys whose mask (a fourth input) is nonzero.
 Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, std::size_t heads,
                       double scale, bool softmax, OpCounts& counts) {
   const Value::DenseView q = inputs[0]->dense_view(), k = inputs[1]->dense_view(),
                          v = inputs[2]->dense_view();
+  const Value::DenseView mask = inputs.size() > 3 ? inputs[3]->dense_view() : Value::DenseView{};
   const std::size_t tokens = shape[0], features = shape[1], head_size = features / heads;
   Value y = Value::analog(shape, inputs[0]->steps, inputs[0]->batch);
   const int n = static_cast<int>(tokens), d = static_cast<int>(head_size),
@@ -73,7 +90,8 @@ Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, 
                     q.data() + frame + column, stride, k.data() + frame + column, stride, 0.0f,
                     scores.data(), n);
         for (std::size_t i = 0; softmax && i < tokens; ++i)
-          softmax_in_place(scores.data() + i * tokens, tokens);
+          masked_softmax(scores.data() + i * tokens, tokens,
+                         mask.size() ? mask.data() + f * tokens : nullptr);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, scores.data(), n,
                     v.data() + frame + column, stride, 0.0f, y.dense.data() + frame + column,
                     stride);
@@ -88,6 +106,10 @@ Value dense_attention(std::span<const Value* const> inputs, const Shape& shape, 
 
 Shape Attention::bind(std::span<const Shape> inputs) {
   shape_ = bind_qkv(inputs, heads_);
+  if (masked_ && inputs[3] != Shape{shape_[0]}) {
+    throw GraphError("expected a key mask [" + std::to_string(shape_[0]) +
+                     "], one per token; found " + shape_string(inputs[3]));
+  }
   return shape_;
 }
 
@@ -200,18 +222,42 @@ Shape ActivationOp::bind(std::span<const Shape> inputs) {
   return shape_;
 }
 
+std::string_view ActivationOp::kind() const {
+  switch (activation_) {
+    case Activation::gelu:
+      return "gelu";
+    case Activation::relu:
+      return "relu";
+    case Activation::tanh:
+      return "tanh";
+    case Activation::softmax:
+      return "softmax";
+  }
+  return "";
+}
+
 Value ActivationOp::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
   Value y = Value::analog(shape_, x.steps, x.batch);
   y.dense = x.densified();
-  if (activation_ == Activation::gelu) {
-    for (float& value : y.dense)
-      value = 0.5f * value * (1.0f + std::erf(value * 0.70710678118654752f));
-    return y;
+  switch (activation_) {
+    case Activation::gelu:
+      for (float& value : y.dense)
+        value = 0.5f * value * (1.0f + std::erf(value * 0.70710678118654752f));
+      break;
+    case Activation::relu:
+      for (float& value : y.dense)
+        value = std::max(value, 0.0f);
+      break;
+    case Activation::tanh:
+      for (float& value : y.dense)
+        value = std::tanh(value);
+      break;
+    case Activation::softmax:
+      for (std::size_t row = 0; row < y.dense.size() / shape_.back(); ++row)
+        softmax_in_place(y.dense.data() + row * shape_.back(), shape_.back());
+      break;
   }
-  const std::size_t d = shape_.back();
-  for (std::size_t row = 0; row < y.dense.size() / d; ++row)
-    softmax_in_place(y.dense.data() + row * d, d);
   return y;
 }
 
@@ -238,6 +284,32 @@ Value Embedding::forward(std::span<const Value* const> inputs, OpCounts&) const 
     }
     std::copy_n(table_.begin() + static_cast<std::size_t>(id) * dimension_, dimension_,
                 y.dense.begin() + k * dimension_);
+  }
+  return y;
+}
+
+Shape PositionEmbedding::bind(std::span<const Shape> inputs) {
+  shape_ = inputs[0];
+  if (shape_.size() != 2 || shape_[1] != dimension_) {
+    throw GraphError("expected tokens [N, " + std::to_string(dimension_) + "]; found " +
+                     shape_string(shape_));
+  }
+  if (shape_[0] > positions_) {
+    throw GraphError("a sequence of " + std::to_string(shape_[0]) +
+                     " tokens is longer than the model's " + std::to_string(positions_) +
+                     " positions");
+  }
+  return shape_;
+}
+
+Value PositionEmbedding::forward(std::span<const Value* const> inputs, OpCounts&) const {
+  const Value& x = *inputs[0];
+  Value y = Value::analog(shape_, x.steps, x.batch);
+  y.dense = x.densified();
+  const std::size_t frame = element_count(shape_);
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    for (std::size_t i = 0; i < frame; ++i)
+      y.dense[f * frame + i] += table_[i];
   }
   return y;
 }

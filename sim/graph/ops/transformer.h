@@ -6,9 +6,12 @@
 //   one AND and one popcount per 64 features, so an attention score costs D/64 word operations;
 //   the product with V is event-driven over V's spikes.
 // - Attention, softmax kind: softmax attention in float (SpikeLM's real-valued Q against
-//   ternary K and V), softmax(Q K^T * scale) V per head, through OpenBLAS.
-// - LayerNorm over the last dimension, GELU (erf form), softmax over the last dimension.
-// - Embedding lookup (token ids -> rows of a table) and token gather/scatter by index.
+//   ternary K and V), softmax(Q K^T * scale) V per head, through OpenBLAS; with a key mask as
+//   fourth input, padding tokens are not attended to (BERT's additive attention mask).
+// - LayerNorm over the last dimension; GELU (erf form), ReLU, tanh, softmax over the last
+//   dimension.
+// - Embedding lookup (token ids -> rows of a table), position embeddings, and token
+//   gather/scatter by index.
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {
@@ -19,15 +22,17 @@ enum class AttentionKind {
 };
 
 /// Multi-head attention over inputs Q, K, V [N, D]; output analog [N, D]. For softmax
-/// attention, `scale` 0 means 1 / sqrt(D / heads).
+/// attention, `scale` 0 means 1 / sqrt(D / heads). `masked`: a fourth input [N] says which keys
+/// are tokens (nonzero) and which padding (0), never attended to: the softmax is over the tokens
+/// alone, as BERT's additive mask of the float minimum gives it.
 class Attention final : public LayerOp {
  public:
-  Attention(AttentionKind kind, std::size_t heads, double scale)
-      : kind_(kind), heads_(heads), scale_(scale) {}
+  Attention(AttentionKind kind, std::size_t heads, double scale, bool masked = false)
+      : kind_(kind), heads_(heads), scale_(scale), masked_(masked) {}
   std::string_view kind() const override {
     return kind_ == AttentionKind::spiking ? "spike_attention" : "attention";
   }
-  std::size_t arity() const override { return 3; }
+  std::size_t arity() const override { return masked_ ? 4 : 3; }
   bool has_event_path() const override { return kind_ == AttentionKind::spiking; }
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
@@ -38,6 +43,7 @@ class Attention final : public LayerOp {
   AttentionKind kind_;
   std::size_t heads_;
   double scale_;
+  bool masked_;
   Shape shape_;
 };
 
@@ -58,15 +64,14 @@ class LayerNorm final : public LayerOp {
   std::vector<float> weight_, bias_;
 };
 
-enum class Activation { gelu, softmax };
+enum class Activation { gelu, relu, tanh, softmax };
 
-/// GELU, x * Phi(x) with the exact erf (PyTorch's default), or softmax over the last dimension.
+/// GELU, x * Phi(x) with the exact erf (PyTorch's default), ReLU, tanh, or softmax over the last
+/// dimension.
 class ActivationOp final : public LayerOp {
  public:
   explicit ActivationOp(Activation activation) : activation_(activation) {}
-  std::string_view kind() const override {
-    return activation_ == Activation::gelu ? "gelu" : "softmax";
-  }
+  std::string_view kind() const override;
   Shape bind(std::span<const Shape> inputs) override;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
 
@@ -92,6 +97,28 @@ class Embedding final : public LayerOp {
 
  private:
   std::size_t vocabulary_, dimension_;
+  std::vector<float> table_;
+};
+
+/// x + the first N rows of the table "weight" [positions, D], for tokens x [N, D] (BERT's
+/// absolute position embeddings). More tokens than positions are refused when binding.
+class PositionEmbedding final : public LayerOp {
+ public:
+  PositionEmbedding(std::size_t positions, std::size_t dimension)
+      : positions_(positions), dimension_(dimension) {}
+  std::string_view kind() const override { return "position_embedding"; }
+  Shape bind(std::span<const Shape> inputs) override;
+  std::vector<WeightSpec> weight_specs() const override {
+    return {{"weight", {positions_, dimension_}}};
+  }
+  void set_weight(const std::string&, std::vector<float> values) override {
+    table_ = std::move(values);
+  }
+  Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
+
+ private:
+  std::size_t positions_, dimension_;
+  Shape shape_;
   std::vector<float> table_;
 };
 
