@@ -39,35 +39,41 @@ Value run_op(LayerOp& op, const Value& x, OpCounts& counts) {
 
 TEST(LinearOp, MatchesTheNaiveProductForEveryInputKind) {
   std::mt19937 rng(1);
-  for (const Shape& shape : {Shape{37}, Shape{5, 37}}) {  // a vector, and tokens
-    Linear op({37, 11, true});
-    ASSERT_EQ(op.bind(std::vector<Shape>{shape}), (shape.size() == 1 ? Shape{11} : Shape{5, 11}));
-    const std::vector<float> w = random_values(11 * 37, rng), b = random_values(11, rng);
-    op.set_weight("weight", w);
-    op.set_weight("bias", b);
-    for (const InputKind kind : kInputKinds) {
-      for (const double density : {0.0, 0.2, 1.0}) {
-        const Value x = random_input(shape, kind, density, rng);
-        OpCounts counts;
-        const Value y = run_op(op, x, counts);
-        const std::vector<float> dense = x.densified();
-        const std::size_t rows = kSteps * kBatch * element_count(shape) / 37;
-        std::vector<float> expected(rows * 11);
-        for (std::size_t r = 0; r < rows; ++r) {
-          for (std::size_t o = 0; o < 11; ++o) {
-            double sum = b[o];
-            for (std::size_t i = 0; i < 37; ++i)
-              sum += static_cast<double>(w[o * 37 + i]) * dense[r * 37 + i];
-            expected[r * 11 + o] = static_cast<float>(sum);
+  // 11 outputs: the event path's partial tile alone; 70: a whole tile of 64 and a partial one.
+  // Density 1: binary and integer spikes take the SGEMM path, ternary ones stay event-driven.
+  for (const std::size_t outputs : {std::size_t{11}, std::size_t{70}}) {
+    for (const Shape& shape : {Shape{37}, Shape{5, 37}}) {  // a vector, and tokens
+      Linear op({37, outputs, true});
+      ASSERT_EQ(op.bind(std::vector<Shape>{shape}),
+                (shape.size() == 1 ? Shape{outputs} : Shape{5, outputs}));
+      const std::vector<float> w = random_values(outputs * 37, rng),
+                               b = random_values(outputs, rng);
+      op.set_weight("weight", w);
+      op.set_weight("bias", b);
+      for (const InputKind kind : kInputKinds) {
+        for (const double density : {0.0, 0.2, 1.0}) {
+          const Value x = random_input(shape, kind, density, rng);
+          OpCounts counts;
+          const Value y = run_op(op, x, counts);
+          const std::vector<float> dense = x.densified();
+          const std::size_t rows = kSteps * kBatch * element_count(shape) / 37;
+          std::vector<float> expected(rows * outputs);
+          for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t o = 0; o < outputs; ++o) {
+              double sum = b[o];
+              for (std::size_t i = 0; i < 37; ++i)
+                sum += static_cast<double>(w[o * 37 + i]) * dense[r * 37 + i];
+              expected[r * outputs + o] = static_cast<float>(sum);
+            }
           }
-        }
-        expect_close(y.dense, expected, "linear " + shape_string(shape));
-        if (kind == InputKind::analog) {
-          EXPECT_EQ(counts.macs, rows * 37 * 11);
-          EXPECT_EQ(counts.acs, 0u);
-        } else {
-          EXPECT_EQ(counts.acs, x.spikes->events() * 11);  // every spike drives its fan-out
-          EXPECT_EQ(counts.macs, 0u);
+          expect_close(y.dense, expected, "linear " + shape_string(shape));
+          if (kind == InputKind::analog) {
+            EXPECT_EQ(counts.macs, rows * 37 * outputs);
+            EXPECT_EQ(counts.acs, 0u);
+          } else {
+            EXPECT_EQ(counts.acs, x.spikes->events() * outputs);  // every spike drives its fan-out
+            EXPECT_EQ(counts.macs, 0u);
+          }
         }
       }
     }

@@ -103,6 +103,8 @@ struct Value {
   std::optional<SpikeTrain> spikes;  ///< when spiking
 
   std::size_t features() const { return element_count(shape); }
+  /// Values over every frame: frames x features.
+  std::size_t dense_elements() const { return frames() * features(); }
   std::size_t frames() const { return steps * batch; }
   bool is_spikes() const { return spikes.has_value(); }
   /// The dense values (analog, or spikes expanded), as a copy to modify.

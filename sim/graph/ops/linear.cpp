@@ -59,6 +59,11 @@ using Floats16 = float __attribute__((vector_size(64), aligned(4)));
 /// Outputs summed at once per row: 4 x 16, kept in registers while the row's spikes add their
 /// weights. A tile's weights, in x 64 floats, stay in the L2 cache from one row to the next.
 constexpr std::size_t kTile = 64;
+/// Binary and integer spike inputs with more events than this share of their elements take the
+/// SGEMM path: an event costs about 2.3 times a dense input element's multiply-adds (measured on
+/// Spikformer-8-384's layers, docs/performance.md), so above ~43 % the dense product is faster.
+/// Ternary spikes always take the event path: their products stay additions and subtractions.
+constexpr double kDenseAbove = 0.4;
 
 }  // namespace
 
@@ -109,7 +114,9 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
   const std::size_t in = p_.in_features, out = p_.out_features;
   const std::size_t rows = x.features() / in;  // tokens per sample
   const std::size_t frames = x.frames();
-  if (x.is_spikes()) {
+  if (x.is_spikes() &&
+      (x.spikes->kind == SpikeKind::ternary ||
+       x.spikes->events() <= kDenseAbove * static_cast<double>(x.dense_elements()))) {
     const SpikeTrain& s = *x.spikes;
     // Where each row (token) of each frame starts among the events (indices ascend).
     std::vector<std::uint64_t> starts(frames * (rows + 1));
@@ -140,6 +147,14 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
     counts.acs += s.events() * out;
     return y;
   }
+  // Analog input, or spikes too dense for the event path: SGEMM (over the spikes' dense form,
+  // their ACs still counted as the event-driven model's).
+  const Value::DenseView dense = x.dense_view();
+  if (x.is_spikes()) {
+    counts.acs += x.spikes->events() * out;
+  } else {
+    counts.macs += frames * rows * in * out;
+  }
   const std::size_t m = frames * rows;
   // Row blocks over the threads, one single-threaded SGEMM each.
 #pragma omp parallel
@@ -151,12 +166,11 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
       std::copy(bias_.begin(), bias_.end(), y.dense.begin() + r * out);
     if (last > first) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(last - first),
-                  static_cast<int>(out), static_cast<int>(in), 1.0f, x.dense.data() + first * in,
+                  static_cast<int>(out), static_cast<int>(in), 1.0f, dense.data() + first * in,
                   static_cast<int>(in), weight_.data(), static_cast<int>(in), 1.0f,
                   y.dense.data() + first * out, static_cast<int>(out));
     }
   }
-  counts.macs += m * in * out;
   return y;
 }
 

@@ -5,8 +5,10 @@
 //
 // Spike input: for each spike, its weight column is added (kept transposed, so the column is
 // contiguous); signed spikes add or subtract, and the per-timestep amplitude multiplies the sum
-// once: float x ternary products are additions and subtractions only. Analog input: one SGEMM
-// over all frames (OpenBLAS).
+// once: float x ternary products are additions and subtractions only. Analog input, and binary
+// or integer spikes at more than 40 % of the elements (a transformer's residual stream of
+// integer spikes), where the dense product is faster: one SGEMM over all frames (OpenBLAS).
+// Spikes count their ACs either way.
 #include "sim/graph/layer_op.h"
 
 namespace snnsim {

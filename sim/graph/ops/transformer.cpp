@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "sim/graph/ops/pooling.h"
+#include "sim/vector_clones.h"
 
 namespace snnsim {
 namespace {
@@ -29,6 +30,13 @@ Shape bind_qkv(std::span<const Shape> inputs, std::size_t heads) {
                      " is not a multiple of heads = " + std::to_string(heads));
   }
   return inputs[0];
+}
+
+/// to[i] += from[i] for n values.
+SNNSIM_VECTOR_CLONES void add_column(const float* __restrict from, float* __restrict to,
+                                     std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    to[i] += from[i];
 }
 
 /// A same-shaped value with `dense` as its data: spikes again when `like` was spiking.
@@ -139,7 +147,9 @@ Value Attention::forward_spikes(std::span<const Value* const> inputs, OpCounts& 
 #pragma omp parallel reduction(+ : acs)
   {
     std::vector<std::uint64_t> q_bits(tokens * heads_ * words), k_bits(q_bits.size());
-    std::vector<float> scores(heads_ * tokens * tokens);
+    // Transposed, so that a spike of V adds a contiguous column of scores to a contiguous
+    // column of the output: scores_t[h][j][i] = score(i, j), out_t[c][i] = Y[i, c] / scale.
+    std::vector<float> scores_t(heads_ * tokens * tokens), out_t(features * tokens);
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < q.frames(); ++f) {
       // Bit-pack Q and K: row (token, head) holds the head's features of the token.
@@ -154,26 +164,30 @@ Value Attention::forward_spikes(std::span<const Value* const> inputs, OpCounts& 
       pack(q, q_bits);
       pack(k, k_bits);
       for (std::size_t h = 0; h < heads_; ++h) {
-        for (std::size_t i = 0; i < tokens; ++i) {
-          const std::uint64_t* qi = q_bits.data() + (i * heads_ + h) * words;
-          for (std::size_t j = 0; j < tokens; ++j) {
-            const std::uint64_t* kj = k_bits.data() + (j * heads_ + h) * words;
+        for (std::size_t j = 0; j < tokens; ++j) {
+          const std::uint64_t* kj = k_bits.data() + (j * heads_ + h) * words;
+          float* column = scores_t.data() + (h * tokens + j) * tokens;
+          for (std::size_t i = 0; i < tokens; ++i) {
+            const std::uint64_t* qi = q_bits.data() + (i * heads_ + h) * words;
             int common = 0;
             for (std::size_t w = 0; w < words; ++w)
               common += std::popcount(qi[w] & kj[w]);
-            scores[(h * tokens + i) * tokens + j] = static_cast<float>(common);
+            column[i] = static_cast<float>(common);
           }
         }
       }
-      // Y[i, c] = scale * sum over V's spikes (j, c) of score[head(c)][i][j].
-      float* out = y.dense.data() + f * tokens * features;
+      // Y[i, c] = scale * sum over V's spikes (j, c) of score(i, j), for the head of c.
+      std::fill(out_t.begin(), out_t.end(), 0.0f);
       for (const std::uint32_t index : v.frame_indices(f)) {
-        const std::size_t j = index / features, c = index % features, h = c / head_size;
-        for (std::size_t i = 0; i < tokens; ++i)
-          out[i * features + c] += scores[(h * tokens + i) * tokens + j];
+        const std::size_t j = index / features, c = index % features;
+        add_column(scores_t.data() + (c / head_size * tokens + j) * tokens,
+                   out_t.data() + c * tokens, tokens);
       }
-      for (std::size_t e = 0; e < tokens * features; ++e)
-        out[e] *= scale;
+      float* out = y.dense.data() + f * tokens * features;
+      for (std::size_t i = 0; i < tokens; ++i) {
+        for (std::size_t c = 0; c < features; ++c)
+          out[i * features + c] = out_t[c * tokens + i] * scale;
+      }
       acs += (q.frame_indices(f).size() + v.frame_indices(f).size()) * tokens;
     }
   }
