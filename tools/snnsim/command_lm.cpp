@@ -485,7 +485,7 @@ int fill_mask(std::string_view name, int argc, const char* const* argv) {
         if (!a.quiet) std::printf("\n");
         masks.push_back({{"position", position}, {"tokens", tokens}});
       }
-      j["texts"].push_back({{"source", texts[t].source}, {"masks", masks}});
+      j["results"].push_back({{"source", texts[t].source}, {"masks", masks}});
     }
     lm.print_summary(texts.size());
     lm.write_summary_json(texts.size(), j);
