@@ -8,8 +8,8 @@
 #   tools/fuzz.sh replay [TARGET...]      runs the saved crashes of tests/fuzz/crashes/ again and
 #                                         says which still fail (fixed ones belong in the corpus)
 #
-# Targets: network_json layer_graph_json nir safetensors npy trace hdf5_weights events (default:
-# all). Environment: MUTATIONS, FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_RSS_MB
+# Targets: network_json layer_graph_json nir safetensors npy trace hdf5_weights events wordpiece
+# (default: all). Environment: MUTATIONS, FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_RSS_MB
 # (default 2048), FUZZ_JOBS (build jobs, default nproc), FUZZ_PARALLEL (targets fuzzed at once,
 # default 1), FUZZ_OPT (the readers' optimisation, default -O1; -O0 builds in two thirds of the
 # time and fuzzes the JSON readers some 20 times slower).
@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(network_json layer_graph_json nir safetensors npy trace hdf5_weights events)
+all_targets=(network_json layer_graph_json nir safetensors npy trace hdf5_weights events wordpiece)
 mode=fuzz
 seconds="${FUZZ_SECONDS:-30}"
 if [ "${1:-}" = replay ]; then
