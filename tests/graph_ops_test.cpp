@@ -301,6 +301,11 @@ TEST(TernaryNeurons, QuantizerAndElasticBiSpikingFollowSpikeLM) {
   // -> round(-0.4) = 0.
   EXPECT_EQ(run_op(elastic, x, counts).densified(),
             (std::vector<float>{1.0f, 0.0f, -1.0f, 0.5f, 0.0f, 0.0f}));
+  // An alpha of 0 quantizes with the official floor of 1e-5 (no division by zero), and the leak
+  // after it takes the 0 as stored: u1 = 0.25 (0 - 1e-5 q0) u0 + x1.
+  elastic.set_weight("alpha", {0.0f, 0.5f});
+  const std::vector<float> floored = run_op(elastic, x, counts).densified();
+  EXPECT_EQ(floored, (std::vector<float>{1e-5f, -1e-5f, -1e-5f, 0.5f, 0.5f, 0.5f}));
 }
 
 TEST(LayerGraph, ConvolutionFusedWithItsLifGivesTheSeparateOpsSpikes) {

@@ -167,9 +167,9 @@ void TernaryLayer::advance(const float* drive, std::size_t t, std::size_t batch,
       // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
       const float charge =
           elastic_ && t > 0 ? 0.25f * (alpha_[t - 1] - previous[i]) * membrane[i] + x[i] : x[i];
-      const int q = static_cast<int>(std::clamp(round_half_even(charge / alpha_[t]), -1.0f, 1.0f));
+      const int q = static_cast<int>(std::clamp(round_half_even(charge / step_[t]), -1.0f, 1.0f));
       membrane[i] = charge;
-      previous[i] = alpha_[t] * static_cast<float>(q);
+      previous[i] = step_[t] * static_cast<float>(q);
       if (q != 0) out.add(static_cast<std::uint32_t>(i), q);
     }
     out.close_frame();
@@ -185,7 +185,7 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
   const Value::DenseView in = x.dense_view();
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
-  s.amplitude = alpha_;
+  s.amplitude = step_;
   std::vector<float> u(x.batch * n, 0.0f), last(x.batch * n, 0.0f);
   for (std::size_t t = 0; t < x.steps; ++t)
     advance(in.data() + t * x.batch * n, t, x.batch, n, u.data(), last.data(), s);
@@ -205,7 +205,7 @@ Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&
     context.state[1].assign(x.batch * n, 0.0f);
   }
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
-  s.amplitude = {alpha_[context.step]};
+  s.amplitude = {step_[context.step]};
   advance(in.data(), context.step, x.batch, n, context.state[0].data(), context.state[1].data(), s);
   return Value::of_spikes(x.shape, std::move(s));
 }

@@ -86,6 +86,11 @@ class TernaryLayer final : public NeuronLayer {
   std::vector<WeightSpec> weight_specs() const override { return {{"alpha", {timesteps_}}}; }
   void set_weight(const std::string&, std::vector<float> values) override {
     alpha_ = std::move(values);
+    // The official quantizer divides by max(alpha, 1e-5) and scales by it; the leak takes alpha
+    // as it is.
+    step_ = alpha_;
+    for (float& a : step_)
+      a = a > 1e-5f ? a : 1e-5f;
   }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   Value forward_step(std::span<const Value* const> inputs, OpCounts& counts,
@@ -99,6 +104,7 @@ class TernaryLayer final : public NeuronLayer {
   std::size_t timesteps_;
   bool elastic_;
   std::vector<float> alpha_;
+  std::vector<float> step_;  ///< max(alpha, 1e-5): the quantizer's step and the amplitude
 };
 
 }  // namespace snnsim
