@@ -157,24 +157,29 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
   return Value::of_spikes(x.shape, std::move(s));
 }
 
-void TernaryLayer::advance(const float* drive, std::size_t t, std::size_t batch, std::size_t n,
-                           float* u, float* last, SpikeTrain& out) const {
-  for (std::size_t b = 0; b < batch; ++b) {
-    float* membrane = u + b * n;
-    float* previous = last + b * n;
-    const float* x = drive + b * n;
-    for (std::size_t i = 0; i < n; ++i) {
-      // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
-      const float charge =
-          elastic_ && t > 0 ? 0.25f * (alpha_[t - 1] - previous[i]) * membrane[i] + x[i] : x[i];
-      const int q = static_cast<int>(std::clamp(round_half_even(charge / step_[t]), -1.0f, 1.0f));
-      membrane[i] = charge;
-      previous[i] = step_[t] * static_cast<float>(q);
-      if (q != 0) out.add(static_cast<std::uint32_t>(i), q);
-    }
-    out.close_frame();
+SNNSIM_VECTOR_CLONES void TernaryLayer::quantize(const float* x, std::size_t t, std::size_t n,
+                                                 float* u, float* last, std::int8_t* q) const {
+  const float step = step_[t], leak = t > 0 ? alpha_[t - 1] : 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
+    const float charge = elastic_ && t > 0 ? 0.25f * (leak - last[i]) * u[i] + x[i] : x[i];
+    const float level = std::clamp(round_half_even(charge / step), -1.0f, 1.0f);
+    u[i] = charge;
+    last[i] = step * level;
+    q[i] = static_cast<std::int8_t>(level);
   }
 }
+
+namespace {
+
+/// Appends the nonzero levels of q[0 .. n) as events first, first + 1, ...
+void append_levels(const std::int8_t* q, std::size_t n, std::size_t first, SpikeTrain& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (q[i] != 0) out.add(static_cast<std::uint32_t>(first + i), q[i]);
+  }
+}
+
+}  // namespace
 
 Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
@@ -183,12 +188,35 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
                      std::to_string(x.steps));
   }
   const Value::DenseView in = x.dense_view();
-  const std::size_t n = x.features();
+  const std::size_t n = x.features(), frames = x.frames();
+  // As LifLayer::fire: chunks of neurons that threads run through every timestep, their events
+  // joined in frame order at the end.
+  constexpr std::size_t kChunk = 16384;
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<SpikeTrain> parts(frames * chunks);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t item = 0; item < chunks * x.batch; ++item) {
+    const std::size_t c = item % chunks, b = item / chunks;
+    const std::size_t begin = c * kChunk, count = std::min(kChunk, n - begin);
+    std::vector<float> u(count, 0.0f), last(count, 0.0f);
+    std::vector<std::int8_t> q(count);
+    for (std::size_t t = 0; t < x.steps; ++t) {
+      const std::size_t f = t * x.batch + b;
+      quantize(in.data() + f * n + begin, t, count, u.data(), last.data(), q.data());
+      parts[f * chunks + c].kind = SpikeKind::ternary;
+      append_levels(q.data(), count, begin, parts[f * chunks + c]);
+    }
+  }
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
   s.amplitude = step_;
-  std::vector<float> u(x.batch * n, 0.0f), last(x.batch * n, 0.0f);
-  for (std::size_t t = 0; t < x.steps; ++t)
-    advance(in.data() + t * x.batch * n, t, x.batch, n, u.data(), last.data(), s);
+  for (std::size_t f = 0; f < frames; ++f) {
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const SpikeTrain& part = parts[f * chunks + c];
+      s.indices.insert(s.indices.end(), part.indices.begin(), part.indices.end());
+      s.levels.insert(s.levels.end(), part.levels.begin(), part.levels.end());
+    }
+    s.close_frame();
+  }
   return Value::of_spikes(x.shape, std::move(s));
 }
 
@@ -206,7 +234,13 @@ Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&
   }
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
   s.amplitude = {step_[context.step]};
-  advance(in.data(), context.step, x.batch, n, context.state[0].data(), context.state[1].data(), s);
+  std::vector<std::int8_t> q(n);
+  for (std::size_t b = 0; b < x.batch; ++b) {
+    quantize(in.data() + b * n, context.step, n, context.state[0].data() + b * n,
+             context.state[1].data() + b * n, q.data());
+    append_levels(q.data(), n, 0, s);
+    s.close_frame();
+  }
   return Value::of_spikes(x.shape, std::move(s));
 }
 

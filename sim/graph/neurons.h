@@ -97,9 +97,10 @@ class TernaryLayer final : public NeuronLayer {
                      StepContext& context) const override;
 
  private:
-  /// Timestep t of `batch` samples: `u` membranes, `last` the previous spikes (alpha q).
-  void advance(const float* drive, std::size_t t, std::size_t batch, std::size_t n, float* u,
-               float* last, SpikeTrain& out) const;
+  /// Timestep t of n neurons: `u` membranes, `last` the previous spikes (alpha q), both
+  /// updated; q the levels -1, 0, +1.
+  void quantize(const float* x, std::size_t t, std::size_t n, float* u, float* last,
+                std::int8_t* q) const;
 
   std::size_t timesteps_;
   bool elastic_;

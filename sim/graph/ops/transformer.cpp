@@ -214,6 +214,7 @@ Value LayerNorm::forward(std::span<const Value* const> inputs, OpCounts& counts)
   Value y = Value::analog(shape_, x.steps, x.batch);
   y.dense = x.densified();
   const std::size_t d = shape_.back();
+#pragma omp parallel for schedule(static)
   for (std::size_t row = 0; row < y.dense.size() / d; ++row) {
     float* values = y.dense.data() + row * d;
     double mean = 0.0, variance = 0.0;
@@ -254,22 +255,27 @@ Value ActivationOp::forward(std::span<const Value* const> inputs, OpCounts&) con
   const Value& x = *inputs[0];
   Value y = Value::analog(shape_, x.steps, x.batch);
   y.dense = x.densified();
+  float* v = y.dense.data();
+  const std::size_t n = y.dense.size(), d = shape_.back();
   switch (activation_) {
     case Activation::gelu:
-      for (float& value : y.dense)
-        value = 0.5f * value * (1.0f + std::erf(value * 0.70710678118654752f));
+#pragma omp parallel for schedule(static)
+      for (std::size_t i = 0; i < n; ++i)
+        v[i] = 0.5f * v[i] * (1.0f + std::erf(v[i] * 0.70710678118654752f));
       break;
     case Activation::relu:
-      for (float& value : y.dense)
-        value = std::max(value, 0.0f);
+      for (std::size_t i = 0; i < n; ++i)
+        v[i] = std::max(v[i], 0.0f);
       break;
     case Activation::tanh:
-      for (float& value : y.dense)
-        value = std::tanh(value);
+#pragma omp parallel for schedule(static)
+      for (std::size_t i = 0; i < n; ++i)
+        v[i] = std::tanh(v[i]);
       break;
     case Activation::softmax:
-      for (std::size_t row = 0; row < y.dense.size() / shape_.back(); ++row)
-        softmax_in_place(y.dense.data() + row * shape_.back(), shape_.back());
+#pragma omp parallel for schedule(static)
+      for (std::size_t row = 0; row < n / d; ++row)
+        softmax_in_place(v + row * d, d);
       break;
   }
   return y;
