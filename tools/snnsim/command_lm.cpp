@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
@@ -50,8 +49,7 @@ struct Text {
 /// One subcommand's run: the model, its tokenizer, and the totals over every batch.
 class LanguageModelRun {
  public:
-  LanguageModelRun(const Arguments& a, std::string_view subcommand)
-      : a_(a), subcommand_(subcommand), spec_(load_layer_graph_file(a.network)) {
+  explicit LanguageModelRun(const Arguments& a) : a_(a), spec_(load_layer_graph_file(a.network)) {
     if (spec_.model != "spikelm") {
       throw std::runtime_error(a.network + " is not a language model (\"model\": \"spikelm\")");
     }
@@ -350,7 +348,6 @@ class LanguageModelRun {
   }
 
   const Arguments& a_;
-  std::string subcommand_;
   LayerGraphSpec spec_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   std::size_t max_length_ = 0;
@@ -440,7 +437,7 @@ int fill_mask(std::string_view name, int argc, const char* const* argv) {
   Arguments a;
   if (const int status = parse_or_exit(name, usage, argc, argv, a); status >= 0) return status;
   return guarded(name, [&]() {
-    LanguageModelRun lm(a, name);
+    LanguageModelRun lm(a);
     if (lm.head() != "mlm.decoder") {
       throw std::runtime_error(a.network +
                                " has no masked-language-model head (\"head\": \"mlm\")");
@@ -502,7 +499,7 @@ int classify(std::string_view name, int argc, const char* const* argv) {
   Arguments a;
   if (const int status = parse_or_exit(name, usage, argc, argv, a); status >= 0) return status;
   return guarded(name, [&]() {
-    LanguageModelRun lm(a, name);
+    LanguageModelRun lm(a);
     if (lm.head() != "classifier") {
       throw std::runtime_error(a.network +
                                " has no sequence-classification head (\"head\": \"classify\")");
@@ -550,7 +547,7 @@ int encode(std::string_view name, int argc, const char* const* argv) {
       throw std::runtime_error("--save-outputs " + a.save_outputs +
                                ": expected a file ending in .npy, .h5 or .hdf5");
     }
-    LanguageModelRun lm(a, name);
+    LanguageModelRun lm(a);
     refuse_output_over_inputs("--save-outputs", a.save_outputs,
                               {{a.network, "the model file"}, {a.input, "the texts"}});
     const std::vector<Text> texts = lm.read_texts();
