@@ -82,6 +82,9 @@ struct NeuronValues {
 class SpikeStatisticsAccumulator {
  public:
   /// `correlation_neurons`: the size of the seeded sample whose pairwise correlations are taken.
+  /// The memory it holds per neuron, at most: its tables and those finish fills.
+  static constexpr std::uint64_t kBytesPerNeuron = 96;
+
   SpikeStatisticsAccumulator(NeuronIndex neurons, StepWindow window, double dt_s, Step bin_steps,
                              std::size_t correlation_neurons = kCorrelationNeurons);
   /// Spikes as TraceReader gives them: neurons in range, in time order (it checks both).

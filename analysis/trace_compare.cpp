@@ -98,6 +98,8 @@ PopulationValues collect(const Side& side, const PopulationInfo& population, Ste
   const SpikeRange range = spike_range(*side.reader, side.info, population, side.window);
   if (side.info.kind == TraceKind::population) {
     // The summary's accumulator, asked for the per-neuron values behind its summaries.
+    check_table_memory(side.info, population.size, SpikeStatisticsAccumulator::kBytesPerNeuron,
+                       "the statistics of population '" + population.name + "'");
     SpikeStatisticsAccumulator statistics(population.size, side.window, side.info.dt_s, bin_steps,
                                           kCorrelationSample);
     if (range.last > range.first) {
@@ -119,6 +121,8 @@ PopulationValues collect(const Side& side, const PopulationInfo& population, Ste
   }
   // Layer graphs: rates per timestep from the summary's accumulator, per element counted here.
   LayerActivityAccumulator activity(population.size, side.info.samples, side.window);
+  check_table_memory(side.info, population.size, sizeof(std::uint64_t),
+                     "the spike counts of layer '" + population.name + "'");
   std::vector<std::uint64_t> element_spikes(population.size, 0);
   if (range.last > range.first) {
     side.reader->for_each_spike_block(

@@ -240,6 +240,9 @@ void write_node(const TraceReader& reader, const TraceInfo& info, const Populati
                 const StepWindow& window, hid_t nodes, const fs::path& path,
                 ProgressCounter& progress, ExportResult& result) {
   const std::uint64_t samples = info.kind == TraceKind::layer_graph ? info.samples : 1;
+  // The layout's count and the second pass's written, start and next, per sample.
+  check_table_memory(info, samples, 4 * sizeof(std::uint64_t),
+                     "the per-sample event counts of '" + p.name + "'");
   const EventLayout layout = count_events(reader, info, p, window, samples, progress);
 
   const Handle node = create_group(path, nodes, p.name);

@@ -462,12 +462,15 @@ Plot isi(const Context& c) {
   }
   const std::uint64_t samples = c.layers ? std::max<std::uint64_t>(c.info.samples, 1) : 1;
   std::vector<IsiCounts> counts(populations.size());
+  std::uint64_t all_keys = 0;
   for (std::size_t n = 0; n < populations.size(); ++n) {
     const std::uint64_t keys = populations[n].size * samples;
     if (keys > kMaxIsiKeys) {
       c.fail("layer '" + populations[n].name + "' has " + with_commas(keys) +
              " elements over all samples; ISIs are drawn for at most " + with_commas(kMaxIsiKeys));
     }
+    all_keys += keys;
+    check_table_memory(c.info, all_keys, sizeof(std::uint32_t), "the last spike of each neuron");
     counts[n].last.assign(keys, 0);
   }
   stream_spikes(c, populations,
@@ -551,6 +554,10 @@ Plot isi(const Context& c) {
 
 Plot hist(const Context& c) {
   const std::vector<PopulationInfo> populations = spiking_populations(c);
+  std::uint64_t counted = 0;
+  for (const PopulationInfo& p : populations)
+    counted += p.size;
+  check_table_memory(c.info, counted, sizeof(std::uint32_t), "the spike counts per neuron");
   std::vector<std::vector<std::uint32_t>> counts(populations.size());
   for (std::size_t n = 0; n < populations.size(); ++n)
     counts[n].assign(populations[n].size, 0);

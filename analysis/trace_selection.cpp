@@ -1,7 +1,11 @@
 #include "analysis/trace_selection.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <stdexcept>
@@ -162,6 +166,40 @@ std::vector<PopulationInfo> select_populations(const TraceReader& reader,
     populations.push_back(std::move(p));
   }
   return populations;
+}
+
+namespace {
+
+std::uint64_t physical_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_bytes > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_bytes)
+             : ~std::uint64_t{0};
+}
+
+std::atomic<std::uint64_t> analysis_memory_limit{physical_memory()};
+
+/// "12.3 GB", as the memory refusal names sizes.
+std::string gigabytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g GB", bytes / 1e9);
+  return text;
+}
+
+}  // namespace
+
+void set_analysis_memory_limit(std::uint64_t bytes) {
+  analysis_memory_limit = bytes;
+}
+
+void check_table_memory(const TraceInfo& info, std::uint64_t count, std::uint64_t bytes_each,
+                        const std::string& table) {
+  const std::uint64_t limit = analysis_memory_limit;
+  if (bytes_each == 0 || count <= limit / bytes_each) return;
+  fail(info.path, table + " (" + std::to_string(count) + " entries) would need " +
+                      gigabytes(static_cast<double>(count) * static_cast<double>(bytes_each)) +
+                      " of memory, more than the " + gigabytes(static_cast<double>(limit)) +
+                      " available");
 }
 
 StepWindow window_of(const TraceInfo& info, std::optional<double> from, std::optional<double> to) {

@@ -90,6 +90,17 @@ struct SpikeRange {
 SpikeRange spike_range(const TraceReader& reader, const TraceInfo& info,
                        const PopulationInfo& population, const StepWindow& window);
 
+/// Checks, before it is allocated, a table that an analysis sizes by what the trace declares
+/// (neurons, samples) rather than by what it holds: a damaged file may declare billions of
+/// neurons and no spike. Throws (one line naming the trace and `table`, e.g. "the statistics of
+/// population 'E'") when `count` entries of `bytes_each` bytes exceed the analysis memory limit.
+void check_table_memory(const TraceInfo& info, std::uint64_t count, std::uint64_t bytes_each,
+                        const std::string& table);
+
+/// The analysis memory limit: the machine's physical memory unless set here (the fuzzers set a
+/// small one, below their sanitizer's allocation limit).
+void set_analysis_memory_limit(std::uint64_t bytes);
+
 /// Spikes read so far over every pass of an analysis (several populations, two files), reported
 /// as (done, total) to `report`, e.g. a progress line; an empty `report` is fine.
 class ProgressCounter {

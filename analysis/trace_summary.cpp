@@ -102,6 +102,8 @@ Summary summarize(const TraceReader& reader, const TraceInfo& info,
       summary.total_energy_pj += layer.energy_pj.value_or(0);
       out.layer = std::move(layer);
     } else if (p.has_spikes) {
+      check_table_memory(info, p.size, SpikeStatisticsAccumulator::kBytesPerNeuron,
+                         "the statistics of population '" + p.name + "'");
       SpikeStatisticsAccumulator statistics(p.size, window, info.dt_s, bin_steps);
       stream(reader, p, ranges[i], done, total, progress,
              [&](const SpikeBlock& b) { statistics.add(b.steps, b.indices); });

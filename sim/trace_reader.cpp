@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "sim/hdf5_util.h"
+#include "sim/limits.h"
 #include "sim/one_line.h"
 
 namespace snnsim {
@@ -25,6 +26,9 @@ bool link_names(hid_t group, std::vector<std::string>& names) {
              },
              &names) >= 0;
 }
+
+/// A layer-graph trace's samples: their numbers are 32-bit (docs/trace-format.md).
+constexpr std::uint64_t kMaxSamples = std::uint64_t{1} << 32;
 
 }  // namespace
 
@@ -151,6 +155,18 @@ struct TraceReader::Impl {
       r.step_limit = read_scalar<std::uint64_t>(root, "/", "timesteps", H5T_NATIVE_UINT64);
       r.step_limit_name = "timesteps";
       r.samples = read_scalar<std::uint64_t>(root, "/", "samples", H5T_NATIVE_UINT64);
+      // What snnsim infer can write: the analyses size tables by these, so a damaged value is
+      // refused here rather than allocated.
+      if (r.step_limit > limits::kTimesteps) {
+        fail("attribute 'timesteps' is " + std::to_string(r.step_limit) +
+             "; a layer graph has at "
+             "most " +
+             limits::power_of_two(limits::kTimesteps));
+      }
+      if (r.samples > kMaxSamples) {
+        fail("attribute 'samples' is " + std::to_string(r.samples) + "; a trace holds at most " +
+             limits::power_of_two(kMaxSamples) + " (sample numbers are 32-bit)");
+      }
     } else if (read_scalar<std::int32_t>(root, "/", "complete", H5T_NATIVE_INT32) != 0) {
       r.step_limit = read_scalar<std::uint64_t>(root, "/", "steps_completed", H5T_NATIVE_UINT64);
       r.step_limit_name = "steps_completed";
@@ -295,6 +311,11 @@ NeuronIndex TraceReader::population_size(const std::string& population) const {
   const NeuronIndex size =
       impl_->read_scalar<NeuronIndex>(group.get(), owner, "size", H5T_NATIVE_UINT32);
   if (size == 0) impl_->fail("attribute 'size' of '" + owner + "' is 0; expected at least 1");
+  if (impl_->limits().layer_graph && size > limits::kTensorElements) {
+    impl_->fail("attribute 'size' of '" + owner + "' is " + std::to_string(size) +
+                "; a layer has at most " + limits::power_of_two(limits::kTensorElements) +
+                " elements");
+  }
   if (impl_->limits().layer_graph && H5Aexists(group.get(), "shape") > 0) {
     std::uint64_t elements = 1;
     for (const std::uint32_t extent : population_attribute_uints(population, "shape"))

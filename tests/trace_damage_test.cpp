@@ -106,6 +106,23 @@ class DamagedTrace : public testing::TemporaryFolderTest {
     hdf5::write_attribute(object.get(), name, type, value);
   }
 
+  /// A damage to the layer trace, named, and what the refusal says.
+  struct LayerDamage {
+    std::string name;
+    std::function<void(hid_t)> damage;
+    std::string expected;
+  };
+
+  /// Each damage, made to a fresh layer trace, is refused by every subcommand that reads spikes.
+  void expect_layer_damages_refused(const std::vector<LayerDamage>& damages) const {
+    for (const LayerDamage& d : damages) {
+      SCOPED_TRACE(d.name);
+      const fs::path trace = layer_trace(d.name);
+      edit(trace, d.damage);
+      expect_refused(trace, kSpikeReaders, d.expected);
+    }
+  }
+
   /// The output file of `subcommand` (summary and compare write none).
   fs::path output_of(const std::string& subcommand) const {
     return path(subcommand == "export" ? "out.csv" : "out.png");
@@ -185,6 +202,44 @@ TEST_F(DamagedTrace, PopulationOfSizeZero) {
   expect_refused(trace, every, "attribute 'size' of '/populations/P' is 0; expected at least 1");
 }
 
+TEST_F(DamagedTrace, PopulationTooLargeForTheAnalysesTablesIsRefusedBeforeAllocation) {
+  // 2^32 - 1 neurons and 10 spiking: per-neuron statistics would need some 400 GB, more than any
+  // machine that runs this test has, and the subcommands that keep them say so. (hist's counts,
+  // 17 GB, may fit.)
+  const fs::path trace = population_trace("t.h5");
+  const NeuronIndex most = 0xFFFFFFFFu;
+  edit(trace, [&](hid_t file) {
+    set_uint_attribute(file, "/populations/P", "size", H5T_NATIVE_UINT32, &most);
+  });
+  expect_refused(trace, {"summary", "compare"},
+                 "the statistics of population 'P' (4294967295 entries) would need 412 GB of "
+                 "memory, more than the ");
+}
+
+TEST_F(DamagedTrace, LayerGraphSizesBeyondWhatSnnsimWrites) {
+  // Timesteps, samples and layer sizes past the limits of snnsim infer (sim/limits.h): the
+  // analyses size tables by them, so the reader refuses them first.
+  const std::uint64_t timesteps = (std::uint64_t{1} << 16) + 1;
+  const std::uint64_t samples = (std::uint64_t{1} << 32) + 1;
+  const NeuronIndex size = (NeuronIndex{1} << 28) + 1;
+  expect_layer_damages_refused({
+      {"timesteps.h5",
+       [&](hid_t file) {
+         set_uint_attribute(file, "/", "timesteps", H5T_NATIVE_UINT64, &timesteps);
+       },
+       "attribute 'timesteps' is 65537; a layer graph has at most 2^16 (65536)"},
+      {"samples.h5",
+       [&](hid_t file) { set_uint_attribute(file, "/", "samples", H5T_NATIVE_UINT64, &samples); },
+       "attribute 'samples' is 4294967297; a trace holds at most 2^32 (4294967296)"},
+      {"size.h5",
+       [&](hid_t file) {
+         set_uint_attribute(file, "/populations/L", "size", H5T_NATIVE_UINT32, &size);
+       },
+       "attribute 'size' of '/populations/L' is 268435457; a layer has at most 2^28 (268435456) "
+       "elements"},
+  });
+}
+
 TEST_F(DamagedTrace, StepsGoingBackwards) {
   const fs::path trace = population_trace("t.h5");
   // P fires 5 neurons every 10 steps: spikes 50 to 54 are at step 100.
@@ -259,12 +314,7 @@ TEST_F(DamagedTrace, LayerGraphSampleTimestepValueAndShape) {
   const Step timestep = 4;
   const float value = std::numeric_limits<float>::quiet_NaN();
   const std::uint32_t shape_of_four[] = {2, 2};
-  struct Case {
-    std::string name;
-    std::function<void(hid_t)> damage;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
+  expect_layer_damages_refused({
       {"sample.h5",
        [&](hid_t file) {
          set_element(file, "/populations/L/spikes/sample", 3, H5T_NATIVE_UINT32, &sample);
@@ -291,13 +341,7 @@ TEST_F(DamagedTrace, LayerGraphSampleTimestepValueAndShape) {
        },
        "attribute 'size' of '/populations/L' (6) is not the number of elements of its "
        "attribute 'shape'"},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    const fs::path trace = layer_trace(c.name);
-    edit(trace, c.damage);
-    expect_refused(trace, kSpikeReaders, c.expected);
-  }
+  });
 }
 
 }  // namespace

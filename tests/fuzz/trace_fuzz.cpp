@@ -43,6 +43,10 @@ void export_trace_as(const snnsim::TraceReader& reader, ExportFormat format,
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   snnsim::fuzz::silence_hdf5();
+  // The tables a trace declares (neurons, samples) are refused above this, before allocation:
+  // far below the sanitizer's 1 GiB allocation limit and libFuzzer's RSS limit (tools/fuzz.sh),
+  // and small enough that the loops over them keep each input within its time limit at -O0.
+  set_analysis_memory_limit(std::uint64_t{16} << 20);
   return 0;
 }
 
