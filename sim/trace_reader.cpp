@@ -159,9 +159,7 @@ struct TraceReader::Impl {
       // refused here rather than allocated.
       if (r.step_limit > limits::kTimesteps) {
         fail("attribute 'timesteps' is " + std::to_string(r.step_limit) +
-             "; a layer graph has at "
-             "most " +
-             limits::power_of_two(limits::kTimesteps));
+             "; a layer graph has at most " + limits::power_of_two(limits::kTimesteps));
       }
       if (r.samples > kMaxSamples) {
         fail("attribute 'samples' is " + std::to_string(r.samples) + "; a trace holds at most " +

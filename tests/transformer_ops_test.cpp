@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "sim/graph/ops/transformer.h"
@@ -190,6 +191,42 @@ TEST(NormalizationAndActivations, MatchTheirDefinitions) {
     for (std::size_t i = 0; i < 5; ++i)
       EXPECT_NEAR(s.dense[row * 5 + i], std::exp(x.dense[row * 5 + i]) / total, 1e-6);
   }
+}
+
+TEST(ActivationOp, GeluAndSoftmaxFollowTheExactFunctionsOverTheirWholeRange) {
+  // GELU's erf and softmax's exp are polynomials (transformer.cpp): against the exact functions
+  // in double, over [-10, 10] in steps of 1/1024, and for scores from 0 down to -100 (exp
+  // underflows below -87) with a masked one.
+  OpCounts counts;
+  constexpr std::size_t kPoints = 20481;
+  Value x = Value::analog({1, kPoints}, 1, 1);
+  for (std::size_t i = 0; i < kPoints; ++i)
+    x.dense[i] = -10.0f + static_cast<float>(i) / 1024.0f;
+  ActivationOp gelu(Activation::gelu);
+  gelu.bind(std::vector<Shape>{{1, kPoints}});
+  const Value g = run(gelu, {&x}, counts);
+  for (std::size_t i = 0; i < kPoints; ++i) {
+    const double v = x.dense[i];
+    ASSERT_NEAR(g.dense[i], 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))),
+                5e-7 + 1.2e-7 * std::abs(v))
+        << "x = " << v;
+  }
+  constexpr std::size_t kScores = 101;
+  Value scores = Value::analog({1, kScores}, 1, 1);
+  for (std::size_t i = 0; i < kScores; ++i)
+    scores.dense[i] = -static_cast<float>(i) * 0.99f;
+  scores.dense[7] = -std::numeric_limits<float>::infinity();
+  ActivationOp softmax(Activation::softmax);
+  softmax.bind(std::vector<Shape>{{1, kScores}});
+  const Value p = run(softmax, {&scores}, counts);
+  double total = 0;
+  for (const float score : scores.dense)
+    total += std::exp(static_cast<double>(score));
+  for (std::size_t i = 0; i < kScores; ++i) {
+    const double exact = std::exp(static_cast<double>(scores.dense[i])) / total;
+    ASSERT_NEAR(p.dense[i], exact, 4e-7 * exact + 1e-37) << "score " << scores.dense[i];
+  }
+  EXPECT_EQ(p.dense[7], 0.0f);
 }
 
 TEST(EmbeddingAndTokens, LookUpGatherAndScatterRows) {

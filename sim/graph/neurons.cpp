@@ -160,10 +160,14 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
 SNNSIM_VECTOR_CLONES void TernaryLayer::quantize(const float* x, std::size_t t, std::size_t n,
                                                  float* u, float* last, std::int8_t* q) const {
   const float step = step_[t], leak = t > 0 ? alpha_[t - 1] : 0.0f;
+  const bool leaky = elastic_ && t > 0;
   for (std::size_t i = 0; i < n; ++i) {
     // SpikeLM: u_t = 0.25 (alpha_{t-1} - s_{t-1}) u_{t-1} + x_t, with s = alpha q.
-    const float charge = elastic_ && t > 0 ? 0.25f * (leak - last[i]) * u[i] + x[i] : x[i];
-    const float level = std::clamp(round_half_even(charge / step), -1.0f, 1.0f);
+    const float charge = leaky ? 0.25f * (leak - last[i]) * u[i] + x[i] : x[i];
+    // round(charge / step) clamped to [-1, 1], ties to even: +-0.5 give 0. As selects, so that
+    // the loop vectorizes.
+    const float ratio = charge / step;
+    const float level = ratio > 0.5f ? 1.0f : ratio < -0.5f ? -1.0f : 0.0f;
     u[i] = charge;
     last[i] = step * level;
     q[i] = static_cast<std::int8_t>(level);
@@ -174,9 +178,8 @@ namespace {
 
 /// Appends the nonzero levels of q[0 .. n) as events first, first + 1, ...
 void append_levels(const std::int8_t* q, std::size_t n, std::size_t first, SpikeTrain& out) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (q[i] != 0) out.add(static_cast<std::uint32_t>(first + i), q[i]);
-  }
+  for_each_nonzero(q, 0, n,
+                   [&](std::size_t i) { out.add(static_cast<std::uint32_t>(first + i), q[i]); });
 }
 
 }  // namespace
