@@ -38,17 +38,22 @@ class Linear final : public LayerOp {
 
  private:
   /// One row (token) of spike input: its events indices[0 .. count) (feature indices offset by
-  /// `base`; levels null for binary spikes). Writes outputs first .. first + width of the row:
-  /// amplitude x the sum of the events' weight columns (times their levels), plus the bias.
+  /// `base`). Writes outputs first .. first + width of the row: amplitude x the sum of the events'
+  /// weight columns, plus the bias. Integer spikes: each column times its level. Binary and
+  /// ternary spikes (levels null): the first `added` columns added, the others subtracted.
   void spiking_row(const std::uint32_t* indices, const std::int8_t* levels, std::size_t count,
-                   std::size_t base, std::size_t first, std::size_t width, float amplitude,
-                   float* row) const;
+                   std::size_t added, std::size_t base, std::size_t first, std::size_t width,
+                   float amplitude, float* row) const;
+  /// Where weight (o, i) lies in tiled_.
+  std::size_t tiled_position(std::size_t i, std::size_t o) const;
 
   LinearParameters p_;
   Shape output_shape_;
-  std::vector<float> weight_;     ///< [out][in]
-  std::vector<float> transpose_;  ///< [in][out], for the event path
-  std::vector<float> bias_;       ///< [out], zeros without a bias
+  std::vector<float> weight_;  ///< [out][in]
+  /// The event path's copy of the weights: per tile of kTile outputs (the last padded with
+  /// zeros), [in][kTile].
+  std::vector<float> tiled_;
+  std::vector<float> bias_;  ///< [out], zeros without a bias
 };
 
 }  // namespace snnsim
