@@ -80,10 +80,12 @@ TEST(LinearOp, MatchesTheNaiveProductForEveryInputKind) {
   }
 }
 
-/// Naive direct convolution of one frame, zero padding.
+/// Naive direct convolution of one frame, zero padding. Adds to `accumulates` those of the
+/// event-driven model: per output, each tap whose input is non-zero.
 std::vector<float> naive_conv(const Conv2dParameters& p, const std::vector<float>& w,
                               const std::vector<float>& b, const float* in, std::size_t h,
-                              std::size_t wd, std::size_t oh, std::size_t ow) {
+                              std::size_t wd, std::size_t oh, std::size_t ow,
+                              std::uint64_t& accumulates) {
   std::vector<float> out(p.out_channels * oh * ow);
   const std::size_t icg = p.in_channels / p.groups, ocg = p.out_channels / p.groups;
   for (std::size_t o = 0; o < p.out_channels; ++o) {
@@ -100,8 +102,10 @@ std::vector<float> naive_conv(const Conv2dParameters& p, const std::vector<float
                   static_cast<long>(x * p.stride_w + kx) - static_cast<long>(p.padding_w);
               if (iy < 0 || ix < 0 || iy >= static_cast<long>(h) || ix >= static_cast<long>(wd))
                 continue;
+              const float value = in[((g * icg + i) * h + iy) * wd + ix];
               sum += static_cast<double>(w[((o * icg + i) * p.kernel_h + ky) * p.kernel_w + kx]) *
-                     in[((g * icg + i) * h + iy) * wd + ix];
+                     value;
+              accumulates += value != 0.0f;
             }
           }
         }
@@ -114,11 +118,13 @@ std::vector<float> naive_conv(const Conv2dParameters& p, const std::vector<float
 
 TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
   std::mt19937 rng(2);
-  // in, out, kh, kw, stride h/w, padding h/w, groups
+  // in, out, kh, kw, stride h/w, padding h/w, groups. 70 outputs: a whole tile of the event
+  // path's matrix and a partial one.
   const std::vector<Conv2dParameters> cases{
       {3, 8, 3, 3, 1, 1, 1, 1, 1, true, {}},  {4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}},
       {6, 6, 5, 5, 1, 1, 2, 2, 6, false, {}},  // depthwise
       {2, 4, 1, 1, 1, 1, 0, 0, 1, true, {}},  {3, 5, 2, 3, 2, 1, 0, 2, 1, true, {}},
+      {5, 70, 1, 1, 2, 1, 1, 0, 1, true, {}}, {4, 70, 3, 3, 1, 1, 1, 1, 2, true, {}},
   };
   for (const Conv2dParameters& p : cases) {
     const std::size_t h = 7, wd = 9;  // odd sizes
@@ -130,26 +136,62 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
         p.bias ? random_values(p.out_channels, rng) : std::vector<float>(p.out_channels, 0.0f);
     op.set_weight("weight", w);
     if (p.bias) op.set_weight("bias", b);
+    const bool depthwise = p.groups == p.in_channels && p.groups == p.out_channels;
+    // 0.15: spikes take the event path; 1: the dense one (above 25 %).
     for (const InputKind kind : kInputKinds) {
-      for (const double density : {0.0, 0.3, 1.0}) {
+      for (const double density : {0.0, 0.15, 1.0}) {
         const Value x = random_input({p.in_channels, h, wd}, kind, density, rng);
+        EXPECT_EQ(op.takes_event_path(x),
+                  kind != InputKind::analog && density < 0.25 && !depthwise);
         OpCounts counts;
         const Value y = run_op(op, x, counts);
         const std::vector<float> dense = x.densified();
         std::vector<float> expected;
+        std::uint64_t acs = 0;
         for (std::size_t f = 0; f < kSteps * kBatch; ++f) {
-          const auto frame =
-              naive_conv(p, w, b, dense.data() + f * p.in_channels * h * wd, h, wd, out[1], out[2]);
+          const float* frame_in = dense.data() + f * p.in_channels * h * wd;
+          const auto frame = naive_conv(p, w, b, frame_in, h, wd, out[1], out[2], acs);
           expected.insert(expected.end(), frame.begin(), frame.end());
         }
-        expect_close(y.dense, expected,
-                     "conv " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) +
-                         " groups " + std::to_string(p.groups));
-        EXPECT_EQ(kind == InputKind::analog ? counts.acs : counts.macs, 0u);
-        if (density == 0.0 && kind != InputKind::analog) {
-          EXPECT_EQ(counts.acs, 0u);
+        const std::string what = "conv " + std::to_string(p.kernel_h) + "x" +
+                                 std::to_string(p.kernel_w) + " groups " +
+                                 std::to_string(p.groups) + " density " + std::to_string(density);
+        expect_close(y.dense, expected, what);
+        if (kind == InputKind::analog) {
+          EXPECT_EQ(counts.acs, 0u) << what;
+          EXPECT_EQ(counts.macs,
+                    y.dense.size() * p.in_channels / p.groups * p.kernel_h * p.kernel_w);
+        } else {
+          EXPECT_EQ(counts.acs, acs) << what;  // the event-driven model's, whichever path ran
+          EXPECT_EQ(counts.macs, 0u) << what;
         }
       }
+    }
+  }
+}
+
+TEST(Conv2dOp, FusedWithItsLifGivesTheSpikesOfTheTwoLayersRunApart) {
+  std::mt19937 rng(12);
+  LifLayer lif({2.0, 0.4, 0.0, true}, true);
+  for (const Conv2dParameters& p : {Conv2dParameters{3, 70, 3, 3, 1, 1, 1, 1, 1, true, {}},
+                                    Conv2dParameters{4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}}}) {
+    Conv2d op(p);
+    lif.bind(std::vector<Shape>{op.bind(std::vector<Shape>{{p.in_channels, 7, 9}})});
+    op.set_weight(
+        "weight",
+        random_values(p.out_channels * p.in_channels / p.groups * p.kernel_h * p.kernel_w, rng));
+    op.set_weight("bias", random_values(p.out_channels, rng));
+    for (const InputKind kind : {InputKind::binary, InputKind::integer}) {
+      const Value x = random_input({p.in_channels, 7, 9}, kind, 0.15, rng);
+      ASSERT_TRUE(op.takes_event_path(x));
+      OpCounts fused_counts, apart_counts;
+      const SpikeTrain fused = op.forward_into_lif(*x.spikes, lif, fused_counts);
+      const Value drive = run_op(op, x, apart_counts);
+      const Value apart = run_op(lif, drive, apart_counts);
+      EXPECT_GT(fused.events(), 0u);
+      EXPECT_EQ(fused.indices, apart.spikes->indices);
+      EXPECT_EQ(fused.offsets, apart.spikes->offsets);
+      EXPECT_EQ(fused_counts.acs, apart_counts.acs);
     }
   }
 }

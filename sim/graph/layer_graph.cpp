@@ -322,10 +322,8 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
 
 std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& values,
                                   bool dense) const {
-  if (dense || dynamic_cast<const Conv2d*>(nodes_[n].op.get()) == nullptr ||
-      !values[nodes_[n].inputs[0]].is_spikes()) {
-    return 0;
-  }
+  const auto* conv = dynamic_cast<const Conv2d*>(nodes_[n].op.get());
+  if (dense || conv == nullptr || !conv->takes_event_path(values[nodes_[n].inputs[0]])) return 0;
   // Follow the only consumer, through folded BatchNorms (already in the weights), to a LIF.
   for (std::size_t k = n;;) {
     if (k == output_ || consumers_[k].size() != 1) return 0;

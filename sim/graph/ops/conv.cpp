@@ -12,27 +12,25 @@
 namespace snnsim {
 namespace {
 
-/// For each input column x, the output columns it reaches and with which taps. Output ox sees
-/// input ox * stride - padding + kx, so the outputs x reaches are consecutive, and their taps go
-/// down by `stride` as ox goes up. Computed once, so the event path needs no divisions; visiting
-/// each (output, tap) once costs out_width x kernel, bounded by the caller.
-std::vector<Conv2d::ColumnSpan> column_spans(std::size_t width, std::size_t kernel,
-                                             std::size_t stride, std::size_t padding,
-                                             std::size_t out_width) {
-  std::vector<Conv2d::ColumnSpan> spans(width);
-  for (std::size_t ox = 0; ox < out_width; ++ox) {
-    for (std::size_t kx = 0; kx < kernel; ++kx) {
-      const std::size_t shifted = ox * stride + kx;
-      if (shifted < padding || shifted - padding >= width) continue;
-      Conv2d::ColumnSpan& span = spans[shifted - padding];
-      if (span.count == 0) {
-        span.first_output = static_cast<std::uint32_t>(ox);
-        span.first_tap = static_cast<std::uint32_t>(kernel - 1 - kx);
-      }
-      ++span.count;
+/// Spike inputs with more events than this share of their elements take the dense path
+/// (im2col and SGEMM): an event costs about four times a dense input element's multiply-adds
+/// (T-RevSNN's 1 x 1 and 3 x 3 convolutions on one core: docs/performance.md), so the event
+/// path wins below ~25 %. Maximum pooling of spikes, which raises Spikformer's SPS inputs to
+/// 60-80 %, is far above it.
+constexpr double kDenseAbove = 0.25;
+
+/// For each input position along one axis, how many outputs it reaches: output o sees inputs
+/// o * stride - padding + k, k < kernel. (The ACs of a spike there.)
+std::vector<std::uint32_t> outputs_reached(std::size_t size, std::size_t kernel, std::size_t stride,
+                                           std::size_t padding, std::size_t out_size) {
+  std::vector<std::uint32_t> reached(size, 0);
+  for (std::size_t o = 0; o < out_size; ++o) {
+    for (std::size_t k = 0; k < kernel; ++k) {
+      const std::size_t shifted = o * stride + k;
+      if (shifted >= padding && shifted - padding < size) ++reached[shifted - padding];
     }
   }
-  return spans;
+  return reached;
 }
 
 }  // namespace
@@ -56,11 +54,15 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   check_tensor_size("the output", {p_.out_channels, out_height_, out_width_});
   check_tensor_size("the taps along the width (output width x kernel width)",
                     {out_width_, p_.kernel_w});
-  column_spans_ = column_spans(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
-  rows_reached_.clear();
-  for (const ColumnSpan& span :
-       column_spans(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_))
-    rows_reached_.push_back(span.count);
+  const std::vector<std::uint32_t> columns =
+      outputs_reached(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
+  const std::vector<std::uint32_t> rows =
+      outputs_reached(height_, p_.kernel_h, p_.stride_h, p_.padding_h, out_height_);
+  outputs_reached_.resize(height_ * width_);
+  for (std::size_t y = 0; y < height_; ++y) {
+    for (std::size_t x = 0; x < width_; ++x)
+      outputs_reached_[y * width_ + x] = rows[y] * columns[x];
+  }
   return {p_.out_channels, out_height_, out_width_};
 }
 
@@ -77,7 +79,7 @@ void Conv2d::set_weight(const std::string& name, std::vector<float> values) {
     bias_ = std::move(values);
   } else if (!p_.standardize_eps) {
     weight_ = std::move(values);
-    rebuild_scatter_layout();
+    rebuild_event_weights();
   } else {
     (name == "gain" ? gain_ : raw_weight_) = std::move(values);
     standardize();
@@ -104,26 +106,20 @@ void Conv2d::standardize() {
   }
   raw_weight_.clear();
   gain_.clear();
-  rebuild_scatter_layout();
+  rebuild_event_weights();
 }
 
-void Conv2d::rebuild_scatter_layout() {
+void Conv2d::rebuild_event_weights() {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
   const std::size_t taps = p_.kernel_h * p_.kernel_w;
-  scatter_.assign(weight_.size(), 0.0f);
-  for (std::size_t o = 0; o < p_.out_channels; ++o) {
-    const std::size_t group = o / out_per_group, local = o % out_per_group;
-    for (std::size_t i = 0; i < in_per_group; ++i) {
-      const std::size_t channel = group * in_per_group + i;
-      for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-        for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
-          const std::size_t reversed = (ky * p_.kernel_w + p_.kernel_w - 1 - kx);
-          scatter_[(channel * taps + reversed) * out_per_group + local] =
-              weight_[((o * in_per_group + i) * p_.kernel_h + ky) * p_.kernel_w + kx];
-        }
-      }
-    }
+  // Group g's matrix: row (output o of the group), column tap x in_per_group + input i.
+  groups_.resize(p_.groups);
+  for (std::size_t g = 0; g < p_.groups; ++g) {
+    groups_[g].assign(taps * in_per_group, out_per_group, [&](std::size_t o, std::size_t k) {
+      const std::size_t tap = k / in_per_group, i = k % in_per_group;
+      return weight_[((g * out_per_group + o) * in_per_group + i) * taps + tap];
+    });
   }
 }
 
@@ -134,7 +130,7 @@ bool Conv2d::fold_affine(std::span<const float> scale, std::span<const float> sh
       weight_[o * per_output + k] *= scale[o];
     bias_[o] = bias_[o] * scale[o] + shift[o];
   }
-  rebuild_scatter_layout();
+  rebuild_event_weights();
   return true;
 }
 
@@ -142,37 +138,49 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
   const Value& x = *inputs[0];
   Value y = Value::analog({p_.out_channels, out_height_, out_width_}, x.steps, x.batch);
   if (depthwise()) {
-    forward_depthwise(x.dense_view().data(), y);
-    if (x.is_spikes()) {
-      counts.acs += event_accumulates(*x.spikes);
-    } else {
-      counts.macs += y.dense.size() * p_.kernel_h * p_.kernel_w;
-    }
-  } else if (x.is_spikes()) {
+    forward_depthwise(x, y);
+  } else if (takes_event_path(x)) {
     forward_events(*x.spikes, y, counts);
+    return y;
   } else {
-    forward_dense(x, y, counts);
+    forward_dense(x.dense_view().data(), y);
+  }
+  if (x.is_spikes()) {
+    counts.acs += event_accumulates(*x.spikes);
+  } else {
+    counts.macs += y.dense.size() * (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
   }
   return y;
 }
 
+bool Conv2d::takes_event_path(const Value& x) const {
+  return x.is_spikes() && !depthwise() &&
+         static_cast<double>(x.spikes->events()) <=
+             kDenseAbove * static_cast<double>(x.dense_elements());
+}
+
 void Conv2d::forward_events(const SpikeTrain& s, Value& y, OpCounts& counts) const {
-  const std::size_t frames = s.frames(), out_frame = out_height_ * out_width_ * p_.out_channels;
-  std::vector<RowBuckets> buckets(frames);
+  const std::size_t frames = s.frames(), channels = p_.out_channels;
+  const std::size_t out_plane = out_height_ * out_width_;
+  std::vector<PixelSpikes> by_pixel(frames);
   std::uint64_t acs = 0;
 #pragma omp parallel
   {
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < frames; ++f)
-      buckets[f] = bucket_by_row(s, f);
-    std::vector<float> accumulator(out_width_ * p_.out_channels);
+      by_pixel[f] = spikes_by_pixel(s, f);
+    RowEvents row;
+    std::vector<float> block(out_width_ * channels);
 #pragma omp for schedule(dynamic, 4) reduction(+ : acs)
     for (std::size_t item = 0; item < frames * out_height_; ++item) {
-      const std::size_t f = item / out_height_;
-      const std::size_t oy = item % out_height_;
-      float* out = y.dense.data() + f * out_frame + oy * out_width_;
-      acs += scatter_row(buckets[f], oy, s.scale(f / s.batch), accumulator.data(), out,
-                         out_height_ * out_width_);
+      const std::size_t f = item / out_height_, oy = item % out_height_;
+      acs += sum_output_row(by_pixel[f], oy, s.scale(f / s.batch), row, block.data());
+      // [OW][C] to one row per channel; the block is in L1.
+      float* out = y.dense.data() + f * channels * out_plane + oy * out_width_;
+      for (std::size_t o = 0; o < channels; ++o) {
+        for (std::size_t ox = 0; ox < out_width_; ++ox)
+          out[o * out_plane + ox] = block[ox * channels + o];
+      }
     }
   }
   counts.acs += acs;
@@ -182,8 +190,8 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
                                     OpCounts& counts) const {
   const std::size_t frames = s.frames(), channels = p_.out_channels;
   const std::size_t out_plane = out_height_ * out_width_, features = channels * out_plane;
-  const std::size_t row = channels * out_width_;  // one output row of every channel
-  std::vector<RowBuckets> buckets(frames);
+  const std::size_t row_size = channels * out_width_;  // one output row of every channel
+  std::vector<PixelSpikes> by_pixel(frames);
   std::vector<std::uint8_t> fired(frames * features);
   std::vector<std::vector<std::uint32_t>> spiked(frames);
   std::uint64_t acs = 0;
@@ -191,21 +199,23 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
   {
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < frames; ++f)
-      buckets[f] = bucket_by_row(s, f);
-    std::vector<float> accumulator(row), drive(row), membrane(row);
-    std::vector<std::uint8_t> row_fired(row);
+      by_pixel[f] = spikes_by_pixel(s, f);
+    RowEvents row;
+    std::vector<float> drive(row_size), membrane(row_size);
+    std::vector<std::uint8_t> row_fired(row_size);
 #pragma omp for schedule(dynamic, 2) reduction(+ : acs)
     for (std::size_t item = 0; item < s.batch * out_height_; ++item) {
       const std::size_t b = item / out_height_, oy = item % out_height_;
       std::fill(membrane.begin(), membrane.end(), lif.rest());
       for (std::size_t t = 0; t < s.steps; ++t) {
         const std::size_t f = t * s.batch + b;
-        acs +=
-            scatter_row(buckets[f], oy, s.scale(t), accumulator.data(), drive.data(), out_width_);
-        lif.charge_fire_reset(drive.data(), membrane.data(), row_fired.data(), row);
-        for (std::size_t o = 0; o < channels; ++o)
-          std::copy_n(row_fired.data() + o * out_width_, out_width_,
-                      fired.data() + f * features + o * out_plane + oy * out_width_);
+        acs += sum_output_row(by_pixel[f], oy, s.scale(t), row, drive.data());
+        lif.charge_fire_reset(drive.data(), membrane.data(), row_fired.data(), row_size);
+        std::uint8_t* out = fired.data() + f * features + oy * out_width_;
+        for (std::size_t o = 0; o < channels; ++o) {
+          for (std::size_t ox = 0; ox < out_width_; ++ox)
+            out[o * out_plane + ox] = row_fired[ox * channels + o];
+        }
       }
     }
 #pragma omp for schedule(dynamic, 1)
@@ -226,135 +236,186 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
   return out;
 }
 
-Conv2d::RowBuckets Conv2d::bucket_by_row(const SpikeTrain& s, std::size_t f) const {
+Conv2d::PixelSpikes Conv2d::spikes_by_pixel(const SpikeTrain& s, std::size_t f) const {
+  const std::size_t plane = height_ * width_;
+  const bool with_levels = s.kind != SpikeKind::binary;
+  // A counting sort by pixel, in two passes over the spikes; channels ascend within a frame, so
+  // they ascend at each pixel.
+  PixelSpikes by_pixel;
+  std::vector<std::uint32_t>& next = by_pixel.start;  // per pixel: where its next spike goes
+  next.assign(plane + 1, 0);
+  const std::span<const std::uint32_t> indices = s.frame_indices(f);
+  const auto for_each_spike = [&](auto visit) {
+    std::size_t channel = 0, channel_start = 0;
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      while (indices[k] >= channel_start + plane)
+        ++channel, channel_start += plane;
+      visit(k, channel, indices[k] - channel_start);
+    }
+  };
+  for_each_spike([&](std::size_t, std::size_t, std::size_t pixel) { ++next[pixel + 1]; });
+  for (std::size_t q = 1; q <= plane; ++q)
+    next[q] += next[q - 1];
+  by_pixel.channels.resize(indices.size());
+  by_pixel.levels.resize(with_levels ? indices.size() : 0);
+  const std::int8_t* levels = with_levels ? s.levels.data() + s.offsets[f] : nullptr;
+  for_each_spike([&](std::size_t k, std::size_t channel, std::size_t pixel) {
+    const std::uint32_t slot = next[pixel]++;
+    by_pixel.channels[slot] = static_cast<std::uint32_t>(channel);
+    if (levels) by_pixel.levels[slot] = levels[k];
+  });
+  // Each pixel's slot now points past its last spike, which is where the next pixel's start:
+  // shift them back by one.
+  std::copy_backward(next.begin(), next.end() - 1, next.end());
+  next[0] = 0;
+  return by_pixel;
+}
+
+std::uint64_t Conv2d::sum_output_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
+                                     RowEvents& row, float* block) const {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t kernel_block = p_.kernel_h * p_.kernel_w * out_per_group;
-  // A counting sort by row, in two passes over the spikes.
-  RowBuckets buckets;
-  std::vector<std::uint32_t>& next = buckets.row_end;  // per row: where its next spike goes
-  next.assign(height_, 0);
-  for_each_pixel_event(
-      s, f, height_, width_,
-      [&](std::uint64_t, std::size_t, std::size_t row, std::size_t) { ++next[row]; });
-  std::uint32_t start = 0;
-  for (std::uint32_t& slot : next)
-    start += std::exchange(slot, start);
-  buckets.events.resize(s.offsets[f + 1] - s.offsets[f]);
-  for_each_pixel_event(
-      s, f, height_, width_,
-      [&](std::uint64_t k, std::size_t channel, std::size_t row, std::size_t column) {
-        buckets.events[next[row]++] = {
-            static_cast<std::uint32_t>(channel * kernel_block),
-            static_cast<std::uint32_t>((channel / in_per_group) * out_per_group),
-            static_cast<std::uint32_t>(column), static_cast<float>(s.level(k))};
-      });
-  // Each row's slot now points past its last spike: row_end, as documented.
-  return buckets;
-}
-
-namespace {
-
-/// into[i] += level * taps[i] for i < n; kBinary: level is 1, no multiplication.
-template <bool kBinary>
-inline void accumulate(float* __restrict into, const float* __restrict taps, float level,
-                       std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i)
-    into[i] += kBinary ? taps[i] : level * taps[i];
-}
-
-}  // namespace
-
-SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets, std::size_t oy,
-                                                       float amplitude, float* accumulator,
-                                                       float* out,
-                                                       std::size_t channel_stride) const {
-  const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t channels = p_.out_channels;
-  // Stride 1 without groups: the outputs of a spike's taps are adjacent in the accumulator and,
-  // kx being stored reversed, its taps adjacent in scatter_, so one run adds them all.
-  const bool one_run = p_.stride_w == 1 && p_.groups == 1;
-  std::fill_n(accumulator, out_width_ * channels, 0.0f);
-  std::uint64_t acs = 0;
-  for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-    const std::size_t shifted = oy * p_.stride_h + ky;
-    if (shifted < p_.padding_h || shifted - p_.padding_h >= height_) continue;
-    const std::size_t row = shifted - p_.padding_h;
-    for (std::size_t e = row == 0 ? 0 : buckets.row_end[row - 1]; e < buckets.row_end[row]; ++e) {
-      const RowEvent& event = buckets.events[e];
-      const ColumnSpan span = column_spans_[event.column];
-      const float* taps =
-          scatter_.data() + event.kernel + (ky * p_.kernel_w + span.first_tap) * out_per_group;
-      float* into = accumulator + span.first_output * channels + event.first_output;
-      // Binary spikes add their taps; levels scale them.
-      if (one_run && event.level == 1.0f) {
-        accumulate<true>(into, taps, 1.0f, span.count * channels);
-      } else if (one_run) {
-        accumulate<false>(into, taps, event.level, span.count * channels);
-      } else {
-        for (std::size_t j = 0; j < span.count; ++j)
-          accumulate<false>(into + j * channels, taps + j * p_.stride_w * out_per_group,
-                            event.level, out_per_group);
-      }
-      acs += span.count * out_per_group;
-    }
-  }
-  // [OW][C] to one row per channel; the accumulator row is in L1.
-  for (std::size_t o = 0; o < channels; ++o) {
-    float* to = out + o * channel_stride;
-    for (std::size_t ox = 0; ox < out_width_; ++ox)
-      to[ox] = amplitude * accumulator[ox * channels + o] + bias_[o];
-  }
-  return acs;
-}
-
-std::uint64_t Conv2d::event_accumulates(const SpikeTrain& s) const {
-  const std::size_t out_per_group = p_.out_channels / p_.groups;
-  std::uint64_t acs = 0;
-  for (std::size_t f = 0; f < s.frames(); ++f) {
-    for_each_pixel_event(s, f, height_, width_,
-                         [&](std::uint64_t, std::size_t, std::size_t row, std::size_t column) {
-                           acs += std::uint64_t{rows_reached_[row]} * column_spans_[column].count *
-                                  out_per_group;
-                         });
-  }
-  return acs;
-}
-
-SNNSIM_VECTOR_CLONES void Conv2d::forward_depthwise(const float* in, Value& y) const {
-  const std::size_t channels = p_.out_channels, plane = height_ * width_;
-  const std::size_t out_plane = out_height_ * out_width_;
-  const long pad_w = static_cast<long>(p_.padding_w), pad_h = static_cast<long>(p_.padding_h);
-#pragma omp parallel for schedule(dynamic, 4)
-  for (std::size_t item = 0; item < y.frames() * channels; ++item) {
-    const std::size_t c = item % channels;
-    const float* source = in + item * plane;
-    float* out = y.dense.data() + item * out_plane;
-    const float* w = weight_.data() + c * p_.kernel_h * p_.kernel_w;
-    std::fill_n(out, out_plane, bias_[c]);
-    for (std::size_t oy = 0; oy < out_height_; ++oy) {
-      float* __restrict to = out + oy * out_width_;
+  const bool with_levels = !frame.levels.empty();
+  // A 1 x 1 kernel without groups reads each input pixel's channels where they are.
+  const bool pointwise = p_.kernel_h == 1 && p_.kernel_w == 1 && p_.groups == 1;
+  row.first.clear();
+  row.count.clear();
+  row.columns.clear();
+  row.levels.clear();
+  for (std::size_t g = 0; g < p_.groups; ++g) {
+    const std::uint32_t first_channel = static_cast<std::uint32_t>(g * in_per_group);
+    for (std::size_t ox = 0; ox < out_width_; ++ox) {
+      const std::size_t first = row.columns.size();
+      row.first.push_back(static_cast<std::uint32_t>(first));
+      row.count.push_back(0);
       for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-        const long iy = static_cast<long>(oy * p_.stride_h + ky) - pad_h;
-        if (iy < 0 || iy >= static_cast<long>(height_)) continue;
-        const float* __restrict row = source + iy * width_;
+        const std::size_t iy = oy * p_.stride_h + ky;
+        if (iy < p_.padding_h || iy - p_.padding_h >= height_) continue;
         for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
-          const float tap = w[ky * p_.kernel_w + kx];
-          // Outputs ox whose input column ox * stride + kx - padding lies in the row.
-          const long shift = static_cast<long>(kx) - pad_w;
-          const long stride = static_cast<long>(p_.stride_w);
-          const long first = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
-          const long last = std::min(static_cast<long>(out_width_) - 1,
-                                     (static_cast<long>(width_) - 1 - shift) / stride);
-          if (stride == 1) {
-            for (long ox = first; ox <= last; ++ox)
-              to[ox] += tap * row[ox + shift];
-          } else {
-            for (long ox = first; ox <= last; ++ox)
-              to[ox] += tap * row[ox * stride + shift];
+          const std::size_t ix = ox * p_.stride_w + kx;
+          if (ix < p_.padding_w || ix - p_.padding_w >= width_) continue;
+          const std::size_t q = (iy - p_.padding_h) * width_ + ix - p_.padding_w;
+          std::uint32_t begin = frame.start[q], end = frame.start[q + 1];
+          if (pointwise) {
+            row.first.back() = begin;
+            row.count.back() = end - begin;
+            continue;
+          }
+          if (p_.groups > 1) {
+            const std::uint32_t* channels = frame.channels.data();
+            begin = std::lower_bound(channels + begin, channels + end, first_channel) - channels;
+            end = std::lower_bound(channels + begin, channels + end, first_channel + in_per_group) -
+                  channels;
+          }
+          // Column tap x in_per_group + i of the group's matrix.
+          const std::uint32_t base =
+              static_cast<std::uint32_t>((ky * p_.kernel_w + kx) * in_per_group) - first_channel;
+          for (std::uint32_t e = begin; e < end; ++e)
+            row.columns.push_back(base + frame.channels[e]);
+          if (with_levels) {
+            row.levels.insert(row.levels.end(), frame.levels.begin() + begin,
+                              frame.levels.begin() + end);
           }
         }
       }
+      if (!pointwise) row.count.back() = static_cast<std::uint32_t>(row.columns.size() - first);
+    }
+  }
+  const std::uint32_t* columns = pointwise ? frame.channels.data() : row.columns.data();
+  const std::int8_t* levels = !with_levels ? nullptr
+                              : pointwise  ? frame.levels.data()
+                                           : row.levels.data();
+  std::uint64_t events = 0;
+  for (std::size_t g = 0; g < p_.groups; ++g) {
+    const EventMatrix& matrix = groups_[g];
+    // Tiles outermost: one tile's block of the matrix serves the whole row from L2.
+    for (std::size_t tile = 0; tile < matrix.tiles(); ++tile) {
+      for (std::size_t ox = 0; ox < out_width_; ++ox) {
+        const std::size_t j = g * out_width_ + ox, first = row.first[j], n = row.count[j];
+        if (tile == 0) events += n;
+        matrix.sum_row(
+            columns + first, levels ? levels + first : nullptr, n, n, 0, tile, amplitude,
+            bias_.data() + g * out_per_group,
+            block + ox * p_.out_channels + g * out_per_group + tile * EventMatrix::kTile);
+      }
+    }
+  }
+  return events * out_per_group;
+}
+
+void Conv2d::forward_depthwise(const Value& x, Value& y) const {
+  const std::size_t channels = p_.out_channels, plane = height_ * width_;
+  const std::size_t out_plane = out_height_ * out_width_;
+  const std::size_t padded_width = width_ + 2 * p_.padding_w;
+  const std::size_t padded_size = (height_ + 2 * p_.padding_h) * padded_width;
+  // Outputs at stride 1 on the padded grid: rows of padded_width, the last kW - 1 of each junk.
+  const std::size_t grid_rows = height_ + 2 * p_.padding_h - p_.kernel_h + 1;
+  const std::size_t grid = grid_rows * padded_width;
+#pragma omp parallel
+  {
+    // kW - 1 zeros past the end: the last grid row's junk outputs read them.
+    std::vector<float> padded(padded_size + p_.kernel_w, 0.0f), sums(grid);
+    std::vector<float> expanded(x.is_spikes() ? plane : 0);
+#pragma omp for schedule(dynamic, 4)
+    for (std::size_t item = 0; item < y.frames() * channels; ++item) {
+      const std::size_t f = item / channels, c = item % channels;
+      const float* source = x.dense.data() + item * plane;
+      if (x.is_spikes()) {
+        // The channel's spikes (indices ascending, so a range of the frame's) as a dense plane.
+        const SpikeTrain& s = *x.spikes;
+        const std::span<const std::uint32_t> frame = s.frame_indices(f);
+        const auto first = std::lower_bound(frame.begin(), frame.end(), c * plane);
+        const auto last = std::lower_bound(first, frame.end(), (c + 1) * plane);
+        const float amplitude = s.scale(f / s.batch);
+        std::fill(expanded.begin(), expanded.end(), 0.0f);
+        for (auto k = first; k < last; ++k) {
+          expanded[*k - c * plane] =
+              amplitude * static_cast<float>(s.level(s.offsets[f] + (k - frame.begin())));
+        }
+        source = expanded.data();
+      }
+      float* interior = padded.data() + p_.padding_h * padded_width + p_.padding_w;
+      for (std::size_t iy = 0; iy < height_; ++iy)
+        std::copy_n(source + iy * width_, width_, interior + iy * padded_width);
+      depthwise_plane(padded.data(), weight_.data() + c * p_.kernel_h * p_.kernel_w, bias_[c], grid,
+                      padded_width, sums.data());
+      float* out = y.dense.data() + item * out_plane;
+      for (std::size_t oy = 0; oy < out_height_; ++oy) {
+        const float* row = sums.data() + oy * p_.stride_h * padded_width;
+        for (std::size_t ox = 0; ox < out_width_; ++ox)
+          out[oy * out_width_ + ox] = row[ox * p_.stride_w];
+      }
+    }
+  }
+}
+
+std::uint64_t Conv2d::event_accumulates(const SpikeTrain& s) const {
+  const std::size_t plane = height_ * width_;
+  std::uint64_t acs = 0;
+  for (std::size_t f = 0; f < s.frames(); ++f) {
+    std::size_t channel_start = 0;  // stepped forwards: no division, no branch per row
+    for (const std::uint32_t index : s.frame_indices(f)) {
+      while (index >= channel_start + plane)
+        channel_start += plane;
+      acs += outputs_reached_[index - channel_start];
+    }
+  }
+  return acs * (p_.out_channels / p_.groups);
+}
+
+SNNSIM_VECTOR_CLONES void Conv2d::depthwise_plane(const float* padded, const float* taps,
+                                                  float bias, std::size_t grid,
+                                                  std::size_t padded_width, float* sums) const {
+  // Each tap is one shift of the whole padded plane: one long loop, however narrow the rows
+  // (14 at T-RevSNN's last levels, which a loop per row could not fill a vector with).
+  std::fill_n(sums, grid, bias);
+  for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+    for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+      const float tap = taps[ky * p_.kernel_w + kx];
+      const float* __restrict from = padded + ky * padded_width + kx;
+      float* __restrict to = sums;
+      for (std::size_t i = 0; i < grid; ++i)
+        to[i] += tap * from[i];
     }
   }
 }
@@ -378,7 +439,7 @@ void Conv2d::im2col(const float* channel, std::size_t i, float* matrix) const {
   }
 }
 
-void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
+void Conv2d::forward_dense(const float* in, Value& y) const {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
   const std::size_t patch = in_per_group * p_.kernel_h * p_.kernel_w;
@@ -398,24 +459,23 @@ void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
   const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
                          p_.padding_h == 0 && p_.padding_w == 0;
   const auto input_matrix = [&](std::size_t f, std::size_t g) {
-    return x.dense.data() + f * in_frame + g * in_per_group * plane;
+    return in + f * in_frame + g * in_per_group * plane;
   };
   const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
-  if (x.frames() >= threads) {
+  if (y.frames() >= threads) {
     // Threads share out the frames, each with a patch matrix of its own.
 #pragma omp parallel
     {
       std::vector<float> columns(pointwise ? 0 : patch * out_plane);
 #pragma omp for schedule(dynamic, 1)
-      for (std::size_t f = 0; f < x.frames(); ++f) {
+      for (std::size_t f = 0; f < y.frames(); ++f) {
         for (std::size_t g = 0; g < p_.groups; ++g) {
           if (pointwise) {
             product(f, g * out_per_group, out_per_group, input_matrix(f, g));
             continue;
           }
           for (std::size_t i = 0; i < in_per_group; ++i)
-            im2col(x.dense.data() + f * in_frame + (g * in_per_group + i) * plane, i,
-                   columns.data());
+            im2col(in + f * in_frame + (g * in_per_group + i) * plane, i, columns.data());
           product(f, g * out_per_group, out_per_group, columns.data());
         }
       }
@@ -424,19 +484,19 @@ void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
     // Fewer frames than threads (a batch of one run step by step): each frame's patch matrices
     // are built first, then every product is cut by its output channels so that every thread
     // has work. OpenBLAS, called inside a parallel region, runs one thread per call.
-    const std::size_t blocks = std::min(out_per_group, (threads + x.frames() - 1) / x.frames());
+    const std::size_t blocks = std::min(out_per_group, (threads + y.frames() - 1) / y.frames());
     const std::size_t block_rows = (out_per_group + blocks - 1) / blocks;
-    std::vector<float> columns(pointwise ? 0 : x.frames() * p_.groups * patch * out_plane);
+    std::vector<float> columns(pointwise ? 0 : y.frames() * p_.groups * patch * out_plane);
 #pragma omp parallel
     {
 #pragma omp for schedule(dynamic, 1)
-      for (std::size_t c = 0; c < (pointwise ? 0 : x.frames() * p_.in_channels); ++c) {
+      for (std::size_t c = 0; c < (pointwise ? 0 : y.frames() * p_.in_channels); ++c) {
         const std::size_t f = c / p_.in_channels, g = c % p_.in_channels / in_per_group;
-        im2col(x.dense.data() + c * plane, c % in_per_group,
+        im2col(in + c * plane, c % in_per_group,
                columns.data() + (f * p_.groups + g) * patch * out_plane);
       }
 #pragma omp for schedule(dynamic, 1)
-      for (std::size_t item = 0; item < x.frames() * p_.groups * blocks; ++item) {
+      for (std::size_t item = 0; item < y.frames() * p_.groups * blocks; ++item) {
         const std::size_t f = item / (p_.groups * blocks), g = item / blocks % p_.groups;
         const std::size_t first = item % blocks * block_rows;
         if (first >= out_per_group) continue;
@@ -446,7 +506,6 @@ void Conv2d::forward_dense(const Value& x, Value& y, OpCounts& counts) const {
       }
     }
   }
-  counts.macs += x.frames() * out_frame * patch;
 }
 
 }  // namespace snnsim

@@ -3,21 +3,24 @@
 // groups = C). Weights: "weight" [C_out, C_in / groups, kH, kW] (PyTorch's layout), "bias"
 // [C_out].
 //
-// Spike input, event-driven: each spike at (c, y, x) scatters its kernel, kept as
-// [C_in][kH][kW, reversed][C_out / groups] so that the output channels of a tap are contiguous,
-// and for stride 1 so are those of the taps along a row (see scatter_row). Work is
-// proportional to the spikes. The frame's spikes are first bucketed by input row; then one
-// output row at a time gathers the rows that reach it into an [OW][C_out] accumulator, which
-// stays in L1 (8 KB for 32 x 64), and is written out as [C_out][OW] before the next row.
-// Scattering into a whole [OH][OW][C_out] frame instead made every accumulate an L2 access.
-// Threads share out (frame, output row) pairs, so a batch of one balances across cores.
+// Spike input, event-driven: a frame's spikes are sorted by input pixel (a counting sort);
+// then each output pixel sums the kernel columns of the spikes in its receptive field, the
+// (tap, input channel) pairs that spiked, with an EventMatrix per group: the kernel as
+// [C_out/g] x [kH x kW x C_in/g], summed in registers (see event_matrix.h). Work is
+// proportional to the spikes. One output row at a time goes to an [OW][C_out] block, which
+// stays in L1, and is written out as [C_out][OW]. Threads share out (frame, output row) pairs,
+// so a batch of one balances across cores. (Scattering each spike's kernel into an accumulator
+// instead did two loads and a store per accumulate, 1.5 times slower on T-RevSNN's 1 x 1
+// convolutions.)
 // Analog input: im2col and one SGEMM per group (OpenBLAS); with fewer frames than threads the
 // SGEMMs are cut by output channels.
 //
-// Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel's rows
-// instead, spikes or not: a spike there reaches k^2 outputs of one channel, too little work to
-// pay for bucketing it, and im2col with one tiny SGEMM per channel had cost T-RevSNN's blocks
-// ten times the loop. Spikes are expanded first and their ACs counted as the event path's.
+// Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel instead,
+// spikes or not: a spike there reaches k^2 outputs of one channel, too little work to pay for
+// sorting it, and im2col with one tiny SGEMM per channel had cost T-RevSNN's blocks ten times
+// the loop. The channel is copied (or its spikes written) into a zero-padded plane, and each
+// tap adds one shift of that whole plane: long vector loops even on 14-wide rows. Strided
+// ones subsample the stride-1 outputs. Spikes count their ACs as the event path's.
 //
 // Weight standardization (timm's ScaledStdConv2d, as T-RevSNN uses it) is applied when the
 // weights load: W <- gain_o * fan_in^-1/2 * (W - mean_o) / sqrt(var_o + eps), mean and biased
@@ -28,6 +31,7 @@
 
 #include "sim/graph/layer_op.h"
 #include "sim/graph/neurons.h"
+#include "sim/graph/ops/event_matrix.h"
 
 namespace snnsim {
 
@@ -44,13 +48,6 @@ struct Conv2dParameters {
 
 class Conv2d final : public LayerOp {
  public:
-  /// The output columns an input column reaches: first_output, first_output + 1, ... (count of
-  /// them), through taps first_tap, first_tap + stride, ... of the kernel stored reversed along
-  /// its width.
-  struct ColumnSpan {
-    std::uint32_t first_output = 0, first_tap = 0, count = 0;
-  };
-
   explicit Conv2d(Conv2dParameters p) : p_(p), bias_(p.out_channels, 0.0f) {}
   std::string_view kind() const override { return "conv2d"; }
   Shape bind(std::span<const Shape> inputs) override;
@@ -59,6 +56,9 @@ class Conv2d final : public LayerOp {
   bool fold_affine(std::span<const float> scale, std::span<const float> shift) override;
   std::size_t affine_channels() const override { return p_.out_channels; }
   bool has_event_path() const override { return true; }
+  /// Whether forward() takes the event path for input x: spikes, not depthwise, and sparse
+  /// enough that it pays (else the dense path, still counting the event path's ACs).
+  bool takes_event_path(const Value& x) const;
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   /// This convolution on spikes with `lif` fed by it, fused: each (sample, output row) runs
   /// through the timesteps, the LIF charging from the row just gathered, so the convolution's
@@ -73,46 +73,53 @@ class Conv2d final : public LayerOp {
   const std::vector<float>& bias() const { return bias_; }
 
  private:
-  /// A spike of one frame, bucketed by its input row.
-  struct RowEvent {
-    std::uint32_t kernel;        ///< offset of its channel's [kH][kW][C_out/g] block in scatter_
-    std::uint32_t first_output;  ///< first output channel of its group
-    std::uint32_t column;
-    float level;
+  /// One frame's spikes by input pixel: the channels that spiked at each pixel, ascending.
+  struct PixelSpikes {
+    std::vector<std::uint32_t> start;     ///< per pixel, its first spike; pixels + 1 entries
+    std::vector<std::uint32_t> channels;  ///< per spike
+    std::vector<std::int8_t> levels;      ///< per spike (integer and ternary spikes)
   };
-  /// One frame's spikes, bucketed by input row.
-  struct RowBuckets {
-    std::vector<RowEvent> events;        ///< grouped by row, rows ascending
-    std::vector<std::uint32_t> row_end;  ///< per input row, the end of its group in `events`
+  /// The events of one output row: per (group, output pixel), the columns of the group's
+  /// EventMatrix that spiked, columns[first .. first + count) (in the frame's PixelSpikes for a
+  /// 1 x 1 kernel without groups). A thread's scratch, reused from row to row.
+  struct RowEvents {
+    std::vector<std::uint32_t> first, count;
+    std::vector<std::uint32_t> columns;
+    std::vector<std::int8_t> levels;
   };
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
-  RowBuckets bucket_by_row(const SpikeTrain& spikes, std::size_t f) const;
-  /// Output row oy of one frame: gathers the buckets of the input rows that reach it into
-  /// `accumulator` ([OW][C_out]) and writes channel o's row to out + o * channel_stride.
-  /// Returns the accumulates done.
-  std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
-                            float* accumulator, float* out, std::size_t channel_stride) const;
-  void forward_dense(const Value& x, Value& y, OpCounts& counts) const;
+  PixelSpikes spikes_by_pixel(const SpikeTrain& spikes, std::size_t f) const;
+  /// Output row oy of one frame, as [OW][C_out] into `block`: per output pixel, the spikes of
+  /// its receptive field summed by the groups' EventMatrix. Returns the accumulates done.
+  std::uint64_t sum_output_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
+                               RowEvents& row, float* block) const;
+  /// im2col and SGEMM over the dense frames `in`.
+  void forward_dense(const float* in, Value& y) const;
   /// Rows (i, ky, kx) of a patch matrix [patch][out_plane]: per output pixel, the value of input
   /// `channel` (the group's i-th) under tap (ky, kx), zero in the padding.
   void im2col(const float* channel, std::size_t i, float* matrix) const;
   bool depthwise() const { return p_.groups == p_.in_channels && p_.groups == p_.out_channels; }
-  /// The direct depthwise loop over dense frames `in` into y.
-  void forward_depthwise(const float* in, Value& y) const;
-  /// The accumulates the event path does for spikes `s`.
+  /// The direct depthwise loop over x's frames (spikes or analog) into y.
+  void forward_depthwise(const Value& x, Value& y) const;
+  /// The accumulates the event path does (or would do) for spikes `s`.
   std::uint64_t event_accumulates(const SpikeTrain& s) const;
-  void rebuild_scatter_layout();
+  /// One channel: sums[i] = bias + the taps times `padded` (the zero-padded input plane) at
+  /// stride 1, for the grid outputs i < grid, on rows of padded_width.
+  void depthwise_plane(const float* padded, const float* taps, float bias, std::size_t grid,
+                       std::size_t padded_width, float* sums) const;
+  void rebuild_event_weights();
   /// Standardizes raw_weight_ by gain_ into weight_ once both are loaded.
   void standardize();
 
   Conv2dParameters p_;
   std::size_t height_ = 0, width_ = 0, out_height_ = 0, out_width_ = 0;
-  std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
-  std::vector<float> scatter_;  ///< [C_in][kH][kW reversed][C_out/g]
+  std::vector<float> weight_;  ///< [C_out][C_in/g][kH][kW]
+  /// The event path's weights: per group, [C_out/g] x [kH x kW x C_in/g] (tap-major).
+  std::vector<EventMatrix> groups_;
   std::vector<float> bias_;
-  std::vector<float> raw_weight_, gain_;     ///< until standardized (standardize_eps set)
-  std::vector<ColumnSpan> column_spans_;     ///< per input column
-  std::vector<std::uint32_t> rows_reached_;  ///< per input row, the output rows it reaches
+  std::vector<float> raw_weight_, gain_;  ///< until standardized (standardize_eps set)
+  /// Per input pixel, the output pixels it reaches (per output channel of its group).
+  std::vector<std::uint32_t> outputs_reached_;
 };
 
 }  // namespace snnsim
