@@ -118,8 +118,7 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
   SpikeTrain s = empty_train(x, levels_ == 1 ? SpikeKind::binary : SpikeKind::integer);
   if (levels_ == 1) {
     // round(clamp(u, 0, 1)), half to even, is 1 exactly when u > 0.5. Frames are cut into
-    // chunks for the threads (a batch of one is one frame), each compacting its spikes without a
-    // branch per value.
+    // chunks for the threads (a batch of one is one frame), each compacting its spikes.
     constexpr std::size_t kChunk = std::size_t{1} << 14;
     const std::size_t chunks = (n + kChunk - 1) / kChunk;
     std::vector<std::vector<std::uint32_t>> parts(x.frames() * chunks);
@@ -128,13 +127,9 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
       const std::size_t begin = item % chunks * kChunk, end = std::min(n, begin + kChunk);
       const float* u = in.data() + item / chunks * n;
       std::vector<std::uint32_t>& part = parts[item];
-      part.resize(end - begin);
-      std::size_t count = 0;
-      for (std::size_t i = begin; i < end; ++i) {
-        part[count] = static_cast<std::uint32_t>(i);
-        count += u[i] > 0.5f;
-      }
-      part.resize(count);
+      part.resize(end - begin + 16);
+      part.resize(compact_above(u + begin, end - begin, 0.5f, static_cast<std::uint32_t>(begin),
+                                part.data()));
     }
     for (std::size_t f = 0; f < x.frames(); ++f) {
       for (std::size_t c = 0; c < chunks; ++c) {

@@ -1,4 +1,6 @@
 // snnsim: the command-line entry point. `snnsim COMMAND --help` documents each command.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +38,12 @@ int main(int argc, char** argv) {
   // A file-size limit (ulimit -f) then makes a write fail with EFBIG, reported like a full disk
   // with one line and no half-written output, instead of killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  // A layer graph allocates and frees every operator's output, megabytes each. By default glibc
+  // maps large blocks afresh and trims the heap after them, so every page faults and is zeroed
+  // again at the next operator; kept in the heap, freed blocks are reused (T-RevSNN tiny at
+  // batch 1: 6 % faster). A run's peak memory is unchanged; it is simply not returned early.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;

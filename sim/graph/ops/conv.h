@@ -12,8 +12,8 @@
 // so a batch of one balances across cores. (Scattering each spike's kernel into an accumulator
 // instead did two loads and a store per accumulate, 1.5 times slower on T-RevSNN's 1 x 1
 // convolutions.)
-// Analog input: im2col and one SGEMM per group (OpenBLAS); with fewer frames than threads the
-// SGEMMs are cut by output channels.
+// Analog input (and dense spikes): im2col and SGEMM (OpenBLAS) per group and band of output
+// rows, the band's patch matrix sized to stay in the L2 cache.
 //
 // Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel instead,
 // spikes or not: a spike there reaches k^2 outputs of one channel, too little work to pay for
@@ -95,9 +95,11 @@ class Conv2d final : public LayerOp {
                                RowEvents& row, float* block) const;
   /// im2col and SGEMM over the dense frames `in`.
   void forward_dense(const float* in, Value& y) const;
-  /// Rows (i, ky, kx) of a patch matrix [patch][out_plane]: per output pixel, the value of input
-  /// `channel` (the group's i-th) under tap (ky, kx), zero in the padding.
-  void im2col(const float* channel, std::size_t i, float* matrix) const;
+  /// Rows (i, ky, kx) of the patch matrix of output rows first_row .. first_row + rows
+  /// ([patch][rows x OW]): per output pixel, the value of input `channel` (the group's i-th)
+  /// under tap (ky, kx), zero in the padding.
+  void im2col(const float* channel, std::size_t i, std::size_t first_row, std::size_t rows,
+              float* matrix) const;
   bool depthwise() const { return p_.groups == p_.in_channels && p_.groups == p_.out_channels; }
   /// The direct depthwise loop over x's frames (spikes or analog) into y.
   void forward_depthwise(const Value& x, Value& y) const;

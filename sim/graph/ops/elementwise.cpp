@@ -68,11 +68,18 @@ bool ChannelScale::fold_into(LayerOp& before) const {
 
 Value ChannelScale::forward(std::span<const Value* const> inputs, OpCounts& counts) const {
   const Value& x = *inputs[0];
+  const Value::DenseView in = x.dense_view();
   Value y = Value::analog(shape_, x.steps, x.batch);
-  y.dense = x.densified();
-  const std::size_t per_channel = y.features() / shape_[0];
-  for (std::size_t k = 0; k < y.dense.size(); ++k)
-    y.dense[k] *= scale_[(k % y.features()) / per_channel];
+  const std::size_t channels = shape_[0], per_channel = y.features() / channels;
+  // One channel of one frame at a time: a plain vector loop, no index arithmetic per element.
+#pragma omp parallel for schedule(static)
+  for (std::size_t item = 0; item < y.frames() * channels; ++item) {
+    const float scale = scale_[item % channels];
+    const float* __restrict from = in.data() + item * per_channel;
+    float* __restrict to = y.dense.data() + item * per_channel;
+    for (std::size_t i = 0; i < per_channel; ++i)
+      to[i] = scale * from[i];
+  }
   counts.macs += y.dense.size();
   return y;
 }
