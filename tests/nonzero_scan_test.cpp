@@ -1,8 +1,9 @@
-// for_each_nonzero and compact_nonzero against a byte-by-byte scan, on flags of every density, with
-// values that stress the word trick (0x80, 0x7f, 0xff, 1) and ranges that start and end off the
-// word grid.
+// for_each_nonzero, compact_nonzero and compact_above against element-by-element scans: flags of
+// every density, with values that stress the word trick (0x80, 0x7f, 0xff, 1) and ranges that
+// start and end off the word grid; floats at the threshold, NaN and infinities.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -45,6 +46,25 @@ TEST(NonzeroScan, MaskPutsByteJAtBitJ) {
   }
   const std::int8_t mixed[8] = {0, -1, 0, 127, -128, 0, 0, 1};
   EXPECT_EQ(nonzero_byte_mask(mixed), 0b10011010u);
+}
+
+TEST(NonzeroScan, CompactAboveKeepsExactlyTheValuesAboveTheThreshold) {
+  std::mt19937 random(8);
+  std::uniform_real_distribution<float> uniform(-1.0f, 2.0f);
+  // The threshold itself, NaN and infinities are not above it; 0.5000001 is.
+  const float edges[] = {0.5f, std::nextafter(0.5f, 1.0f), std::nanf(""), INFINITY, -INFINITY};
+  for (const std::size_t n : {std::size_t{0}, std::size_t{5}, std::size_t{16}, std::size_t{203}}) {
+    std::vector<float> values(n);
+    for (float& v : values)
+      v = random() % 4 == 0 ? edges[random() % 5] : uniform(random);
+    std::vector<std::uint32_t> expected;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (values[i] > 0.5f) expected.push_back(static_cast<std::uint32_t>(100 + i));
+    }
+    std::vector<std::uint32_t> compacted(n + 16);
+    compacted.resize(compact_above(values.data(), n, 0.5f, 100, compacted.data()));
+    EXPECT_EQ(compacted, expected) << "n = " << n;
+  }
 }
 
 }  // namespace
