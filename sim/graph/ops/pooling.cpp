@@ -217,14 +217,17 @@ Value Upsample::forward(std::span<const Value* const> inputs, OpCounts&) const {
   Value y = Value::analog(out_shape, x.steps, x.batch);
   const std::size_t height = input_[1], width = input_[2];
   const std::size_t out_h = out_shape[1], out_w = out_shape[2];
-  for (std::size_t f = 0; f < x.frames(); ++f) {
-    for (std::size_t c = 0; c < input_[0]; ++c) {
-      const float* plane = in.data() + (f * input_[0] + c) * height * width;
-      float* out = y.dense.data() + (f * input_[0] + c) * out_h * out_w;
-      for (std::size_t oy = 0; oy < out_h; ++oy) {
-        for (std::size_t ox = 0; ox < out_w; ++ox)
-          out[oy * out_w + ox] = plane[(oy / scale_) * width + ox / scale_];
-      }
+  // Each input row is widened once, then copied to its scale output rows.
+#pragma omp parallel for schedule(static)
+  for (std::size_t item = 0; item < x.frames() * input_[0]; ++item) {
+    const float* plane = in.data() + item * height * width;
+    float* out = y.dense.data() + item * out_h * out_w;
+    for (std::size_t iy = 0; iy < height; ++iy) {
+      float* row = out + iy * scale_ * out_w;
+      for (std::size_t ix = 0; ix < width; ++ix)
+        std::fill_n(row + ix * scale_, scale_, plane[iy * width + ix]);
+      for (std::size_t copy = 1; copy < scale_; ++copy)
+        std::copy_n(row, out_w, row + copy * out_w);
     }
   }
   if (x.is_spikes()) {
