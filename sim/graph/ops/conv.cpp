@@ -328,16 +328,18 @@ std::uint64_t Conv2d::sum_output_row(const PixelSpikes& frame, std::size_t oy, f
   std::uint64_t events = 0;
   for (std::size_t g = 0; g < p_.groups; ++g) {
     const EventMatrix& matrix = groups_[g];
-    // Tiles outermost: one tile's block of the matrix serves the whole row from L2.
+    const std::size_t stride = matrix.chunks() + 1;
+    row.bounds.resize(out_width_ * stride);
+    for (std::size_t ox = 0; ox < out_width_; ++ox) {
+      const std::size_t j = g * out_width_ + ox;
+      events += row.count[j];
+      matrix.chunk_bounds(columns, row.first[j], row.first[j] + row.count[j], 0,
+                          row.bounds.data() + ox * stride);
+    }
+    const EventMatrix::ChunkedRows chunked{columns, levels, row.bounds.data(), nullptr, 0};
     for (std::size_t tile = 0; tile < matrix.tiles(); ++tile) {
-      for (std::size_t ox = 0; ox < out_width_; ++ox) {
-        const std::size_t j = g * out_width_ + ox, first = row.first[j], n = row.count[j];
-        if (tile == 0) events += n;
-        matrix.sum_row(
-            columns + first, levels ? levels + first : nullptr, n, n, 0, tile, amplitude,
-            bias_.data() + g * out_per_group,
-            block + ox * p_.out_channels + g * out_per_group + tile * EventMatrix::kTile);
-      }
+      matrix.sum_rows(chunked, out_width_, tile, amplitude, bias_.data() + g * out_per_group,
+                      block + g * out_per_group + tile * EventMatrix::kTile, p_.out_channels);
     }
   }
   return events * out_per_group;

@@ -86,6 +86,7 @@ class Conv2d final : public LayerOp {
     std::vector<std::uint32_t> first, count;
     std::vector<std::uint32_t> columns;
     std::vector<std::int8_t> levels;
+    std::vector<std::uint64_t> bounds;  ///< one group's, by chunk (EventMatrix::ChunkedRows)
   };
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
   PixelSpikes spikes_by_pixel(const SpikeTrain& spikes, std::size_t f) const;

@@ -96,21 +96,28 @@ Value Linear::forward(std::span<const Value* const> inputs, OpCounts& counts) co
       starts[f * (rows + 1) + rows] = k;
     }
     const std::uint32_t* indices = ternary ? by_sign.data() : s.indices.data();
+    // Each row's events (and for ternary spikes each sign's) cut by chunk of inputs.
+    const std::size_t stride = events_.chunks() + 1;
+    std::vector<std::uint64_t> plus(frames * rows * stride), minus(ternary ? plus.size() : 0);
+#pragma omp parallel for schedule(static)
+    for (std::size_t fr = 0; fr < frames * rows; ++fr) {
+      const std::size_t f = fr / rows, r = fr % rows;
+      const std::uint64_t begin = starts[f * (rows + 1) + r], end = starts[f * (rows + 1) + r + 1];
+      const std::uint64_t middle = ternary ? minus_starts[fr] : end;
+      events_.chunk_bounds(indices, begin, middle, r * in, plus.data() + fr * stride);
+      if (ternary) events_.chunk_bounds(indices, middle, end, r * in, minus.data() + fr * stride);
+    }
     const std::int8_t* levels = s.kind == SpikeKind::integer ? s.levels.data() : nullptr;
     // Work items of one frame and one tile of outputs, so that a batch of one fills the cores.
     const std::size_t tiles = events_.tiles();
 #pragma omp parallel for schedule(dynamic, 1)
     for (std::size_t work = 0; work < frames * tiles; ++work) {
       const std::size_t f = work / tiles, tile = work % tiles;
-      const float amplitude = s.scale(f / x.batch);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const std::uint64_t begin = starts[f * (rows + 1) + r],
-                            end = starts[f * (rows + 1) + r + 1];
-        const std::uint64_t added = ternary ? minus_starts[f * rows + r] - begin : end - begin;
-        events_.sum_row(indices + begin, levels ? levels + begin : nullptr, end - begin, added,
-                        r * in, tile, amplitude, bias_.data(),
-                        y.dense.data() + (f * rows + r) * out + tile * EventMatrix::kTile);
-      }
+      const EventMatrix::ChunkedRows chunked{indices, levels, plus.data() + f * rows * stride,
+                                             ternary ? minus.data() + f * rows * stride : nullptr,
+                                             in};
+      events_.sum_rows(chunked, rows, tile, s.scale(f / x.batch), bias_.data(),
+                       y.dense.data() + f * rows * out + tile * EventMatrix::kTile, out);
     }
     counts.acs += s.events() * out;
     return y;
