@@ -171,10 +171,17 @@ SNNSIM_VECTOR_CLONES void TernaryLayer::quantize(const float* x, std::size_t t, 
 
 namespace {
 
-/// Appends the nonzero levels of q[0 .. n) as events first, first + 1, ...
+/// Appends the nonzero levels of q[0 .. n) as events first, first + 1, ...: their indices
+/// compacted without a branch per level, then their levels gathered.
 void append_levels(const std::int8_t* q, std::size_t n, std::size_t first, SpikeTrain& out) {
-  for_each_nonzero(q, 0, n,
-                   [&](std::size_t i) { out.add(static_cast<std::uint32_t>(first + i), q[i]); });
+  const std::size_t start = out.indices.size();
+  out.indices.resize(start + n + 8);
+  std::uint32_t* indices = out.indices.data() + start;
+  const std::size_t count = compact_nonzero(q, n, static_cast<std::uint32_t>(first), indices);
+  out.indices.resize(start + count);
+  out.levels.resize(start + count);
+  for (std::size_t k = 0; k < count; ++k)
+    out.levels[start + k] = q[indices[k] - first];
 }
 
 }  // namespace

@@ -80,10 +80,10 @@ inline float erf_polynomial(float x) {
   return std::copysign(1.0f - r * t * exp_polynomial(-a * a), x);
 }
 
-/// x Φ(x) = x (1 + erf(x / √2)) / 2 for n values.
-SNNSIM_VECTOR_CLONES void gelu_in_place(float* __restrict values, std::size_t n) {
+/// out = x Φ(x) = x (1 + erf(x / √2)) / 2 for n values.
+SNNSIM_VECTOR_CLONES void gelu(const float* __restrict in, float* __restrict out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
-    values[i] = 0.5f * values[i] * (1.0f + erf_polynomial(values[i] * 0.70710678118654752f));
+    out[i] = 0.5f * in[i] * (1.0f + erf_polynomial(in[i] * 0.70710678118654752f));
 }
 
 /// exp(x - max) / sum over `n` values (the max keeps exp from overflowing). The exponentials are
@@ -293,29 +293,33 @@ std::string_view ActivationOp::kind() const {
 Value ActivationOp::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
   Value y = Value::analog(shape_, x.steps, x.batch);
-  y.dense = x.densified();
-  float* v = y.dense.data();
   const std::size_t n = y.dense.size(), d = shape_.back();
+  // From the input into the output (no copy first); row-wise ones in chunks of rows, each
+  // vectorized.
+  const Value::DenseView in = x.dense_view();
+  const float* from = in.data();
+  float* to = y.dense.data();
   switch (activation_) {
     case Activation::gelu:
-      // In chunks of rows, each vectorized.
 #pragma omp parallel for schedule(static)
       for (std::size_t row = 0; row < n / d; ++row)
-        gelu_in_place(v + row * d, d);
+        gelu(from + row * d, to + row * d, d);
       break;
     case Activation::relu:
       for (std::size_t i = 0; i < n; ++i)
-        v[i] = std::max(v[i], 0.0f);
+        to[i] = std::max(from[i], 0.0f);
       break;
     case Activation::tanh:
 #pragma omp parallel for schedule(static)
       for (std::size_t i = 0; i < n; ++i)
-        v[i] = std::tanh(v[i]);
+        to[i] = std::tanh(from[i]);
       break;
     case Activation::softmax:
 #pragma omp parallel for schedule(static)
-      for (std::size_t row = 0; row < n / d; ++row)
-        softmax_in_place(v + row * d, d);
+      for (std::size_t row = 0; row < n / d; ++row) {
+        std::copy_n(from + row * d, d, to + row * d);
+        softmax_in_place(to + row * d, d);
+      }
       break;
   }
   return y;
