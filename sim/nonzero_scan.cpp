@@ -19,10 +19,8 @@ std::size_t compact_above_portable(const float* values, std::size_t n, float thr
 }
 
 #ifdef SNNSIM_AVX512_COMPRESS
-__attribute__((target("avx512f"))) std::size_t compact_above_avx512(const float* values,
-                                                                    std::size_t n, float threshold,
-                                                                    std::uint32_t first,
-                                                                    std::uint32_t* out) {
+__attribute__((target("avx512f,popcnt"))) std::size_t compact_above_avx512(
+    const float* values, std::size_t n, float threshold, std::uint32_t first, std::uint32_t* out) {
   const __m512 limit = _mm512_set1_ps(threshold);
   const __m512i sixteen = _mm512_set1_epi32(16);
   __m512i index =
@@ -46,7 +44,7 @@ __attribute__((target("avx512f"))) std::size_t compact_above_avx512(const float*
 std::size_t compact_above(const float* values, std::size_t n, float threshold, std::uint32_t first,
                           std::uint32_t* out) {
 #ifdef SNNSIM_AVX512_COMPRESS
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
   if (avx512) return compact_above_avx512(values, n, threshold, first, out);
 #endif
   return compact_above_portable(values, n, threshold, first, out);

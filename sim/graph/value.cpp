@@ -18,6 +18,7 @@ std::string shape_string(const Shape& shape) {
 
 std::vector<float> SpikeTrain::to_dense() const {
   std::vector<float> dense(frames() * features, 0.0f);
+#pragma omp parallel for schedule(static)
   for (std::size_t frame = 0; frame < frames(); ++frame) {
     const float amplitude = scale(frame / batch);
     float* out = dense.data() + frame * features;

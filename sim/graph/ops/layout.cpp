@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "sim/nonzero_scan.h"
+
 namespace snnsim {
 namespace {
 
@@ -12,22 +14,6 @@ std::vector<std::size_t> strides_of(const Shape& shape) {
   for (std::size_t k = shape.size(); k-- > 1;)
     strides[k - 1] = strides[k] * shape[k];
   return strides;
-}
-
-/// Sorts each frame's events by index, keeping each event's level.
-void sort_frames(SpikeTrain& s) {
-  std::vector<std::pair<std::uint32_t, std::int8_t>> events;
-  for (std::size_t f = 0; f < s.frames(); ++f) {
-    const std::uint64_t begin = s.offsets[f], end = s.offsets[f + 1];
-    events.clear();
-    for (std::uint64_t k = begin; k < end; ++k)
-      events.emplace_back(s.indices[k], s.levels.empty() ? 1 : s.levels[k]);
-    std::sort(events.begin(), events.end());
-    for (std::uint64_t k = begin; k < end; ++k) {
-      s.indices[k] = events[k - begin].first;
-      if (!s.levels.empty()) s.levels[k] = events[k - begin].second;
-    }
-  }
 }
 
 }  // namespace
@@ -45,40 +31,49 @@ Shape Permute::bind(std::span<const Shape> inputs) {
   output_.clear();
   for (std::size_t axis : order_)
     output_.push_back(input_[axis]);
-  input_strides_ = strides_of(input_);
-  const std::vector<std::size_t> out = strides_of(output_);
-  output_strides_.assign(input_.size(), 0);
+  const std::vector<std::size_t> in_strides = strides_of(input_), out = strides_of(output_);
+  std::vector<std::size_t> moved_strides(input_.size(), 0);  // per input axis
   for (std::size_t k = 0; k < order_.size(); ++k)
-    output_strides_[order_[k]] = out[k];
-  return output_;
-}
-
-std::size_t Permute::moved(std::size_t index) const {
-  std::size_t to = 0;
-  for (std::size_t axis = 0; axis < input_.size(); ++axis) {
-    to += index / input_strides_[axis] * output_strides_[axis];
-    index %= input_strides_[axis];
+    moved_strides[order_[k]] = out[k];
+  destination_.resize(element_count(input_));
+  for (std::size_t i = 0; i < destination_.size(); ++i) {
+    std::size_t to = 0, rest = i;
+    for (std::size_t axis = 0; axis < input_.size(); ++axis) {
+      to += rest / in_strides[axis] * moved_strides[axis];
+      rest %= in_strides[axis];
+    }
+    destination_[i] = static_cast<std::uint32_t>(to);
   }
-  return to;
+  return output_;
 }
 
 Value Permute::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
+  const std::size_t n = x.features();
   if (x.is_spikes()) {
-    SpikeTrain s = *x.spikes;
-    for (std::uint32_t& index : s.indices)
-      index = static_cast<std::uint32_t>(moved(index));
-    sort_frames(s);
-    return Value::of_spikes(output_, std::move(s));
+    // Each frame's levels written to their new places, then compacted in order: no sort.
+    const SpikeTrain& s = *x.spikes;
+    SpikeTrain out{s.kind, s.steps, s.batch, n, {0}, {}, {}, s.amplitude};
+    append_frames_in_parallel(out, s.frames(), [&](std::size_t f, SpikeTrain& part) {
+      std::vector<std::int8_t> levels(n, 0);
+      for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k)
+        levels[destination_[s.indices[k]]] = static_cast<std::int8_t>(s.level(k));
+      part.indices.resize(n + 8);
+      part.indices.resize(compact_nonzero(levels.data(), n, 0, part.indices.data()));
+      if (part.kind != SpikeKind::binary) {
+        for (const std::uint32_t index : part.indices)
+          part.levels.push_back(levels[index]);
+      }
+    });
+    return Value::of_spikes(output_, std::move(out));
   }
   Value y = Value::analog(output_, x.steps, x.batch);
-  const std::size_t n = x.features();
 #pragma omp parallel for schedule(static)
   for (std::size_t f = 0; f < x.frames(); ++f) {
     const float* in = x.dense.data() + f * n;
-    float* out = y.dense.data() + f * n;
+    float* to = y.dense.data() + f * n;
     for (std::size_t i = 0; i < n; ++i)
-      out[moved(i)] = in[i];
+      to[destination_[i]] = in[i];
   }
   return y;
 }

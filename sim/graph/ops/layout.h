@@ -24,12 +24,9 @@ class Permute final : public LayerOp {
   const std::vector<std::size_t>& order() const { return order_; }
 
  private:
-  /// The output index of input element `index`.
-  std::size_t moved(std::size_t index) const;
-
   std::vector<std::size_t> order_;
   Shape input_, output_;
-  std::vector<std::size_t> input_strides_, output_strides_;  ///< per input axis
+  std::vector<std::uint32_t> destination_;  ///< per input element, its output index
 };
 
 /// Index `index` of `axis`, which the output drops ([N, D] at axis 0, index 0: [D]); an input of

@@ -50,6 +50,19 @@ Value like_input(const Value& like, Shape shape, std::vector<float> dense) {
   return y;
 }
 
+/// column[i] = the set bits of q_i AND k, for `rows` rows q_i of `words` words, `stride` words
+/// apart from q.
+SNNSIM_VECTOR_CLONES void and_popcounts(const std::uint64_t* q, std::size_t stride,
+                                        const std::uint64_t* k, std::size_t words, std::size_t rows,
+                                        float* column) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    int common = 0;
+    for (std::size_t w = 0; w < words; ++w)
+      common += std::popcount(q[i * stride + w] & k[w]);
+    column[i] = static_cast<float>(common);
+  }
+}
+
 /// exp(x) for x <= 88 as a polynomial, which vectorizes (std::exp is a library call): Cephes'
 /// expf, within 2 ulp of std::exp; 0 below -87 (a masked score, -infinity, gives 0 exactly), NaN
 /// for NaN. x = n ln 2 + r with |r| <= ln 2 / 2, n rounded by adding and subtracting 1.5 * 2^23.
@@ -206,13 +219,7 @@ Value Attention::forward_spikes(std::span<const Value* const> inputs, OpCounts& 
         for (std::size_t j = 0; j < tokens; ++j) {
           const std::uint64_t* kj = k_bits.data() + (j * heads_ + h) * words;
           float* column = scores_t.data() + (h * tokens + j) * tokens;
-          for (std::size_t i = 0; i < tokens; ++i) {
-            const std::uint64_t* qi = q_bits.data() + (i * heads_ + h) * words;
-            int common = 0;
-            for (std::size_t w = 0; w < words; ++w)
-              common += std::popcount(qi[w] & kj[w]);
-            column[i] = static_cast<float>(common);
-          }
+          and_popcounts(q_bits.data() + h * words, heads_ * words, kj, words, tokens, column);
         }
       }
       // Y[i, c] = scale * sum over V's spikes (j, c) of score(i, j), for the head of c.
