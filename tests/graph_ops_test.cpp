@@ -173,7 +173,9 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
 TEST(Conv2dOp, FusedWithItsLifGivesTheSpikesOfTheTwoLayersRunApart) {
   std::mt19937 rng(12);
   LifLayer lif({2.0, 0.4, 0.0, true}, true);
-  for (const Conv2dParameters& p : {Conv2dParameters{3, 70, 3, 3, 1, 1, 1, 1, 1, true, {}},
+  // A 1 x 1 kernel (the gathering event path) and 3 x 3 ones (the scattering one).
+  for (const Conv2dParameters& p : {Conv2dParameters{5, 70, 1, 1, 1, 1, 0, 0, 1, true, {}},
+                                    Conv2dParameters{3, 70, 3, 3, 1, 1, 1, 1, 1, true, {}},
                                     Conv2dParameters{4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}}}) {
     Conv2d op(p);
     lif.bind(std::vector<Shape>{op.bind(std::vector<Shape>{{p.in_channels, 7, 9}})});

@@ -33,6 +33,29 @@ std::vector<std::uint32_t> outputs_reached(std::size_t size, std::size_t kernel,
   return reached;
 }
 
+/// For each input column x, the output columns it reaches and with which taps. Output ox sees
+/// input ox * stride - padding + kx, so the outputs x reaches are consecutive, and their taps go
+/// down by `stride` as ox goes up. Computed once, so the event path needs no divisions; visiting
+/// each (output, tap) once costs out_width x kernel, bounded by the caller.
+std::vector<Conv2d::ColumnSpan> column_spans(std::size_t width, std::size_t kernel,
+                                             std::size_t stride, std::size_t padding,
+                                             std::size_t out_width) {
+  std::vector<Conv2d::ColumnSpan> spans(width);
+  for (std::size_t ox = 0; ox < out_width; ++ox) {
+    for (std::size_t kx = 0; kx < kernel; ++kx) {
+      const std::size_t shifted = ox * stride + kx;
+      if (shifted < padding || shifted - padding >= width) continue;
+      Conv2d::ColumnSpan& span = spans[shifted - padding];
+      if (span.count == 0) {
+        span.first_output = static_cast<std::uint32_t>(ox);
+        span.first_tap = static_cast<std::uint32_t>(kernel - 1 - kx);
+      }
+      ++span.count;
+    }
+  }
+  return spans;
+}
+
 }  // namespace
 
 Shape Conv2d::bind(std::span<const Shape> inputs) {
@@ -54,6 +77,7 @@ Shape Conv2d::bind(std::span<const Shape> inputs) {
   check_tensor_size("the output", {p_.out_channels, out_height_, out_width_});
   check_tensor_size("the taps along the width (output width x kernel width)",
                     {out_width_, p_.kernel_w});
+  column_spans_ = column_spans(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
   const std::vector<std::uint32_t> columns =
       outputs_reached(width_, p_.kernel_w, p_.stride_w, p_.padding_w, out_width_);
   const std::vector<std::uint32_t> rows =
@@ -110,16 +134,28 @@ void Conv2d::standardize() {
 }
 
 void Conv2d::rebuild_event_weights() {
+  if (gathers()) {
+    pointwise_.assign(p_.in_channels, p_.out_channels, [&](std::size_t o, std::size_t i) {
+      return weight_[o * p_.in_channels + i];
+    });
+    return;
+  }
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
   const std::size_t taps = p_.kernel_h * p_.kernel_w;
-  // Group g's matrix: row (output o of the group), column tap x in_per_group + input i.
-  groups_.resize(p_.groups);
-  for (std::size_t g = 0; g < p_.groups; ++g) {
-    groups_[g].assign(taps * in_per_group, out_per_group, [&](std::size_t o, std::size_t k) {
-      const std::size_t tap = k / in_per_group, i = k % in_per_group;
-      return weight_[((g * out_per_group + o) * in_per_group + i) * taps + tap];
-    });
+  scatter_.assign(weight_.size(), 0.0f);
+  for (std::size_t o = 0; o < p_.out_channels; ++o) {
+    const std::size_t group = o / out_per_group, local = o % out_per_group;
+    for (std::size_t i = 0; i < in_per_group; ++i) {
+      const std::size_t channel = group * in_per_group + i;
+      for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+        for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
+          const std::size_t reversed = (ky * p_.kernel_w + p_.kernel_w - 1 - kx);
+          scatter_[(channel * taps + reversed) * out_per_group + local] =
+              weight_[((o * in_per_group + i) * p_.kernel_h + ky) * p_.kernel_w + kx];
+        }
+      }
+    }
   }
 }
 
@@ -162,19 +198,19 @@ bool Conv2d::takes_event_path(const Value& x) const {
 void Conv2d::forward_events(const SpikeTrain& s, Value& y, OpCounts& counts) const {
   const std::size_t frames = s.frames(), channels = p_.out_channels;
   const std::size_t out_plane = out_height_ * out_width_;
-  std::vector<PixelSpikes> by_pixel(frames);
+  std::vector<FrameSpikes> sorted(frames);
   std::uint64_t acs = 0;
 #pragma omp parallel
   {
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < frames; ++f)
-      by_pixel[f] = spikes_by_pixel(s, f);
-    RowEvents row;
+      sorted[f] = sort_spikes(s, f);
+    std::vector<std::uint64_t> bounds;
     std::vector<float> block(out_width_ * channels);
 #pragma omp for schedule(dynamic, 4) reduction(+ : acs)
     for (std::size_t item = 0; item < frames * out_height_; ++item) {
       const std::size_t f = item / out_height_, oy = item % out_height_;
-      acs += sum_output_row(by_pixel[f], oy, s.scale(f / s.batch), row, block.data());
+      acs += output_row(sorted[f], oy, s.scale(f / s.batch), bounds, block.data());
       // [OW][C] to one row per channel; the block is in L1.
       float* out = y.dense.data() + f * channels * out_plane + oy * out_width_;
       for (std::size_t o = 0; o < channels; ++o) {
@@ -191,7 +227,7 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
   const std::size_t frames = s.frames(), channels = p_.out_channels;
   const std::size_t out_plane = out_height_ * out_width_, features = channels * out_plane;
   const std::size_t row_size = channels * out_width_;  // one output row of every channel
-  std::vector<PixelSpikes> by_pixel(frames);
+  std::vector<FrameSpikes> sorted(frames);
   std::vector<std::uint8_t> fired(frames * features);
   std::vector<std::vector<std::uint32_t>> spiked(frames);
   std::uint64_t acs = 0;
@@ -199,8 +235,8 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
   {
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t f = 0; f < frames; ++f)
-      by_pixel[f] = spikes_by_pixel(s, f);
-    RowEvents row;
+      sorted[f] = sort_spikes(s, f);
+    std::vector<std::uint64_t> bounds;
     std::vector<float> drive(row_size), membrane(row_size);
     std::vector<std::uint8_t> row_fired(row_size);
 #pragma omp for schedule(dynamic, 2) reduction(+ : acs)
@@ -209,7 +245,7 @@ SpikeTrain Conv2d::forward_into_lif(const SpikeTrain& s, const LifLayer& lif,
       std::fill(membrane.begin(), membrane.end(), lif.rest());
       for (std::size_t t = 0; t < s.steps; ++t) {
         const std::size_t f = t * s.batch + b;
-        acs += sum_output_row(by_pixel[f], oy, s.scale(t), row, drive.data());
+        acs += output_row(sorted[f], oy, s.scale(t), bounds, drive.data());
         lif.charge_fire_reset(drive.data(), membrane.data(), row_fired.data(), row_size);
         std::uint8_t* out = fired.data() + f * features + oy * out_width_;
         for (std::size_t o = 0; o < channels; ++o) {
@@ -271,78 +307,129 @@ Conv2d::PixelSpikes Conv2d::spikes_by_pixel(const SpikeTrain& s, std::size_t f) 
   return by_pixel;
 }
 
-std::uint64_t Conv2d::sum_output_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
-                                     RowEvents& row, float* block) const {
+Conv2d::FrameSpikes Conv2d::sort_spikes(const SpikeTrain& s, std::size_t f) const {
+  FrameSpikes sorted;
+  if (gathers()) {
+    sorted.by_pixel = spikes_by_pixel(s, f);
+  } else {
+    sorted.by_row = bucket_by_row(s, f);
+  }
+  return sorted;
+}
+
+std::uint64_t Conv2d::output_row(const FrameSpikes& frame, std::size_t oy, float amplitude,
+                                 std::vector<std::uint64_t>& bounds, float* block) const {
+  return gathers() ? gather_row(frame.by_pixel, oy, amplitude, bounds, block)
+                   : scatter_row(frame.by_row, oy, amplitude, block);
+}
+
+std::uint64_t Conv2d::gather_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
+                                 std::vector<std::uint64_t>& bounds, float* block) const {
+  // Output pixel (oy, ox) reads input pixel (oy * stride - padding, ox * stride - padding):
+  // its spikes, read where they are, are the row's events.
+  const std::size_t stride = pointwise_.chunks() + 1;
+  bounds.resize(out_width_ * stride);
+  const std::size_t iy = oy * p_.stride_h;
+  const bool row_inside = iy >= p_.padding_h && iy - p_.padding_h < height_;
+  std::uint64_t events = 0;
+  for (std::size_t ox = 0; ox < out_width_; ++ox) {
+    const std::size_t ix = ox * p_.stride_w;
+    std::uint64_t begin = 0, end = 0;
+    if (row_inside && ix >= p_.padding_w && ix - p_.padding_w < width_) {
+      const std::size_t q = (iy - p_.padding_h) * width_ + ix - p_.padding_w;
+      begin = frame.start[q];
+      end = frame.start[q + 1];
+    }
+    events += end - begin;
+    pointwise_.chunk_bounds(frame.channels.data(), begin, end, 0, bounds.data() + ox * stride);
+  }
+  const EventMatrix::ChunkedRows rows{frame.channels.data(),
+                                      frame.levels.empty() ? nullptr : frame.levels.data(),
+                                      bounds.data(), nullptr, 0};
+  for (std::size_t tile = 0; tile < pointwise_.tiles(); ++tile) {
+    pointwise_.sum_rows(rows, out_width_, tile, amplitude, bias_.data(),
+                        block + tile * EventMatrix::kTile, p_.out_channels);
+  }
+  return events * p_.out_channels;
+}
+
+Conv2d::RowBuckets Conv2d::bucket_by_row(const SpikeTrain& s, std::size_t f) const {
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const bool with_levels = !frame.levels.empty();
-  // A 1 x 1 kernel without groups reads each input pixel's channels where they are.
-  const bool pointwise = p_.kernel_h == 1 && p_.kernel_w == 1 && p_.groups == 1;
-  row.first.clear();
-  row.count.clear();
-  row.columns.clear();
-  row.levels.clear();
-  for (std::size_t g = 0; g < p_.groups; ++g) {
-    const std::uint32_t first_channel = static_cast<std::uint32_t>(g * in_per_group);
-    for (std::size_t ox = 0; ox < out_width_; ++ox) {
-      const std::size_t first = row.columns.size();
-      row.first.push_back(static_cast<std::uint32_t>(first));
-      row.count.push_back(0);
-      for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
-        const std::size_t iy = oy * p_.stride_h + ky;
-        if (iy < p_.padding_h || iy - p_.padding_h >= height_) continue;
-        for (std::size_t kx = 0; kx < p_.kernel_w; ++kx) {
-          const std::size_t ix = ox * p_.stride_w + kx;
-          if (ix < p_.padding_w || ix - p_.padding_w >= width_) continue;
-          const std::size_t q = (iy - p_.padding_h) * width_ + ix - p_.padding_w;
-          std::uint32_t begin = frame.start[q], end = frame.start[q + 1];
-          if (pointwise) {
-            row.first.back() = begin;
-            row.count.back() = end - begin;
-            continue;
-          }
-          if (p_.groups > 1) {
-            const std::uint32_t* channels = frame.channels.data();
-            begin = std::lower_bound(channels + begin, channels + end, first_channel) - channels;
-            end = std::lower_bound(channels + begin, channels + end, first_channel + in_per_group) -
-                  channels;
-          }
-          // Column tap x in_per_group + i of the group's matrix.
-          const std::uint32_t base =
-              static_cast<std::uint32_t>((ky * p_.kernel_w + kx) * in_per_group) - first_channel;
-          for (std::uint32_t e = begin; e < end; ++e)
-            row.columns.push_back(base + frame.channels[e]);
-          if (with_levels) {
-            row.levels.insert(row.levels.end(), frame.levels.begin() + begin,
-                              frame.levels.begin() + end);
-          }
-        }
+  const std::size_t kernel_block = p_.kernel_h * p_.kernel_w * out_per_group;
+  // A counting sort by row, in two passes over the spikes.
+  RowBuckets buckets;
+  std::vector<std::uint32_t>& next = buckets.row_end;  // per row: where its next spike goes
+  next.assign(height_, 0);
+  for_each_pixel_event(
+      s, f, height_, width_,
+      [&](std::uint64_t, std::size_t, std::size_t row, std::size_t) { ++next[row]; });
+  std::uint32_t start = 0;
+  for (std::uint32_t& slot : next)
+    start += std::exchange(slot, start);
+  buckets.events.resize(s.offsets[f + 1] - s.offsets[f]);
+  for_each_pixel_event(
+      s, f, height_, width_,
+      [&](std::uint64_t k, std::size_t channel, std::size_t row, std::size_t column) {
+        buckets.events[next[row]++] = {
+            static_cast<std::uint32_t>(channel * kernel_block),
+            static_cast<std::uint32_t>((channel / in_per_group) * out_per_group),
+            static_cast<std::uint32_t>(column), static_cast<float>(s.level(k))};
+      });
+  // Each row's slot now points past its last spike: row_end, as documented.
+  return buckets;
+}
+
+namespace {
+
+/// into[i] += level * taps[i] for i < n; kBinary: level is 1, no multiplication.
+template <bool kBinary>
+inline void accumulate(float* __restrict into, const float* __restrict taps, float level,
+                       std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    into[i] += kBinary ? taps[i] : level * taps[i];
+}
+
+}  // namespace
+
+SNNSIM_VECTOR_CLONES std::uint64_t Conv2d::scatter_row(const RowBuckets& buckets, std::size_t oy,
+                                                       float amplitude, float* accumulator) const {
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  const std::size_t channels = p_.out_channels;
+  // Stride 1 without groups: the outputs of a spike's taps are adjacent in the accumulator and,
+  // kx being stored reversed, its taps adjacent in scatter_, so one run adds them all.
+  const bool one_run = p_.stride_w == 1 && p_.groups == 1;
+  std::fill_n(accumulator, out_width_ * channels, 0.0f);
+  std::uint64_t acs = 0;
+  for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
+    const std::size_t shifted = oy * p_.stride_h + ky;
+    if (shifted < p_.padding_h || shifted - p_.padding_h >= height_) continue;
+    const std::size_t row = shifted - p_.padding_h;
+    for (std::size_t e = row == 0 ? 0 : buckets.row_end[row - 1]; e < buckets.row_end[row]; ++e) {
+      const RowEvent& event = buckets.events[e];
+      const ColumnSpan span = column_spans_[event.column];
+      const float* taps =
+          scatter_.data() + event.kernel + (ky * p_.kernel_w + span.first_tap) * out_per_group;
+      float* into = accumulator + span.first_output * channels + event.first_output;
+      // Binary spikes add their taps; levels scale them.
+      if (one_run && event.level == 1.0f) {
+        accumulate<true>(into, taps, 1.0f, span.count * channels);
+      } else if (one_run) {
+        accumulate<false>(into, taps, event.level, span.count * channels);
+      } else {
+        for (std::size_t j = 0; j < span.count; ++j)
+          accumulate<false>(into + j * channels, taps + j * p_.stride_w * out_per_group,
+                            event.level, out_per_group);
       }
-      if (!pointwise) row.count.back() = static_cast<std::uint32_t>(row.columns.size() - first);
+      acs += span.count * out_per_group;
     }
   }
-  const std::uint32_t* columns = pointwise ? frame.channels.data() : row.columns.data();
-  const std::int8_t* levels = !with_levels ? nullptr
-                              : pointwise  ? frame.levels.data()
-                                           : row.levels.data();
-  std::uint64_t events = 0;
-  for (std::size_t g = 0; g < p_.groups; ++g) {
-    const EventMatrix& matrix = groups_[g];
-    const std::size_t stride = matrix.chunks() + 1;
-    row.bounds.resize(out_width_ * stride);
-    for (std::size_t ox = 0; ox < out_width_; ++ox) {
-      const std::size_t j = g * out_width_ + ox;
-      events += row.count[j];
-      matrix.chunk_bounds(columns, row.first[j], row.first[j] + row.count[j], 0,
-                          row.bounds.data() + ox * stride);
-    }
-    const EventMatrix::ChunkedRows chunked{columns, levels, row.bounds.data(), nullptr, 0};
-    for (std::size_t tile = 0; tile < matrix.tiles(); ++tile) {
-      matrix.sum_rows(chunked, out_width_, tile, amplitude, bias_.data() + g * out_per_group,
-                      block + g * out_per_group + tile * EventMatrix::kTile, p_.out_channels);
-    }
+  // The amplitude and the bias, in place.
+  for (std::size_t ox = 0; ox < out_width_; ++ox) {
+    for (std::size_t o = 0; o < channels; ++o)
+      accumulator[ox * channels + o] = amplitude * accumulator[ox * channels + o] + bias_[o];
   }
-  return events * out_per_group;
+  return acs;
 }
 
 void Conv2d::forward_depthwise(const Value& x, Value& y) const {

@@ -3,15 +3,18 @@
 // groups = C). Weights: "weight" [C_out, C_in / groups, kH, kW] (PyTorch's layout), "bias"
 // [C_out].
 //
-// Spike input, event-driven: a frame's spikes are sorted by input pixel (a counting sort);
-// then each output pixel sums the kernel columns of the spikes in its receptive field, the
-// (tap, input channel) pairs that spiked, with an EventMatrix per group: the kernel as
-// [C_out/g] x [kH x kW x C_in/g], summed in registers (see event_matrix.h). Work is
-// proportional to the spikes. One output row at a time goes to an [OW][C_out] block, which
-// stays in L1, and is written out as [C_out][OW]. Threads share out (frame, output row) pairs,
-// so a batch of one balances across cores. (Scattering each spike's kernel into an accumulator
-// instead did two loads and a store per accumulate, 1.5 times slower on T-RevSNN's 1 x 1
-// convolutions.)
+// Spike input, event-driven, one output row at a time into an [OW][C_out] block that stays in
+// L1 and is written out as [C_out][OW]; threads share out (frame, output row) pairs, so a
+// batch of one balances across cores. Work is proportional to the spikes. Two ways, by kernel:
+// - 1 x 1 without groups (gathers()): a frame's spikes are sorted by input pixel (a counting
+//   sort); each output pixel sums the weight columns of its input pixel's spikes with an
+//   EventMatrix, in registers (event_matrix.h). 1.45x faster than scattering on T-RevSNN's
+//   pointwise convolutions.
+// - Larger kernels: a frame's spikes are bucketed by input row; each spike adds its kernel,
+//   kept as [C_in][kH][kW, reversed][C_out / g] so that the output channels of a tap are
+//   contiguous, and for stride 1 so are those of the taps along a row. A gather there copies
+//   each spike once per tap into its output pixels' lists: 1.3-2x slower on the 3 x 3
+//   convolutions of bench/networks/conv-bench.json.
 // Analog input (and dense spikes): im2col and SGEMM (OpenBLAS) per group and band of output
 // rows, the band's patch matrix sized to stay in the L2 cache.
 //
@@ -48,6 +51,13 @@ struct Conv2dParameters {
 
 class Conv2d final : public LayerOp {
  public:
+  /// The output columns an input column reaches: first_output, first_output + 1, ... (count of
+  /// them), through taps first_tap, first_tap + stride, ... of the kernel stored reversed along
+  /// its width.
+  struct ColumnSpan {
+    std::uint32_t first_output = 0, first_tap = 0, count = 0;
+  };
+
   explicit Conv2d(Conv2dParameters p) : p_(p), bias_(p.out_channels, 0.0f) {}
   std::string_view kind() const override { return "conv2d"; }
   Shape bind(std::span<const Shape> inputs) override;
@@ -79,21 +89,41 @@ class Conv2d final : public LayerOp {
     std::vector<std::uint32_t> channels;  ///< per spike
     std::vector<std::int8_t> levels;      ///< per spike (integer and ternary spikes)
   };
-  /// The events of one output row: per (group, output pixel), the columns of the group's
-  /// EventMatrix that spiked, columns[first .. first + count) (in the frame's PixelSpikes for a
-  /// 1 x 1 kernel without groups). A thread's scratch, reused from row to row.
-  struct RowEvents {
-    std::vector<std::uint32_t> first, count;
-    std::vector<std::uint32_t> columns;
-    std::vector<std::int8_t> levels;
-    std::vector<std::uint64_t> bounds;  ///< one group's, by chunk (EventMatrix::ChunkedRows)
+  /// A spike of one frame, bucketed by its input row.
+  struct RowEvent {
+    std::uint32_t kernel;        ///< offset of its channel's [kH][kW][C_out/g] block in scatter_
+    std::uint32_t first_output;  ///< first output channel of its group
+    std::uint32_t column;
+    float level;
   };
+  /// One frame's spikes, bucketed by input row.
+  struct RowBuckets {
+    std::vector<RowEvent> events;        ///< grouped by row, rows ascending
+    std::vector<std::uint32_t> row_end;  ///< per input row, the end of its group in `events`
+  };
+  /// One frame's spikes, sorted for the event path: by pixel (gathers()) or by row.
+  struct FrameSpikes {
+    PixelSpikes by_pixel;
+    RowBuckets by_row;
+  };
+  /// Whether the event path gathers (a 1 x 1 kernel without groups: each output pixel sums the
+  /// weight columns of its input pixel's spikes, read where they are) rather than scatters
+  /// each spike's kernel (larger kernels, where a gather would copy each spike once per tap).
+  bool gathers() const { return p_.kernel_h == 1 && p_.kernel_w == 1 && p_.groups == 1; }
   void forward_events(const SpikeTrain& spikes, Value& y, OpCounts& counts) const;
+  FrameSpikes sort_spikes(const SpikeTrain& spikes, std::size_t f) const;
   PixelSpikes spikes_by_pixel(const SpikeTrain& spikes, std::size_t f) const;
-  /// Output row oy of one frame, as [OW][C_out] into `block`: per output pixel, the spikes of
-  /// its receptive field summed by the groups' EventMatrix. Returns the accumulates done.
-  std::uint64_t sum_output_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
-                               RowEvents& row, float* block) const;
+  RowBuckets bucket_by_row(const SpikeTrain& spikes, std::size_t f) const;
+  /// Output row oy of one frame, as [OW][C_out] into `block`, by gather_row or scatter_row;
+  /// `bounds` is a thread's scratch. Returns the accumulates done.
+  std::uint64_t output_row(const FrameSpikes& frame, std::size_t oy, float amplitude,
+                           std::vector<std::uint64_t>& bounds, float* block) const;
+  /// Per output pixel, its input pixel's spikes summed by pointwise_.
+  std::uint64_t gather_row(const PixelSpikes& frame, std::size_t oy, float amplitude,
+                           std::vector<std::uint64_t>& bounds, float* block) const;
+  /// The buckets of the input rows that reach output row oy, each spike adding its taps.
+  std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
+                            float* block) const;
   /// im2col and SGEMM over the dense frames `in`.
   void forward_dense(const float* in, Value& y) const;
   /// Rows (i, ky, kx) of the patch matrix of output rows first_row .. first_row + rows
@@ -116,13 +146,14 @@ class Conv2d final : public LayerOp {
 
   Conv2dParameters p_;
   std::size_t height_ = 0, width_ = 0, out_height_ = 0, out_width_ = 0;
-  std::vector<float> weight_;  ///< [C_out][C_in/g][kH][kW]
-  /// The event path's weights: per group, [C_out/g] x [kH x kW x C_in/g] (tap-major).
-  std::vector<EventMatrix> groups_;
+  std::vector<float> weight_;   ///< [C_out][C_in/g][kH][kW]
+  EventMatrix pointwise_;       ///< the gathering event path's weights
+  std::vector<float> scatter_;  ///< the scattering one's: [C_in][kH][kW reversed][C_out/g]
   std::vector<float> bias_;
   std::vector<float> raw_weight_, gain_;  ///< until standardized (standardize_eps set)
   /// Per input pixel, the output pixels it reaches (per output channel of its group).
   std::vector<std::uint32_t> outputs_reached_;
+  std::vector<ColumnSpan> column_spans_;  ///< per input column
 };
 
 }  // namespace snnsim

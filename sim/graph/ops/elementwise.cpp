@@ -19,7 +19,7 @@ Value Add::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value &a = *inputs[0], &b = *inputs[1];
   Value y = Value::analog(shape_, a.steps, a.batch);
   const Value::DenseView da = a.dense_view(), db = b.dense_view();
-  const float *__restrict from_a = da.data(), *__restrict from_b = db.data();
+  const float* __restrict from_a = da.data(), * __restrict from_b = db.data();
   float* __restrict to = y.dense.data();
 #pragma omp parallel for schedule(static)
   for (std::size_t k = 0; k < y.dense.size(); ++k)
