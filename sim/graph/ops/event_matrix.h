@@ -1,8 +1,7 @@
 #pragma once
 // The event path of a weight matrix W [out][in]: the product W s of a sparse spike vector s,
 // as the sum of the weight columns of s's events. Linear multiplies each token's spikes by its
-// weight; Conv2d each output pixel's (tap, input channel) spikes by its kernel, as one matrix
-// per group: the same loop serves both.
+// weight, a 1 x 1 Conv2d each output pixel's: the same loop serves both.
 //
 // The columns are stored tile-major: per tile of kTile outputs (the last padded with zeros),
 // [in][kTile], so that an event's column of one tile is 256 contiguous bytes. A tile is summed
