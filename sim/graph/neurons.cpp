@@ -169,23 +169,6 @@ SNNSIM_VECTOR_CLONES void TernaryLayer::quantize(const float* x, std::size_t t, 
   }
 }
 
-namespace {
-
-/// Appends the nonzero levels of q[0 .. n) as events first, first + 1, ...: their indices
-/// compacted without a branch per level, then their levels gathered.
-void append_levels(const std::int8_t* q, std::size_t n, std::size_t first, SpikeTrain& out) {
-  const std::size_t start = out.indices.size();
-  out.indices.resize(start + n + 8);
-  std::uint32_t* indices = out.indices.data() + start;
-  const std::size_t count = compact_nonzero(q, n, static_cast<std::uint32_t>(first), indices);
-  out.indices.resize(start + count);
-  out.levels.resize(start + count);
-  for (std::size_t k = 0; k < count; ++k)
-    out.levels[start + k] = q[indices[k] - first];
-}
-
-}  // namespace
-
 Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) const {
   const Value& x = *inputs[0];
   if (x.steps != timesteps_) {
@@ -209,7 +192,8 @@ Value TernaryLayer::forward(std::span<const Value* const> inputs, OpCounts&) con
       const std::size_t f = t * x.batch + b;
       quantize(in.data() + f * n + begin, t, count, u.data(), last.data(), q.data());
       parts[f * chunks + c].kind = SpikeKind::ternary;
-      append_levels(q.data(), count, begin, parts[f * chunks + c]);
+      append_nonzero_levels(q.data(), count, static_cast<std::uint32_t>(begin),
+                            parts[f * chunks + c]);
     }
   }
   SpikeTrain s = empty_train(x, SpikeKind::ternary);
@@ -243,7 +227,7 @@ Value TernaryLayer::forward_step(std::span<const Value* const> inputs, OpCounts&
   for (std::size_t b = 0; b < x.batch; ++b) {
     quantize(in.data() + b * n, context.step, n, context.state[0].data() + b * n,
              context.state[1].data() + b * n, q.data());
-    append_levels(q.data(), n, 0, s);
+    append_nonzero_levels(q.data(), n, 0, s);
     s.close_frame();
   }
   return Value::of_spikes(x.shape, std::move(s));

@@ -1,5 +1,7 @@
 #include "sim/graph/value.h"
 
+#include "sim/nonzero_scan.h"
+
 namespace snnsim {
 
 std::size_t element_count(const Shape& shape) {
@@ -14,6 +16,19 @@ std::string shape_string(const Shape& shape) {
   for (std::size_t i = 0; i < shape.size(); ++i)
     out += (i ? ", " : "") + std::to_string(shape[i]);
   return out + "]";
+}
+
+void append_nonzero_levels(const std::int8_t* levels, std::size_t n, std::uint32_t first,
+                           SpikeTrain& train) {
+  const std::size_t start = train.indices.size();
+  train.indices.resize(start + n + 8);
+  std::uint32_t* indices = train.indices.data() + start;
+  const std::size_t count = compact_nonzero(levels, n, first, indices);
+  train.indices.resize(start + count);
+  if (train.kind == SpikeKind::binary) return;
+  train.levels.resize(start + count);
+  for (std::size_t k = 0; k < count; ++k)
+    train.levels[start + k] = levels[indices[k] - first];
 }
 
 std::vector<float> SpikeTrain::to_dense() const {

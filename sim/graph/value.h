@@ -60,6 +60,12 @@ struct SpikeTrain {
   std::vector<float> to_dense() const;
 };
 
+/// Appends the nonzero entries of levels[0 .. n) to the frame being built, as events first + i
+/// with those levels (binary trains keep only the indices): the indices compacted without a
+/// branch per entry (compact_nonzero), then the levels gathered.
+void append_nonzero_levels(const std::int8_t* levels, std::size_t n, std::uint32_t first,
+                           SpikeTrain& train);
+
 /// Appends `frames` frames to `train`, built in parallel: fill(f, part) appends frame f's events
 /// to `part`, an empty train of the same kind; the parts are then joined in frame order.
 template <class Fill>

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <numeric>
 
-#include "sim/nonzero_scan.h"
-
 namespace snnsim {
 namespace {
 
@@ -58,12 +56,7 @@ Value Permute::forward(std::span<const Value* const> inputs, OpCounts&) const {
       std::vector<std::int8_t> levels(n, 0);
       for (std::uint64_t k = s.offsets[f]; k < s.offsets[f + 1]; ++k)
         levels[destination_[s.indices[k]]] = static_cast<std::int8_t>(s.level(k));
-      part.indices.resize(n + 8);
-      part.indices.resize(compact_nonzero(levels.data(), n, 0, part.indices.data()));
-      if (part.kind != SpikeKind::binary) {
-        for (const std::uint32_t index : part.indices)
-          part.levels.push_back(levels[index]);
-      }
+      append_nonzero_levels(levels.data(), n, 0, part);
     });
     return Value::of_spikes(output_, std::move(out));
   }

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/nonzero_scan.h"
-
 namespace snnsim {
 namespace {
 
@@ -116,9 +114,7 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
     // Per-thread buffers, reached through plain pointers: every touch of a thread_local vector
     // inside the spike loop would call its TLS wrapper.
     thread_local std::vector<std::int8_t> level_buffer;
-    thread_local std::vector<std::uint32_t> raised_buffer;
     level_buffer.assign(out.features, 0);
-    raised_buffer.resize(out.features + 8);
     // Local copies of the tables' pointers: stores through int8_t* may alias anything, so the
     // compiler would reload members after each one.
     std::int8_t* level = level_buffer.data();
@@ -138,13 +134,7 @@ SpikeTrain Pool2d::max_of_spikes(const SpikeTrain& in) const {
                        : std::max(cells[windows[w]], static_cast<std::int8_t>(in.level(k)));
           }
         });
-    std::uint32_t* raised = raised_buffer.data();
-    const std::size_t count = compact_nonzero(level, out.features, 0, raised);
-    part.indices.assign(raised, raised + count);
-    if (part.kind != SpikeKind::binary) {
-      for (const std::uint32_t i : part.indices)
-        part.levels.push_back(level[i]);
-    }
+    append_nonzero_levels(level, out.features, 0, part);
   });
   return out;
 }
