@@ -138,8 +138,10 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
                                                       "CPU threads (default: all cores)")(
           "dense", po::bool_switch(&a.dense),
           "treat spikes as dense tensors: every operator takes its dense (BLAS) path, as "
-          "PyTorch would; for comparisons with the event-driven default (CPU only: cuda always "
-          "runs dense products and reports event-driven counts)")(
+          "PyTorch would; for comparisons with the event-driven default, which itself takes the "
+          "dense path for spikes denser than it pays for (linear above 40 %, conv2d above 25 %; "
+          "docs/network-format.md) (CPU only: cuda always runs dense products and reports "
+          "event-driven counts)")(
           "save-outputs", po::value(&a.save_outputs)->value_name("FILE.npy"),
           "write the output layer's values per sample as float32 .npy, [N, output shape...]: "
           "their mean over timesteps")(
