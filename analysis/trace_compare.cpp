@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <numeric>
 #include <stdexcept>
 
 #include "analysis/spike_statistics.h"
@@ -488,6 +490,49 @@ Comparison compare_statistics(const TraceReader& reader_a, const TraceReader& re
   return c;
 }
 
+/// Compares the population's sampled state variables, sample for sample and bit for bit, in
+/// blocks of rows; the first difference of each variable goes to `p`.
+void compare_states(const Side& a, const Side& b, PopulationComparison& p) {
+  const std::vector<std::string> variables_a = a.reader->state_variables(p.name);
+  const std::vector<std::string> variables_b = b.reader->state_variables(p.name);
+  if (variables_a != variables_b) {
+    p.differences.push_back("the sampled state variables differ");
+    return;
+  }
+  constexpr std::uint64_t kRowsPerBlock = 4096;
+  for (const std::string& variable : variables_a) {
+    const TraceState header_a = a.reader->read_state_header(p.name, variable);
+    const TraceState header_b = b.reader->read_state_header(p.name, variable);
+    if (header_a.neurons != header_b.neurons ||
+        header_a.interval_steps != header_b.interval_steps ||
+        header_a.first_step != header_b.first_step || header_a.samples != header_b.samples) {
+      p.differences.push_back("state '" + variable +
+                              "': sampled neurons, interval or number of samples differ");
+      continue;
+    }
+    std::vector<std::uint64_t> columns(header_a.neurons.size());
+    std::iota(columns.begin(), columns.end(), 0);
+    std::vector<float> rows_a, rows_b;
+    for (std::uint64_t first = 0; first < header_a.samples; first += kRowsPerBlock) {
+      const std::uint64_t count = std::min<std::uint64_t>(kRowsPerBlock, header_a.samples - first);
+      a.reader->read_state_rows(p.name, variable, first, count, columns, rows_a);
+      b.reader->read_state_rows(p.name, variable, first, count, columns, rows_b);
+      const auto [at_a, at_b] =
+          std::mismatch(rows_a.begin(), rows_a.end(), rows_b.begin(),
+                        [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0; });
+      if (at_a == rows_a.end()) continue;
+      const std::size_t k = at_a - rows_a.begin();
+      const std::uint64_t row = first + k / columns.size();
+      p.differences.push_back(format(
+          "state '%s' differs: sample %llu (step %llu) neuron %u: %.9g vs %.9g", variable.c_str(),
+          static_cast<unsigned long long>(row),
+          static_cast<unsigned long long>(header_a.first_step + row * header_a.interval_steps),
+          header_a.neurons[k % columns.size()], *at_a, *at_b));
+      break;
+    }
+  }
+}
+
 Comparison compare_exact(const TraceReader& reader_a, const TraceReader& reader_b,
                          const CompareOptions& options) {
   Comparison c;
@@ -522,6 +567,7 @@ Comparison compare_exact(const TraceReader& reader_a, const TraceReader& reader_
       p.differences.push_back(format("sizes differ: %u vs %u", info_a.size, info_b.size));
     }
     compare_spikes(a, b, info_a, info_b, p, progress);
+    compare_states(a, b, p);
   }
   gather_differences(c);
   return c;

@@ -22,18 +22,20 @@ PoissonDrive::PoissonDrive(std::size_t population, int receptor, double rate_hz,
   }
 }
 
-void PoissonDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
+void PoissonDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+                         float* input) const {
   if (begin >= end) return;
   const PoissonInput poisson = this->input();
   for (NeuronIndex group = begin / 4; group <= (end - 1) / 4; ++group)
-    poisson.add_group(group, begin, end, step, input);
+    poisson.add_group(group, begin, end, first, step, input);
 }
 
-void UniformDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const {
+void UniformDrive::apply(Step step, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+                         float* input) const {
   const float total = value(step);
   if (total == 0.0f) return;
   for (NeuronIndex i = begin; i < end; ++i)
-    input[i] += total;
+    input[i - first] += total;
 }
 
 SpikeTimesDrive::SpikeTimesDrive(std::size_t population, int receptor, std::vector<Step> steps,

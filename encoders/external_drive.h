@@ -20,7 +20,8 @@ class PoissonDrive final : public ExternalDrive {
  public:
   PoissonDrive(std::size_t population, int receptor, double rate_hz, float weight, double dt_ms,
                RandomStream random);
-  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+             float* input) const override;
   /// The kernel body's view of this drive (its table in host memory).
   PoissonInput input() const {
     return {mean_per_step_, cumulative_.data(), static_cast<std::uint32_t>(cumulative_.size()),
@@ -42,7 +43,8 @@ class UniformDrive : public ExternalDrive {
   using ExternalDrive::ExternalDrive;
   /// The input every target neuron receives at `step`.
   virtual float value(Step step) const = 0;
-  void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const override;
+  void apply(Step step, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+             float* input) const override;
 };
 
 class SpikeTimesDrive final : public UniformDrive {

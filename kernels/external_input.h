@@ -24,9 +24,9 @@ struct PoissonInput {
   RandomStream random;
 
   /// Adds the counts of the neurons of group `group` (neurons 4 * group .. 4 * group + 3) that
-  /// lie in [begin, end), times the weight, into `input`.
-  SNN_HD void add_group(std::uint32_t group, NeuronIndex begin, NeuronIndex end, Step step,
-                        float* input) const {
+  /// lie in [begin, end), times the weight, into `input` (neuron i at input[i - first]).
+  SNN_HD void add_group(std::uint32_t group, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+                        Step step, float* input) const {
     // Each (neuron, step) owns the 2^16 Philox counters from step * 2^16: more than a draw uses.
     const std::uint64_t counter = step << 16;
     const PhiloxBlock block = table_size > 0 ? random.block(group, counter) : PhiloxBlock{};
@@ -43,7 +43,7 @@ struct PoissonInput {
         RandomSequence tail(random, i, table_size > 0 ? counter + 1 : counter);
         count = tail.poisson(mean_per_step);
       }
-      input[i] += weight * static_cast<float>(count);
+      input[i - first] += weight * static_cast<float>(count);
     }
   }
 };
@@ -58,7 +58,7 @@ struct PoissonInputKernel {
   SNN_HD void operator()(GridIndex grid) const {
     const std::uint64_t groups = (static_cast<std::uint64_t>(size) + 3) / 4;
     for (std::uint64_t g = grid.global_thread(); g < groups; g += grid.thread_stride()) {
-      poisson.add_group(static_cast<std::uint32_t>(g), 0, size, step, input);
+      poisson.add_group(static_cast<std::uint32_t>(g), 0, size, 0, step, input);
     }
   }
 };

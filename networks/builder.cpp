@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -21,8 +22,8 @@ void draw_initial_values(const PopulationSpec& spec, std::uint64_t seed,
   for (const auto& [variable, value] : spec.initial) {
     const std::span<float> state = population.dynamics->state(variable);
     if (value.kind == ValueSpec::Kind::list || value.kind == ValueSpec::Kind::file) {
-      const std::vector<double> values = read_listed_values(value, state.size(), base_directory);
-      std::copy(values.begin(), values.end(), state.begin());
+      const std::vector<double> values = read_listed_values(value, spec.size, base_directory);
+      std::copy_n(values.begin() + population.first, state.size(), state.begin());
       continue;
     }
     // One stream per (population, variable), indexed by neuron: a neuron's initial value does not
@@ -31,7 +32,7 @@ void draw_initial_values(const PopulationSpec& spec, std::uint64_t seed,
         seed, "initial:" + spec.name + ":" + std::string(spec.model->state[variable].name));
 #pragma omp parallel for schedule(static)
     for (std::size_t i = 0; i < state.size(); ++i) {
-      RandomSequence draws(stream, static_cast<NeuronIndex>(i));
+      RandomSequence draws(stream, static_cast<NeuronIndex>(population.first + i));
       state[i] = static_cast<float>(draw_value(value, draws));
     }
   }
@@ -141,7 +142,7 @@ MemoryEstimate check_memory(const NetworkSpec& spec) {
   throw NetworkFileError(message.str());
 }
 
-Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop) {
+Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop, Partition partition) {
   check_memory(spec);
   Network network;
   network.dt_ms = spec.dt_ms;
@@ -152,13 +153,16 @@ Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop) {
   const std::filesystem::path base_directory = std::filesystem::path(spec.path).parent_path();
 
   for (const PopulationSpec& p : spec.populations) {
-    const PopulationSetup setup{p.name,
-                                p.size,
-                                p.parameters,
-                                spec.dt_ms,
-                                RandomStream::make(spec.seed, "population:" + p.name),
-                                p.data};
-    Population population{p.name, p.model, p.model->create(setup)};
+    const NeuronIndex first = partition.first(p.size), end = partition.end(p.size);
+    PopulationData data;
+    if (!p.data.spike_steps.empty()) {
+      data.spike_steps.assign(p.data.spike_steps.begin() + first, p.data.spike_steps.begin() + end);
+    }
+    const PopulationSetup setup{
+        p.name,         end - first, first,
+        p.parameters,   spec.dt_ms,  RandomStream::make(spec.seed, "population:" + p.name),
+        std::move(data)};
+    Population population{p.name, p.model, p.model->create(setup), first, p.size};
     draw_initial_values(p, spec.seed, base_directory, population);
     network.populations.push_back(std::move(population));
   }
@@ -166,6 +170,7 @@ Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop) {
     if (stop != nullptr && stop->load()) throw BuildInterrupted();
     const SynapseBuildContext context{spec.populations[p.source].size,
                                       spec.populations[p.target].size,
+                                      partition,
                                       p.source == p.target,
                                       spec.seed,
                                       spec.dt_ms,

@@ -6,6 +6,7 @@
 
 #include "networks/network_spec.h"
 #include "sim/network.h"
+#include "sim/partition.h"
 
 namespace snnsim {
 
@@ -30,6 +31,9 @@ MemoryEstimate check_memory(const NetworkSpec& spec);
 /// Throws NetworkFileError for problems found only while building (HDF5 datasets) and, before
 /// building anything, when the network would not fit in memory. When `stop` becomes true
 /// (Ctrl-C) building ends early with BuildInterrupted (networks/connectivity_rules.h).
-Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop = nullptr);
+/// In a distributed run, `partition` names the block of every population this process builds:
+/// its neurons, and the synapses onto them (sim/partition.h).
+Network build_network(const NetworkSpec& spec, const std::atomic<bool>* stop = nullptr,
+                      Partition partition = {});
 
 }  // namespace snnsim

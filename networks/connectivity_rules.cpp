@@ -40,12 +40,17 @@ class RowGenerator {
         context_(context),
         connect_(RandomStream::make(context.seed, "connect:" + projection.name)),
         weight_stream_(RandomStream::make(context.seed, "weight:" + projection.name)),
-        delay_stream_(RandomStream::make(context.seed, "delay:" + projection.name)) {}
+        delay_stream_(RandomStream::make(context.seed, "delay:" + projection.name)),
+        first_target_(context.partition.first(context.target_size)),
+        end_target_(context.partition.end(context.target_size)) {}
 
   bool target_centred() const { return c_.rule == ConnectionRule::fixed_indegree; }
-  NeuronIndex rows() const {
-    return target_centred() ? context_.target_size : context_.source_size;
-  }
+  /// The rows to generate: [first_row(), end_row()).
+  NeuronIndex first_row() const { return target_centred() ? first_target_ : 0; }
+  NeuronIndex end_row() const { return target_centred() ? end_target_ : context_.source_size; }
+  /// The targets held here, [first_target(), first_target() + local_targets()).
+  NeuronIndex first_target() const { return first_target_; }
+  NeuronIndex local_targets() const { return end_target_ - first_target_; }
   NeuronIndex partners() const {
     return target_centred() ? context_.source_size : context_.target_size;
   }
@@ -56,7 +61,6 @@ class RowGenerator {
       if (context_.stop != nullptr && context_.stop->load(std::memory_order_relaxed)) return;
       const std::size_t begin = block.partners.size();
       append_partners(row, block.partners);
-      block.lengths.push_back(static_cast<std::uint32_t>(block.partners.size() - begin));
       RandomSequence weight_draws(weight_stream_, row), delay_draws(delay_stream_, row);
       for (std::size_t k = begin; k < block.partners.size(); ++k) {
         if (!is_constant(weight_))
@@ -65,12 +69,35 @@ class RowGenerator {
           block.delays.push_back(delay_steps(draw_value(delay_, delay_draws), context_.dt_ms));
         }
       }
+      if (!target_centred() && local_targets() < context_.target_size) {
+        keep_local_targets(begin, block);
+      }
+      block.lengths.push_back(static_cast<std::uint32_t>(block.partners.size() - begin));
     }
   }
 
  private:
   bool excluded(NeuronIndex row, NeuronIndex partner) const {
     return !c_.allow_autapses && context_.same_population && row == partner;
+  }
+
+  /// Drops the synapses of the row from `begin` whose targets are not held here (after their
+  /// weights and delays were drawn, so the others' draws are those of the whole network), and
+  /// makes the others' targets local.
+  void keep_local_targets(std::size_t begin, RowBlock& block) const {
+    const bool weights = !is_constant(weight_), delays = !is_constant(delay_);
+    std::size_t kept = begin;
+    for (std::size_t k = begin; k < block.partners.size(); ++k) {
+      const NeuronIndex target = block.partners[k];
+      if (target < first_target_ || target >= end_target_) continue;
+      block.partners[kept] = target - first_target_;
+      if (weights) block.weights[kept] = block.weights[k];
+      if (delays) block.delays[kept] = block.delays[k];
+      ++kept;
+    }
+    block.partners.resize(kept);
+    if (weights) block.weights.resize(kept);
+    if (delays) block.delays.resize(kept);
   }
 
   void append_partners(NeuronIndex row, std::vector<NeuronIndex>& out) const {
@@ -134,22 +161,23 @@ class RowGenerator {
   const ValueSpec& delay_;
   const SynapseBuildContext& context_;
   RandomStream connect_, weight_stream_, delay_stream_;
+  NeuronIndex first_target_, end_target_;
 };
 
 Connectivity build_generated(const ProjectionSpec& projection, const SynapseBuildContext& context) {
   const RowGenerator generator(projection, context);
-  const NeuronIndex rows = generator.rows();
-  std::vector<RowBlock> blocks((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  const NeuronIndex first_row = generator.first_row(), end_row = generator.end_row();
+  std::vector<RowBlock> blocks((end_row - first_row + kRowsPerBlock - 1) / kRowsPerBlock);
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t b = 0; b < blocks.size(); ++b) {
-    const NeuronIndex first = static_cast<NeuronIndex>(b * kRowsPerBlock);
-    generator.generate(first, std::min<NeuronIndex>(first + kRowsPerBlock, rows), blocks[b]);
+    const NeuronIndex first = first_row + static_cast<NeuronIndex>(b * kRowsPerBlock);
+    generator.generate(first, std::min<NeuronIndex>(first + kRowsPerBlock, end_row), blocks[b]);
   }
   if (context.stop != nullptr && context.stop->load()) throw BuildInterrupted();
 
   Connectivity c;
   c.source_size = context.source_size;
-  c.target_size = context.target_size;
+  c.target_size = generator.local_targets();
   if (is_constant(projection.weight)) c.weight = static_cast<float>(projection.weight.value);
   if (is_constant(projection.delay)) c.delay = delay_steps(projection.delay.value, context.dt_ms);
   const bool weights = !is_constant(projection.weight), delays = !is_constant(projection.delay);
@@ -175,14 +203,14 @@ Connectivity build_generated(const ProjectionSpec& projection, const SynapseBuil
     return c;
   }
   // Target-centred rows: transpose by a counting sort over sources. Walking targets in ascending
-  // order keeps each source's row sorted by target.
+  // order keeps each source's row sorted by target. Rows are the local targets in order.
   for (const RowBlock& block : blocks) {
     for (NeuronIndex source : block.partners)
       ++c.row_offsets[source + 1];
   }
   std::partial_sum(c.row_offsets.begin(), c.row_offsets.end(), c.row_offsets.begin());
   std::vector<std::uint64_t> fill(c.row_offsets.begin(), c.row_offsets.end() - 1);
-  NeuronIndex target = 0;
+  NeuronIndex target = 0;  // local
   for (const RowBlock& block : blocks) {
     std::size_t k = 0;
     for (std::uint32_t length : block.lengths) {
@@ -247,8 +275,26 @@ Connectivity build_listed(const ProjectionSpec& projection, const SynapseBuildCo
     list.weights.push_back(static_cast<float>(w));
   for (double d : per_synapse(projection.delay, delay_draws))
     list.delays.push_back(delay_steps(d, context.dt_ms));
+  const NeuronIndex first_target = context.partition.first(context.target_size);
+  const NeuronIndex end_target = context.partition.end(context.target_size);
+  if (end_target - first_target < context.target_size) {
+    // Keep the synapses onto the targets held here, after every value was read or drawn.
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (list.targets[k] < first_target || list.targets[k] >= end_target) continue;
+      list.sources[kept] = list.sources[k];
+      list.targets[kept] = list.targets[k] - first_target;
+      list.weights[kept] = list.weights[k];
+      list.delays[kept] = list.delays[k];
+      ++kept;
+    }
+    for (auto* values : {&list.sources, &list.targets})
+      values->resize(kept);
+    list.weights.resize(kept);
+    list.delays.resize(kept);
+  }
   Connectivity c =
-      connectivity_from_list(std::move(list), context.source_size, context.target_size);
+      connectivity_from_list(std::move(list), context.source_size, end_target - first_target);
   c.compact_homogeneous();
   return c;
 }

@@ -4,7 +4,10 @@
 // Random rules draw from counter-based streams keyed by the seed and the projection's name, one
 // sequence per generated row (the presynaptic neuron for all_to_all, fixed_probability and
 // fixed_outdegree; the postsynaptic neuron for fixed_indegree). Rows are generated in parallel
-// and the result does not depend on the thread count.
+// and the result does not depend on the thread count. In a distributed run a process builds only
+// the synapses onto the targets it holds (context.partition): target-centred rules generate only
+// those rows; source-centred ones generate every row and keep those synapses, so that each is
+// the synapse, weight and delay of the undistributed network.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -12,13 +15,16 @@
 
 #include "networks/network_spec.h"
 #include "sim/connectivity.h"
+#include "sim/partition.h"
 #include "sim/random.h"
 
 namespace snnsim {
 
 struct SynapseBuildContext {
   NeuronIndex source_size = 0;
-  NeuronIndex target_size = 0;
+  NeuronIndex target_size = 0;  ///< the whole target population
+  /// The block of targets to build (its first neuron becomes target 0 of the result).
+  Partition partition;
   bool same_population = false;  ///< autapses are only possible then
   std::uint64_t seed = 0;
   double dt_ms = 0.1;

@@ -301,7 +301,7 @@ class NetworkReader {
     }
     // The model's own checks (all problems at once), on a one-neuron instance.
     try {
-      PopulationSetup setup{population.name, 1, population.parameters, spec_.dt_ms, {}, {}};
+      PopulationSetup setup{population.name, 1, 0, population.parameters, spec_.dt_ms, {}, {}};
       model.create(setup);
     } catch (const ParameterError& error) {
       (node.has("parameters") ? node.at("parameters") : node).fail(error.what());

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "sim/network.h"
+#include "sim/spike_exchange.h"
 
 namespace snnsim {
 
@@ -50,8 +51,11 @@ class Backend {
 enum class BackendKind { cpu, cuda, automatic };
 
 /// Creates a backend for `network` (which must outlive it). `threads` <= 0 means all cores.
-/// Throws std::runtime_error with a one-line reason when the backend cannot run here.
-std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads);
+/// `exchange`: the other processes of a distributed run (sim/spike_exchange.h), or null; such a
+/// run is on the CPU (`automatic` picks it). Throws std::runtime_error with a one-line reason
+/// when the backend cannot run here.
+std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads,
+                                      SpikeExchange* exchange = nullptr);
 
 /// The number of CUDA devices this process can use: 0 without a GPU, a driver, a CUDA build, or
 /// its CUDA plugin (which this loads, sim/cuda_plugin.h).

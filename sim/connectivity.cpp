@@ -10,6 +10,11 @@ std::uint16_t Connectivity::max_delay() const {
   return *std::max_element(delays.begin(), delays.end());
 }
 
+std::uint16_t Connectivity::min_delay() const {
+  if (delays.empty()) return delay;
+  return *std::min_element(delays.begin(), delays.end());
+}
+
 std::uint64_t Connectivity::bytes() const {
   return row_offsets.size() * sizeof(std::uint64_t) + targets.size() * sizeof(NeuronIndex) +
          weights.size() * sizeof(float) + delays.size() * sizeof(std::uint16_t);

@@ -23,6 +23,7 @@ struct Connectivity {
 
   std::uint64_t synapse_count() const { return targets.size(); }
   std::uint16_t max_delay() const;
+  std::uint16_t min_delay() const;
   /// Memory held, in bytes.
   std::uint64_t bytes() const;
   /// Replaces `weights` by the single value `weight` when they are all equal (same for delays).

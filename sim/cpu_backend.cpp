@@ -15,8 +15,12 @@ struct PlainAdd {
 };
 }  // namespace
 
-CpuBackend::CpuBackend(Network& network, int threads)
-    : network_(network), threads_(threads > 0 ? threads : omp_get_num_procs()) {
+CpuBackend::CpuBackend(Network& network, int threads, SpikeExchange* exchange)
+    : network_(network),
+      threads_(threads > 0 ? threads : omp_get_num_procs()),
+      exchange_(exchange),
+      local_spikes_(network.populations.size()),
+      all_spikes_(network.populations.size()) {
   const std::size_t populations = network.populations.size();
   rings_.resize(populations);
   currents_.resize(populations);
@@ -39,6 +43,15 @@ CpuBackend::CpuBackend(Network& network, int threads)
     }
   }
   thread_counters_.assign(threads_, {});
+  if (exchange_ != nullptr) {
+    const Partition partition = exchange_->partition();
+    for (const StateProbe& probe : network.probes) {
+      std::vector<int>& owners = probe_owners_.emplace_back();
+      for (NeuronIndex neuron : probe.neurons) {
+        owners.push_back(partition.owner(neuron, network.populations[probe.population].total));
+      }
+    }
+  }
 }
 
 CpuBackend::~CpuBackend() = default;
@@ -59,6 +72,7 @@ void CpuBackend::update_neurons(Step step, int thread) {
   for (std::size_t p = 0; p < network_.populations.size(); ++p) {
     Population& population = network_.populations[p];
     const auto [begin, end] = chunk(p, thread);
+    const NeuronIndex first = population.first;
     PopulationDynamics::StepInputs inputs;
     for (std::size_t r = 0; r < rings_[p].size(); ++r) {
       inputs.receptor[r] = ring(p, static_cast<int>(r)).slot(step);
@@ -69,7 +83,7 @@ void CpuBackend::update_neurons(Step step, int thread) {
       float* into = drive->receptor() == ExternalDrive::kCurrent
                         ? currents_[p].data()
                         : ring(p, drive->receptor()).slot(step);
-      drive->apply(step, begin, end, into);
+      drive->apply(step, first + begin, first + end, first, into);
     }
     spikes[p].clear();
     population.dynamics->update(begin, end, step, inputs, spikes[p]);
@@ -80,48 +94,58 @@ void CpuBackend::update_neurons(Step step, int thread) {
     const StateProbe& probe = network_.probes[i];
     if (step % probe.interval_steps != 0) continue;
     const auto [begin, end] = chunk(probe.population, thread);
-    const auto values = network_.populations[probe.population].dynamics->state(probe.variable);
+    const Population& population = network_.populations[probe.population];
+    const auto values = population.dynamics->state(probe.variable);
     auto& row = samples_[step & 1][i];
     for (std::size_t k = 0; k < probe.neurons.size(); ++k) {
       const NeuronIndex neuron = probe.neurons[k];
-      if (neuron >= begin && neuron < end) row[k] = values[neuron];
+      if (neuron >= population.first + begin && neuron < population.first + end) {
+        row[k] = values[neuron - population.first];
+      }
     }
   }
+}
+
+std::uint64_t CpuBackend::deliver(const Projection& projection,
+                                  std::span<const NeuronIndex> sources, Step step, NeuronIndex low,
+                                  NeuronIndex high) {
+  const Connectivity& c = projection.synapses;
+  const SynapseRows rows{c.row_offsets.data(),
+                         c.targets.data(),
+                         c.weights.empty() ? nullptr : c.weights.data(),
+                         c.weight,
+                         c.delays.empty() ? nullptr : c.delays.data(),
+                         c.delay};
+  const InputRing target_ring = ring(projection.target, projection.receptor);
+  const bool all_targets = low == 0 && high == c.target_size;
+  std::uint64_t events = 0;
+  for (std::size_t k = 0; k < sources.size(); ++k) {
+    // Rows are scattered in memory: fetch the row offsets 16 spikes ahead and the row itself 8
+    // ahead, so the loads below hit the cache.
+    if (k + 16 < sources.size()) __builtin_prefetch(&c.row_offsets[sources[k + 16]]);
+    if (k + 8 < sources.size()) __builtin_prefetch(&c.targets[c.row_offsets[sources[k + 8]]]);
+    const NeuronIndex source = sources[k];
+    std::uint64_t begin = c.row_offsets[source], end = c.row_offsets[source + 1];
+    if (!all_targets) {
+      const NeuronIndex* row = c.targets.data();
+      begin = std::lower_bound(row + begin, row + end, low) - row;
+      end = std::lower_bound(row + begin, row + end, high) - row;
+    }
+    events += deliver_synapses(rows, begin, end, 1, step, target_ring, PlainAdd{});
+  }
+  return events;
 }
 
 void CpuBackend::deliver_spikes(Step step, int thread) {
   const auto& spikes = spikes_[step & 1];
   std::uint64_t events = 0;
-  for (std::size_t j = 0; j < network_.projections.size(); ++j) {
-    const Projection& projection = network_.projections[j];
-    const Connectivity& c = projection.synapses;
-    const SynapseRows rows{c.row_offsets.data(),
-                           c.targets.data(),
-                           c.weights.empty() ? nullptr : c.weights.data(),
-                           c.weight,
-                           c.delays.empty() ? nullptr : c.delays.data(),
-                           c.delay};
-    const InputRing target_ring = ring(projection.target, projection.receptor);
+  for (const Projection& projection : network_.projections) {
     const auto [low, high] = chunk(projection.target, thread);
     // Every thread walks every spike in the same order (source thread lists in order, indices
     // ascending) but adds only into its own block of targets: each target receives its inputs
     // in an order that does not depend on the thread count, so sums are bit-identical.
     for (int source_thread = 0; source_thread < threads_; ++source_thread) {
-      const std::vector<NeuronIndex>& sources = spikes[source_thread][projection.source];
-      for (std::size_t k = 0; k < sources.size(); ++k) {
-        // Rows are scattered in memory: fetch the row offsets 16 spikes ahead and the row
-        // itself 8 ahead, so the loads below hit the cache.
-        if (k + 16 < sources.size()) __builtin_prefetch(&c.row_offsets[sources[k + 16]]);
-        if (k + 8 < sources.size()) __builtin_prefetch(&c.targets[c.row_offsets[sources[k + 8]]]);
-        const NeuronIndex source = sources[k];
-        std::uint64_t begin = c.row_offsets[source], end = c.row_offsets[source + 1];
-        if (threads_ > 1) {
-          const NeuronIndex* row = c.targets.data();
-          begin = std::lower_bound(row + begin, row + end, low) - row;
-          end = std::lower_bound(row + begin, row + end, high) - row;
-        }
-        events += deliver_synapses(rows, begin, end, 1, step, target_ring, PlainAdd{});
-      }
+      events += deliver(projection, spikes[source_thread][projection.source], step, low, high);
     }
   }
   thread_counters_[thread].synaptic_events += events;
@@ -154,6 +178,7 @@ Step CpuBackend::run(Step first, Step last, RunObserver& observer) {
   // samples are double-buffered by step parity because the master reports step s while the
   // other threads may already update step s + 1. The stop decision travels the same way: taken
   // by the master while reporting step s, read by everyone after the barrier of step s + 1.
+  if (exchange_ != nullptr) return run_distributed(first, last, observer);
   std::array<bool, 2> stop{false, false};
   Step completed = first;
   if (first >= last) return 0;
@@ -171,6 +196,113 @@ Step CpuBackend::run(Step first, Step last, RunObserver& observer) {
       }
       deliver_spikes(step, thread);
       if (stopping) break;
+    }
+  }
+  return completed - first;
+}
+
+void CpuBackend::collect_interval(Step step) {
+  const auto& spikes = spikes_[step & 1];
+  for (std::size_t p = 0; p < network_.populations.size(); ++p) {
+    for (int t = 0; t < threads_; ++t) {
+      local_spikes_.append(spikes[t][p], network_.populations[p].first, t + 1 < threads_);
+    }
+  }
+  const int rank = exchange_->partition().rank;
+  for (std::size_t i = 0; i < network_.probes.size(); ++i) {
+    if (step % network_.probes[i].interval_steps != 0) continue;
+    const std::vector<float>& row = samples_[step & 1][i];
+    for (std::size_t k = 0; k < row.size(); ++k) {
+      if (probe_owners_[i][k] == rank) local_samples_.push_back(row[k]);
+    }
+  }
+}
+
+void CpuBackend::report_interval(Step first_step, RunObserver& observer) {
+  const std::size_t populations = network_.populations.size();
+  merged_views_.resize(populations);
+  const Partition partition = exchange_->partition();
+  // Rank 0 holds every rank's samples, rank after rank, each in (step, probe, neuron) order:
+  // a cursor per rank walks them as the rows are rebuilt.
+  std::vector<std::size_t> cursor(partition.ranks, 0);
+  if (partition.rank == 0) {
+    std::vector<std::size_t> per_rank(partition.ranks, 0);
+    for (Step k = 0; k < all_spikes_.steps(); ++k) {
+      for (std::size_t i = 0; i < network_.probes.size(); ++i) {
+        if ((first_step + k) % network_.probes[i].interval_steps != 0) continue;
+        for (int owner : probe_owners_[i])
+          ++per_rank[owner];
+      }
+    }
+    for (int r = 1; r < partition.ranks; ++r)
+      cursor[r] = cursor[r - 1] + per_rank[r - 1];
+  }
+  std::vector<float> row;
+  for (Step k = 0; k < all_spikes_.steps(); ++k) {
+    const Step step = first_step + k;
+    for (std::size_t p = 0; p < populations; ++p)
+      merged_views_[p] = all_spikes_.at(k, p);
+    observer.on_step(step, merged_views_);
+    if (partition.rank != 0) continue;
+    for (std::size_t i = 0; i < network_.probes.size(); ++i) {
+      if (step % network_.probes[i].interval_steps != 0) continue;
+      row.resize(probe_owners_[i].size());
+      for (std::size_t n = 0; n < row.size(); ++n)
+        row[n] = all_samples_[cursor[probe_owners_[i][n]]++];
+      observer.on_state(step, i, row);
+    }
+  }
+}
+
+Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
+  // As run(), but spikes go to the other processes before delivery. No spike reaches a target
+  // sooner than the shortest delay D, so each process updates D steps on its own, then they
+  // trade those steps' spikes, and every process delivers all of them, step by step, into its
+  // own neurons' rings: the same additions in the same order as one process makes, since the
+  // ranks' spike lists of a step, concatenated in rank order, are one ascending list. A stop
+  // asked for on any process ends every one at the same interval's end.
+  const Step interval = exchange_interval(*exchange_, network_.min_delay());
+  if (first >= last) return 0;
+  Step completed = first;
+  bool stop = false;
+  local_spikes_.clear();
+  local_samples_.clear();
+#pragma omp parallel num_threads(threads_)
+  {
+    const int thread = omp_get_thread_num();
+    Step interval_start = first;
+    for (Step step = first; step < last; ++step) {
+      update_neurons(step, thread);
+#pragma omp barrier
+      const bool interval_end = (step + 1 - first) % interval == 0 || step + 1 == last;
+      if (thread == 0) {
+        collect_interval(step);
+        if (interval_end) {
+          stop = exchange_->exchange(local_spikes_, observer.stop_requested(), all_spikes_);
+          exchange_->gather_to_root(local_samples_, all_samples_);
+          local_spikes_.clear();
+          local_samples_.clear();
+        }
+      }
+      if (!interval_end) continue;
+#pragma omp barrier
+      std::uint64_t events = 0;
+      for (Step k = 0; k < all_spikes_.steps(); ++k) {
+        for (const Projection& projection : network_.projections) {
+          const auto [low, high] = chunk(projection.target, thread);
+          events += deliver(projection, all_spikes_.at(k, projection.source), interval_start + k,
+                            low, high);
+        }
+      }
+      thread_counters_[thread].synaptic_events += events;
+      if (thread == 0) {
+        report_interval(interval_start, observer);
+        completed = step + 1;
+      }
+      // The master refills the interval's buffers only after the next update's barrier, which
+      // every thread reaches once done with them.
+      interval_start = step + 1;
+      if (stop) break;
     }
   }
   return completed - first;

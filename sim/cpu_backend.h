@@ -1,19 +1,23 @@
 #pragma once
 // The CPU backend, the reference implementation of the Backend interface: time-stepped neuron
 // updates and event-driven spike delivery, multi-threaded with OpenMP, bit-identical results
-// whatever the thread count (see run() for how).
+// whatever the thread count (see run() for how). In a distributed run (sim/spike_exchange.h) it
+// holds one block of every population and trades spikes with the other processes once per
+// shortest delay, with the same results as one process.
 #include <array>
 #include <utility>
 #include <vector>
 
 #include "kernels/spike_delivery.h"
 #include "sim/backend.h"
+#include "sim/spike_exchange.h"
 
 namespace snnsim {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(Network& network, int threads);
+  /// `exchange`: the other processes of a distributed run, or null.
+  CpuBackend(Network& network, int threads, SpikeExchange* exchange = nullptr);
   ~CpuBackend() override;
 
   std::string_view name() const override { return "cpu"; }
@@ -26,8 +30,18 @@ class CpuBackend final : public Backend {
   /// The neurons of `population` that `thread` owns: [first, second).
   std::pair<NeuronIndex, NeuronIndex> chunk(std::size_t population, int thread) const;
   void update_neurons(Step step, int thread);
+  /// Adds the spikes `sources` (ascending) of `projection`'s source population, fired at `step`,
+  /// into the rings of the targets [low, high); returns the synapses touched.
+  std::uint64_t deliver(const Projection& projection, std::span<const NeuronIndex> sources,
+                        Step step, NeuronIndex low, NeuronIndex high);
   void deliver_spikes(Step step, int thread);
   void report_step(Step step, RunObserver& observer);
+  Step run_distributed(Step first, Step last, RunObserver& observer);
+  /// Distributed runs: appends step `step`'s spikes and probe samples to the interval's.
+  void collect_interval(Step step);
+  /// Distributed runs, after the exchange: the interval's spikes (and, on rank 0, samples) to the
+  /// observer.
+  void report_interval(Step first_step, RunObserver& observer);
 
   Network& network_;
   int threads_;
@@ -43,6 +57,13 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<NeuronIndex>> merged_spikes_;
   std::vector<std::span<const NeuronIndex>> merged_views_;
   std::vector<BackendCounters> thread_counters_;
+
+  SpikeExchange* exchange_;
+  /// Distributed runs: this process's spikes and samples of the current interval, everyone's
+  /// after the exchange, and the rank that holds each probed neuron.
+  IntervalSpikes local_spikes_, all_spikes_;
+  std::vector<float> local_samples_, all_samples_;
+  std::vector<std::vector<int>> probe_owners_;
 };
 
 }  // namespace snnsim

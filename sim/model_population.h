@@ -35,6 +35,7 @@ class ModelPopulation final : public PopulationDynamics {
       : PopulationDynamics(setup.size, kStateCount),
         constants_(derive_checked(setup)),
         random_(setup.random),
+        first_(setup.first),
         spiked_(setup.size, 0) {
     for (std::size_t var = 0; var < kStateCount; ++var) {
       const StateSpec& spec = Model::kState[var];
@@ -78,6 +79,7 @@ class ModelPopulation final : public PopulationDynamics {
     // Local copies keep the constants and pointers in registers.
     const typename Model::Constants constants = constants_;
     const RandomStream random = random_;
+    const NeuronIndex first = first_;
     float* variables[kStateCount > 0 ? kStateCount : 1];
     for (std::size_t var = 0; var < kStateCount; ++var)
       variables[var] = state_[var].data();
@@ -94,8 +96,8 @@ class ModelPopulation final : public PopulationDynamics {
       for (std::size_t r = 0; r < kReceptorCount; ++r)
         receptors[r][i] = 0.0f;
       if constexpr (kHasCurrent) current[i] = 0.0f;
-      spiked[i] =
-          Model::update(constants, NeuronState{variables, i}, input, NeuronClock{step, i, &random});
+      spiked[i] = Model::update(constants, NeuronState{variables, i}, input,
+                                NeuronClock{step, first + i, &random});
     }
   }
 
@@ -122,6 +124,7 @@ class ModelPopulation final : public PopulationDynamics {
 
   typename Model::Constants constants_;
   RandomStream random_;
+  NeuronIndex first_;
   std::vector<std::uint8_t> spiked_;  ///< this step, per neuron
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace snnsim {
 
@@ -45,6 +46,13 @@ std::uint32_t Network::ring_slots(std::size_t population) const {
     }
   }
   return slots;
+}
+
+std::uint32_t Network::min_delay() const {
+  std::uint32_t shortest = std::numeric_limits<std::uint32_t>::max();
+  for (const Projection& projection : projections)
+    shortest = std::min<std::uint32_t>(shortest, projection.synapses.min_delay());
+  return shortest;
 }
 
 bool Network::has_current_drive(std::size_t population) const {

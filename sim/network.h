@@ -17,6 +17,11 @@ struct Population {
   std::string name;
   const NeuronModelInfo* model = nullptr;
   std::unique_ptr<PopulationDynamics> dynamics;
+  /// In a distributed run (sim/partition.h) this process holds neurons [first, first + size())
+  /// of the population's `total`; otherwise first is 0 and total is size().
+  NeuronIndex first = 0;
+  NeuronIndex total = 0;
+  /// The neurons this process holds.
   NeuronIndex size() const { return dynamics->size(); }
 };
 
@@ -41,9 +46,12 @@ class ExternalDrive {
   std::size_t population() const { return population_; }
   int receptor() const { return receptor_; }
   /// Adds this drive's input at `step` for neurons [begin, end) into `input` (the receptor's or
-  /// the current's array for this step, indexed by neuron). Calls on disjoint ranges may run
+  /// the current's array for this step; neuron i's entry is input[i - first], `first` being the
+  /// population's first neuron held here). Neuron indices are the population's own, so a
+  /// neuron's input does not depend on how a run is distributed. Calls on disjoint ranges may run
   /// concurrently, so implementations keep no mutable state.
-  virtual void apply(Step step, NeuronIndex begin, NeuronIndex end, float* input) const = 0;
+  virtual void apply(Step step, NeuronIndex begin, NeuronIndex end, NeuronIndex first,
+                     float* input) const = 0;
 
  private:
   std::size_t population_;
@@ -72,6 +80,7 @@ struct Network {
   std::vector<StateProbe> probes;
 
   Step steps() const;
+  /// The neurons this process holds (all of them unless the run is distributed).
   NeuronIndex neuron_count() const;
   std::uint64_t synapse_count() const;
   std::uint64_t synapse_bytes() const;
@@ -79,6 +88,9 @@ struct Network {
   int population_index(const std::string& name) const;
   /// Slots of the delay rings of `population`: its longest incoming delay + 1, at least 2.
   std::uint32_t ring_slots(std::size_t population) const;
+  /// The shortest delay of any synapse, in steps (how long a spike may take to reach another
+  /// process); UINT32_MAX when there are no synapses.
+  std::uint32_t min_delay() const;
   /// Whether a drive adds an external current to `population`.
   bool has_current_drive(std::size_t population) const;
 };

@@ -70,6 +70,9 @@ struct PopulationData {
 struct PopulationSetup {
   std::string name;
   NeuronIndex size = 0;
+  /// The population's index of the first of these neurons (non-zero when a distributed run holds
+  /// a block of it here): random dynamics are keyed by it, so they do not depend on the blocks.
+  NeuronIndex first = 0;
   std::vector<double> parameters;  ///< one per ParameterSpec, canonical units
   double dt_ms = 0.1;
   RandomStream random;  ///< the population's own stream for random dynamics

@@ -60,7 +60,7 @@ class RunRecorder final : public RunObserver {
         trace_(trace),
         spikes_(network.populations.size(), 0) {
     for (const Population& p : network.populations)
-      intervals_.emplace_back(p.size());
+      intervals_.emplace_back(p.total);
     // Map each probe to its (population, probe within population) slot in the trace.
     std::vector<std::size_t> per_population(network.populations.size(), 0);
     for (const StateProbe& probe : network.probes) {
@@ -101,8 +101,8 @@ class RunRecorder final : public RunObserver {
     for (std::size_t p = 0; p < network_.populations.size(); ++p) {
       const Population& population = network_.populations[p];
       out.push_back(
-          {population.name, population.size(), spikes_[p],
-           seconds > 0 ? static_cast<double>(spikes_[p]) / population.size() / seconds : 0.0,
+          {population.name, population.total, spikes_[p],
+           seconds > 0 ? static_cast<double>(spikes_[p]) / population.total / seconds : 0.0,
            intervals_[p].mean_cv()});
     }
     return out;
@@ -148,7 +148,7 @@ std::unique_ptr<TraceWriter> open_trace(const Network& network, const std::files
   for (std::size_t p = 0; p < network.populations.size(); ++p) {
     TracePopulationSpec& spec = populations.emplace_back();
     spec.name = network.populations[p].name;
-    spec.size = network.populations[p].size();
+    spec.size = network.populations[p].total;
     spec.record_spikes = network.record_spikes[p];
   }
   for (const StateProbe& probe : network.probes) {
@@ -162,30 +162,73 @@ std::unique_ptr<TraceWriter> open_trace(const Network& network, const std::files
 
 }  // namespace
 
-RunSummary run_network(Network& network, const RunOptions& options) {
-  std::unique_ptr<Backend> backend = make_backend(options.backend, network, options.threads);
+struct PreparedRun::State {
+  State(Network& network, const RunOptions& options)
+      : network(network),
+        options(options),
+        backend(make_backend(options.backend, network, options.threads, options.exchange)) {
+    const bool writes_trace =
+        options.exchange == nullptr || options.exchange->partition().rank == 0;
+    if (options.trace_path && writes_trace) {
+      trace = open_trace(network, *options.trace_path, *backend);
+    }
+  }
+
+  Network& network;
+  const RunOptions& options;
+  std::unique_ptr<Backend> backend;
   std::unique_ptr<TraceWriter> trace;
-  if (options.trace_path) trace = open_trace(network, *options.trace_path, *backend);
-  RunRecorder recorder(network, options, trace.get());
-  if (options.announce) options.announce(*backend);
+};
+
+PreparedRun::PreparedRun(Network& network, const RunOptions& options)
+    : state_(std::make_unique<State>(network, options)) {}
+
+PreparedRun::~PreparedRun() = default;
+
+RunSummary PreparedRun::run() {
+  Network& network = state_->network;
+  const RunOptions& options = state_->options;
+  Backend& backend = *state_->backend;
+  TraceWriter* trace = state_->trace.get();
+  RunRecorder recorder(network, options, trace);
+  if (options.announce) options.announce(backend);
 
   const Step steps = network.steps();
   const auto start = std::chrono::steady_clock::now();
-  const Step completed = backend->run(0, steps, recorder);
+  const Step completed = backend.run(0, steps, recorder);
   const auto stop = std::chrono::steady_clock::now();
 
   RunSummary summary;
-  summary.backend = std::string(backend->name());
-  summary.threads = backend->threads();
+  summary.backend = std::string(backend.name());
+  summary.threads = backend.threads();
   summary.steps_requested = steps;
   summary.steps_completed = completed;
   summary.simulated_ms = static_cast<double>(completed) * network.dt_ms;
   summary.wall_s = std::chrono::duration<double>(stop - start).count();
-  summary.counters = backend->counters();
+  summary.counters = backend.counters();
   summary.populations = recorder.summaries(completed);
   summary.complete = completed == steps;
+  if (SpikeExchange* exchange = options.exchange) {
+    summary.counters.neuron_updates = exchange->sum_over_ranks(summary.counters.neuron_updates);
+    summary.counters.synaptic_events = exchange->sum_over_ranks(summary.counters.synaptic_events);
+    const ExchangeTimes times = exchange->times();
+    summary.exchanges = times.exchanges;
+    summary.exchange_interval = exchange_interval(*exchange, network.min_delay());
+    const std::vector<double> waiting = exchange->gather_values(times.waiting_s);
+    const std::vector<double> communication = exchange->gather_values(times.communication_s);
+    const std::vector<double> bytes = exchange->gather_values(static_cast<double>(times.bytes));
+    const std::vector<double> wall = exchange->gather_values(summary.wall_s);
+    for (std::size_t r = 0; r < wall.size(); ++r) {
+      summary.ranks.push_back({wall[r] - waiting[r] - communication[r], waiting[r],
+                               communication[r], static_cast<std::uint64_t>(bytes[r])});
+    }
+  }
   if (trace) trace->finish(summary.complete, completed);
   return summary;
+}
+
+RunSummary run_network(Network& network, const RunOptions& options) {
+  return PreparedRun(network, options).run();
 }
 
 }  // namespace snnsim

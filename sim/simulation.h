@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct RunOptions {
   /// When it becomes true the run stops after the current step and the trace is kept, marked
   /// incomplete.
   const std::atomic<bool>* stop = nullptr;
+  /// A distributed run: the other processes (sim/spike_exchange.h), or null. Rank 0 writes the
+  /// trace; every rank gets the summary.
+  SpikeExchange* exchange = nullptr;
 };
 
 struct PopulationSummary {
@@ -37,6 +41,14 @@ struct PopulationSummary {
   double cv_isi = 0.0;
 };
 
+/// Where one process of a distributed run spent the simulation loop.
+struct RankFigures {
+  double update_s = 0;  ///< updating and delivering: the loop less the two below
+  double waiting_s = 0;
+  double communication_s = 0;
+  std::uint64_t bytes_received = 0;
+};
+
 struct RunSummary {
   std::string backend;
   int threads = 1;
@@ -47,13 +59,35 @@ struct RunSummary {
   BackendCounters counters;
   std::vector<PopulationSummary> populations;
   bool complete = true;
+  /// Distributed runs, on rank 0: one entry per rank (empty otherwise).
+  std::vector<RankFigures> ranks;
+  std::uint64_t exchanges = 0;
+  Step exchange_interval = 0;  ///< steps
 
   std::uint64_t spikes() const;
   double real_time_factor() const { return simulated_ms > 0 ? wall_s / (simulated_ms * 1e-3) : 0; }
 };
 
-/// Runs `network` for its duration. Throws std::runtime_error (one line) on failure; a failed run
-/// leaves no trace file behind.
+/// A run ready to start: its backend made and its trace opened, which is where a run fails
+/// before its first step (a distributed run agrees on that before any rank starts).
+class PreparedRun {
+ public:
+  /// Throws std::runtime_error (one line) when the backend cannot run or the trace cannot be
+  /// created.
+  PreparedRun(Network& network, const RunOptions& options);
+  ~PreparedRun();
+  PreparedRun(const PreparedRun&) = delete;
+  PreparedRun& operator=(const PreparedRun&) = delete;
+  /// Runs the network for its duration; once. Throws std::runtime_error (one line) on failure; a
+  /// failed run leaves no trace file behind.
+  RunSummary run();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// Prepares and runs `network`.
 RunSummary run_network(Network& network, const RunOptions& options);
 
 }  // namespace snnsim

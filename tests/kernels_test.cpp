@@ -220,9 +220,9 @@ TEST(PoissonKernel, DrawsWhatTheCpuDriveDrawsOnAnyRange) {
     for (const Step step : {Step{0}, Step{123456}}) {
       std::vector<float> cpu(size, 1.0f), grid(size, 1.0f);
       // The CPU drive in three ranges that cut groups of four.
-      drive.apply(step, 0, 5, cpu.data());
-      drive.apply(step, 5, 502, cpu.data());
-      drive.apply(step, 502, size, cpu.data());
+      drive.apply(step, 0, 5, 0, cpu.data());
+      drive.apply(step, 5, 502, 0, cpu.data());
+      drive.apply(step, 502, size, 0, cpu.data());
       emulate_grid({2, 64}, PoissonInputKernel{drive.input(), grid.data(), size, step});
       EXPECT_EQ(cpu, grid) << rate_hz << " Hz, step " << step;
       const double mean = std::accumulate(grid.begin(), grid.end(), 0.0) / size - 1.0;

@@ -177,7 +177,7 @@ TEST(IfPscDelta, IntegratesCurrentWithoutLeak) {
 
 TEST(ModelParameters, EveryProblemIsReportedAtOnce) {
   const NeuronModelInfo* model = find_neuron_model("lif_psc_exp");
-  PopulationSetup setup{"x", 1, {}, 0.1, {}, {}};
+  PopulationSetup setup{"x", 1, 0, {}, 0.1, {}, {}};
   for (const ParameterSpec& p : model->parameters)
     setup.parameters.push_back(p.default_value);
   setup.parameters[model->parameter_index("C_m")] = -1;

@@ -103,12 +103,12 @@ inline std::size_t add_population(Network& network, const std::string& name,
                                   PopulationData data = {}) {
   const NeuronModelInfo* model = find_neuron_model(model_name);
   PopulationSetup setup{
-      name, size, {}, network.dt_ms, RandomStream::make(network.seed, name), std::move(data)};
+      name, size, 0, {}, network.dt_ms, RandomStream::make(network.seed, name), std::move(data)};
   for (const ParameterSpec& p : model->parameters)
     setup.parameters.push_back(p.default_value);
   for (const auto& [key, value] : parameters)
     setup.parameters.at(model->parameter_index(key)) = value;
-  network.populations.push_back({name, model, model->create(setup)});
+  network.populations.push_back({name, model, model->create(setup), 0, size});
   network.record_spikes.push_back(true);
   return network.populations.size() - 1;
 }
@@ -149,7 +149,7 @@ inline std::string mutated(std::string text, int edits, const std::string& alpha
 }
 
 /// Everything a run reports, kept in memory.
-struct Recording final : RunObserver {
+struct Recording : RunObserver {
   /// spikes[population] = (step, neuron) in report order.
   std::vector<std::vector<std::pair<Step, NeuronIndex>>> spikes;
   /// samples[probe] = rows in step order.

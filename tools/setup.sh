@@ -23,6 +23,8 @@ phase() {
 phase "checking Debian packages"
 
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-program-options-dev nlohmann-json3-dev libgtest-dev libopenblas-openmp-dev libpng-dev libcairo2-dev)
+# Distributed runs (docs/distributed.md): Open MPI, its headers and mpirun.
+packages+=(libopenmpi-dev openmpi-bin)
 # The fuzzers (tools/fuzz.sh, docs/fuzzing.md): clang with libFuzzer and the sanitizers, and
 # clang's OpenMP runtime.
 fuzz_seconds="${SNNSIM_FUZZ_SECONDS:-30}"

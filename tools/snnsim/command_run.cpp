@@ -1,5 +1,8 @@
 // snnsim run NET.json: build the network, simulate it, write the trace, print a summary.
 
+#include <omp.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -12,6 +15,7 @@
 #include "networks/builder.h"
 #include "networks/connectivity_rules.h"
 #include "sim/atomic_write.h"
+#include "sim/mpi_exchange.h"
 #include "sim/simulation.h"
 #include "tools/snnsim/cli_options.h"
 #include "tools/snnsim/commands.h"
@@ -96,8 +100,21 @@ void print_summary(const Arguments& a, const Network& network, const BuildFigure
   }
 }
 
+/// A distributed run's per-rank figures, gathered on rank 0 (collective: every rank calls it).
+struct RankBuild {
+  std::vector<double> build_s, peak_mb;
+};
+
+RankBuild gather_rank_build(SpikeExchange& exchange, double build_s) {
+  RankBuild figures;
+  figures.build_s = exchange.gather_values(build_s);
+  figures.peak_mb = exchange.gather_values(peak_resident_mb());
+  return figures;
+}
+
 void write_summary_json(const std::string& path, const Arguments& a, const Network& network,
-                        const BuildFigures& build, const RunSummary& run) {
+                        const BuildFigures& build, const RunSummary& run,
+                        const RankBuild& rank_build) {
   nlohmann::json j;
   j["network"] = a.network;
   j["backend"] = run.backend;
@@ -125,12 +142,51 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
                                 {"rate_hz", p.rate_hz},
                                 {"cv_isi", p.cv_isi}});
   }
+  for (std::size_t r = 0; r < run.ranks.size(); ++r) {
+    const RankFigures& f = run.ranks[r];
+    j["ranks"].push_back({{"build_s", rank_build.build_s[r]},
+                          {"update_s", f.update_s},
+                          {"waiting_s", f.waiting_s},
+                          {"communication_s", f.communication_s},
+                          {"bytes_received", f.bytes_received},
+                          {"peak_rss_mb", rank_build.peak_mb[r]}});
+  }
+  if (!run.ranks.empty()) {
+    j["exchanges"] = run.exchanges;
+    j["exchange_interval_steps"] = run.exchange_interval;
+  }
   write_text_atomically(path, j.dump(2) + "\n");
+}
+
+void print_ranks(const RunSummary& run, const RankBuild& build, double dt_ms) {
+  const Step interval_steps = run.exchange_interval;
+  std::printf("\n  %d ranks (MPI), spikes exchanged every %llu steps (%.3g ms): %llu exchanges\n",
+              static_cast<int>(run.ranks.size()), static_cast<unsigned long long>(interval_steps),
+              interval_steps * dt_ms, static_cast<unsigned long long>(run.exchanges));
+  std::printf("  %-6s %9s %9s %9s %9s %11s %11s %9s\n", "rank", "build s", "update s", "wait s",
+              "comm s", "MB received", "MB/s", "peak MB");
+  for (std::size_t r = 0; r < run.ranks.size(); ++r) {
+    const RankFigures& f = run.ranks[r];
+    std::printf("  %-6zu %9.3f %9.3f %9.3f %9.3f %11.2f %11.2f %9.0f\n", r, build.build_s[r],
+                f.update_s, f.waiting_s, f.communication_s, f.bytes_received * 1e-6,
+                run.wall_s > 0 ? f.bytes_received * 1e-6 / run.wall_s : 0.0, build.peak_mb[r]);
+  }
 }
 
 }  // namespace
 
 int command_run(int argc, const char* const* argv) {
+  // Started by mpirun: this process is one rank of a distributed run (docs/distributed.md).
+  std::unique_ptr<MpiSession> mpi;
+  if (launched_by_mpi()) {
+    try {
+      mpi = std::make_unique<MpiSession>();
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "snnsim run: %s\n", error.what());
+      return kExitFailure;
+    }
+  }
+  const Partition partition = mpi ? mpi->partition() : Partition{};
   Arguments a;
   try {
     if (!parse_command_line(argc, argv, kUsage,
@@ -138,11 +194,31 @@ int command_run(int argc, const char* const* argv) {
       return 0;
     }
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "snnsim run: %s\n", error.what());
+    if (partition.rank == 0) std::fprintf(stderr, "snnsim run: %s\n", error.what());
     return kExitUsage;
   }
+  // Ranks other than 0 print nothing but their failures; rank 0 writes the files.
+  if (partition.rank != 0) {
+    a.quiet = true;
+    a.summary_json.clear();
+  }
+  // The ranks on one machine share its cores.
+  if (mpi && a.threads <= 0) {
+    a.threads = std::max(1, omp_get_num_procs() / mpi->ranks_on_this_machine());
+  }
+
+  // Everything that can fail before the first step, on any rank; a distributed run agrees on
+  // the outcome before going on, so one rank's failure ends them all with its message.
+  const StopOnSignals stop_on_signals;
+  std::string failure;
+  int failure_code = kExitFailure;
+  Network network;
+  BuildFigures build{};
+  std::unique_ptr<SpikeExchange> exchange;
+  std::unique_ptr<PreparedRun> prepared;
+  ProgressReporter progress(0.1, false);
+  RunOptions options;
   try {
-    const StopOnSignals stop_on_signals;
     const BackendKind backend = parse_backend(a.backend);
     const LoadOptions load = load_options(a);
     const NetworkArgument file(a, NirImportKind::automatic);
@@ -158,18 +234,11 @@ int command_run(int argc, const char* const* argv) {
     refuse_output_over_inputs("-o", a.output, inputs);
     refuse_output_over_inputs("--summary-json", a.summary_json, inputs);
     const auto build_start = std::chrono::steady_clock::now();
-    Network network = build_network(spec, &g_stop_requested);
-    const double build_s =
+    network = build_network(spec, &g_stop_requested, partition);
+    build.build_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
-    const BuildFigures build{
-        network.neuron_count(), network.synapse_count(),
-        network.synapse_count() > 0
-            ? static_cast<double>(network.synapse_bytes()) / network.synapse_count()
-            : 0.0,
-        build_s};
 
-    ProgressReporter progress(network.dt_ms, !a.quiet);
-    RunOptions options;
+    progress = ProgressReporter(network.dt_ms, !a.quiet);
     options.backend = backend;
     options.threads = a.threads;
     if (!a.output.empty()) options.trace_path = a.output;
@@ -180,32 +249,76 @@ int command_run(int argc, const char* const* argv) {
       };
     }
     options.stop = &g_stop_requested;
-    const RunSummary run = run_network(network, options);
-    progress.finish();
+    if (mpi) {
+      exchange = mpi->make_exchange();
+      options.exchange = exchange.get();
+    }
+    prepared = std::make_unique<PreparedRun>(network, options);
+  } catch (const BuildInterrupted&) {
+    failure = std::string("interrupted while building the network; nothing was simulated") +
+              (a.output.empty() ? "" : " and no trace written");
+    failure_code = kExitInterrupted;
+  } catch (const std::bad_alloc&) {
+    failure = a.network +
+              ": out of memory while building or running the network (snnsim validate "
+              "estimates what it needs)";
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (mpi) {
+    if (const auto first = mpi->first_failure(failure, failure_code)) {
+      if (partition.rank == 0) {
+        std::fprintf(stderr, "snnsim run: %s%s\n",
+                     first->rank == 0 ? "" : ("rank " + std::to_string(first->rank) + ": ").c_str(),
+                     first->message.c_str());
+      }
+      return first->exit_code;
+    }
+  } else if (!failure.empty()) {
+    std::fprintf(stderr, "snnsim run: %s\n", failure.c_str());
+    return failure_code;
+  }
 
-    if (!a.quiet) print_summary(a, network, build, run);
-    if (!a.summary_json.empty()) write_summary_json(a.summary_json, a, network, build, run);
+  try {
+    for (const Population& population : network.populations)
+      build.neurons += population.total;
+    build.synapses = network.synapse_count();
+    std::uint64_t synapse_bytes = network.synapse_bytes();
+    if (exchange) {
+      build.synapses = exchange->sum_over_ranks(build.synapses);
+      synapse_bytes = exchange->sum_over_ranks(synapse_bytes);
+    }
+    build.bytes_per_synapse =
+        build.synapses > 0 ? static_cast<double>(synapse_bytes) / build.synapses : 0.0;
+    const RunSummary run = prepared->run();
+    progress.finish();
+    RankBuild rank_build;
+    if (exchange) rank_build = gather_rank_build(*exchange, build.build_s);
+
+    if (!a.quiet) {
+      print_summary(a, network, build, run);
+      if (exchange) {
+        print_ranks(run, rank_build, network.dt_ms);
+      }
+    }
+    if (!a.summary_json.empty())
+      write_summary_json(a.summary_json, a, network, build, run, rank_build);
     if (!run.complete) {
-      std::fprintf(
-          stderr, "snnsim run: interrupted after %.3f s of %.3f s simulated%s\n",
-          run.simulated_ms * 1e-3, network.duration_ms * 1e-3,
-          a.output.empty() ? "" : "; the trace keeps what was recorded, marked incomplete");
+      if (partition.rank == 0) {
+        std::fprintf(
+            stderr, "snnsim run: interrupted after %.3f s of %.3f s simulated%s\n",
+            run.simulated_ms * 1e-3, network.duration_ms * 1e-3,
+            a.output.empty() ? "" : "; the trace keeps what was recorded, marked incomplete");
+      }
       return kExitInterrupted;
     }
     return 0;
-  } catch (const BuildInterrupted&) {
-    std::fprintf(stderr,
-                 "snnsim run: interrupted while building the network; nothing was simulated%s\n",
-                 a.output.empty() ? "" : " and no trace written");
-    return kExitInterrupted;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr,
-                 "snnsim run: %s: out of memory while building or running the network "
-                 "(snnsim validate estimates what it needs)\n",
-                 a.network.c_str());
-    return kExitFailure;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "snnsim run: %s\n", error.what());
+    std::fprintf(stderr, "snnsim run: %s%s\n",
+                 mpi ? ("rank " + std::to_string(partition.rank) + ": ").c_str() : "",
+                 error.what());
+    // The other ranks wait for this one in the next exchange: end them too.
+    if (mpi) mpi->abort_all(kExitFailure);
     return kExitFailure;
   }
 }

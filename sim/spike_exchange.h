@@ -1,0 +1,95 @@
+#pragma once
+// What the processes of a distributed run exchange, and the interface that exchanges it
+// (sim/mpi_exchange.h is the MPI implementation). A spike cannot reach another neuron sooner
+// than the network's shortest delay D, so processes advance D steps on their own and then trade
+// those steps' spikes at once: one exchange per D steps, as NEST does (docs/distributed.md).
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sim/partition.h"
+#include "sim/types.h"
+
+namespace snnsim {
+
+/// The spikes of consecutive steps of every population, in population (global) neuron indices:
+/// step-major, then population, ascending within each (step, population).
+class IntervalSpikes {
+ public:
+  explicit IntervalSpikes(std::size_t populations = 0) : populations_(populations) {}
+
+  std::size_t populations() const { return populations_; }
+  Step steps() const { return populations_ > 0 ? counts_.size() / populations_ : 0; }
+  void clear() {
+    counts_.clear();
+    offsets_.assign(1, 0);
+    neurons_.clear();
+  }
+  /// Appends the next (step, population) entry: the spikes `local` of a block whose first neuron
+  /// is `first`, in order, possibly in several pieces (`more` true for all but the last).
+  void append(std::span<const NeuronIndex> local, NeuronIndex first, bool more = false) {
+    for (NeuronIndex neuron : local)
+      neurons_.push_back(first + neuron);
+    if (more) return;
+    counts_.push_back(static_cast<std::uint32_t>(neurons_.size() - offsets_.back()));
+    offsets_.push_back(neurons_.size());
+  }
+  /// The spikes of population `population` at the `step`-th step of the interval.
+  std::span<const NeuronIndex> at(Step step, std::size_t population) const {
+    const std::size_t entry = step * populations_ + population;
+    return std::span(neurons_).subspan(offsets_[entry], counts_[entry]);
+  }
+
+  const std::vector<std::uint32_t>& counts() const { return counts_; }
+  const std::vector<NeuronIndex>& neurons() const { return neurons_; }
+  /// Fills this from every process's intervals, laid out rank after rank: `counts` holds each
+  /// rank's counts() (`entries` of them per rank) and `neurons` each rank's neurons(). Since rank
+  /// r holds the r-th block of every population, the ranks' spikes of an entry, concatenated in
+  /// rank order, are ascending.
+  void merge(std::span<const std::uint32_t> counts, std::span<const NeuronIndex> neurons,
+             std::size_t entries, int ranks);
+
+ private:
+  std::size_t populations_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<std::size_t> offsets_{0};
+  std::vector<NeuronIndex> neurons_;
+};
+
+/// Where a process's time went in a distributed run.
+struct ExchangeTimes {
+  double waiting_s = 0;        ///< for the slowest process to reach the exchange
+  double communication_s = 0;  ///< moving the spikes
+  std::uint64_t bytes = 0;     ///< received
+  std::uint64_t exchanges = 0;
+};
+
+class SpikeExchange {
+ public:
+  virtual ~SpikeExchange() = default;
+  virtual Partition partition() const = 0;
+  /// Collective: every process passes its spikes of the same interval and whether it wishes to
+  /// stop; each receives every process's spikes of the interval in `all`. Returns whether any
+  /// process wishes to stop.
+  virtual bool exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& all) = 0;
+  /// Collective: rank 0 receives every rank's `local` values, concatenated in rank order (other
+  /// ranks receive nothing).
+  virtual void gather_to_root(std::span<const float> local, std::vector<float>& all) = 0;
+  /// Collective: the smallest / the sum of every process's `value`.
+  virtual std::uint64_t min_over_ranks(std::uint64_t value) = 0;
+  virtual std::uint64_t sum_over_ranks(std::uint64_t value) = 0;
+  /// Collective: rank 0 receives every rank's `value`, in rank order (others: empty).
+  virtual std::vector<double> gather_values(double value) = 0;
+  virtual ExchangeTimes times() const = 0;
+};
+
+/// Collective: the steps between exchanges, from each process's shortest delay: the shortest of
+/// all (no spike reaches another process sooner), at most 100 steps (so that a network without
+/// synapses, or with long delays only, still reports progress and stops in good time).
+inline Step exchange_interval(SpikeExchange& exchange, std::uint32_t shortest_local_delay) {
+  constexpr std::uint32_t kLongest = 100;
+  return exchange.min_over_ranks(std::min(shortest_local_delay, kLongest));
+}
+
+}  // namespace snnsim
