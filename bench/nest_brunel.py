@@ -3,7 +3,8 @@
 NEST's brunel_delta_nest example.
 
 Prints one JSON object: peer, neurons, threads, wall_s (nest.Simulate alone), build_s (network
-construction), rates {E, I} in Hz, cv_isi {E, I} (mean over neurons with at least 3 spikes).
+construction), rates {E, I} in Hz, cv_isi {E, I} (mean over neurons with at least 3 spikes; None
+over MPI), processes. Under mpirun (a NEST built with MPI, and mpi4py) rank 0 prints it.
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--duration", type=float, default=1.0, help="seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--order", type=int, default=2500, help="NI; NE = 4 order (2500: examples/brunel.json)")
     args = parser.parse_args()
 
     import nest
@@ -36,7 +38,7 @@ def main():
     nest.ResetKernel()
     nest.SetKernelStatus({"resolution": 0.1, "local_num_threads": args.threads,
                           "rng_seed": args.seed, "print_time": False})
-    order, epsilon, J, g, eta, delay = 2500, 0.1, 0.1, 5.0, 2.0, 1.5
+    order, epsilon, J, g, eta, delay = args.order, 0.1, 0.1, 5.0, 2.0, 1.5
     n_e, n_i = 4 * order, order
     c_e, c_i = int(epsilon * n_e), int(epsilon * n_i)
     tau_m, theta = 20.0, 20.0
@@ -66,12 +68,19 @@ def main():
 
     result = {"peer": "nest", "nest_version": nest.__version__, "neurons": n_e + n_i,
               "threads": args.threads, "wall_s": wall_s, "build_s": build_s, "rates": {}, "cv_isi": {}}
+    processes = nest.NumProcesses()
+    result["processes"] = processes
     for name, nodes, recorder in (("E", nodes_e, recorder_e), ("I", nodes_i, recorder_i)):
         events = recorder.get("events")
         senders, times = np.asarray(events["senders"]), np.asarray(events["times"])
-        result["rates"][name] = len(times) / len(nodes) / args.duration
-        result["cv_isi"][name] = mean_cv(senders, times, np.asarray(nodes.tolist()))
-    print(json.dumps(result))
+        count = len(times)
+        if processes > 1:  # over MPI each process records its own neurons' spikes
+            from mpi4py import MPI
+            count = MPI.COMM_WORLD.allreduce(count)
+        result["rates"][name] = count / len(nodes) / args.duration
+        result["cv_isi"][name] = mean_cv(senders, times, np.asarray(nodes.tolist())) if processes == 1 else None
+    if nest.Rank() == 0:
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

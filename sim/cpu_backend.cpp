@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
 #include "kernels/spike_delivery.h"
 
@@ -55,6 +56,20 @@ CpuBackend::CpuBackend(Network& network, int threads, SpikeExchange* exchange)
 }
 
 CpuBackend::~CpuBackend() = default;
+
+std::string CpuBackend::description() const {
+  if (router_ == nullptr) return {};
+  const int ranks = exchange_->partition().ranks;
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, "
+                "sent %s",
+                ranks, router_->mean_destinations(),
+                router_->pattern() == SpikeRouter::Pattern::all_gather
+                    ? "to every rank (MPI_Allgatherv)"
+                    : "only where they have targets, and to rank 0 (MPI_Alltoallv)");
+  return line;
+}
 
 InputRing CpuBackend::ring(std::size_t population, int receptor) {
   return {rings_[population][receptor].data(), ring_slots_[population],
@@ -205,8 +220,10 @@ void CpuBackend::collect_interval(Step step) {
   const auto& spikes = spikes_[step & 1];
   for (std::size_t p = 0; p < network_.populations.size(); ++p) {
     for (int t = 0; t < threads_; ++t) {
-      local_spikes_.append(spikes[t][p], network_.populations[p].first, t + 1 < threads_);
+      for (NeuronIndex neuron : spikes[t][p])
+        local_spikes_.add(network_.populations[p].first + neuron);
     }
+    local_spikes_.end_entry();
   }
   const int rank = exchange_->partition().rank;
   for (std::size_t i = 0; i < network_.probes.size(); ++i) {
@@ -261,7 +278,10 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
   // own neurons' rings: the same additions in the same order as one process makes, since the
   // ranks' spike lists of a step, concatenated in rank order, are one ascending list. A stop
   // asked for on any process ends every one at the same interval's end.
+  // Collectives: made here, once every rank has built its part and is ready to run (a rank that
+  // failed before is not there to take part; sim/mpi_exchange.h).
   const Step interval = exchange_interval(*exchange_, network_.min_delay());
+  if (router_ == nullptr) router_ = std::make_unique<SpikeRouter>(network_, *exchange_);
   if (first >= last) return 0;
   Step completed = first;
   bool stop = false;
@@ -278,7 +298,7 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
       if (thread == 0) {
         collect_interval(step);
         if (interval_end) {
-          stop = exchange_->exchange(local_spikes_, observer.stop_requested(), all_spikes_);
+          stop = router_->exchange(local_spikes_, observer.stop_requested(), all_spikes_);
           exchange_->gather_to_root(local_samples_, all_samples_);
           local_spikes_.clear();
           local_samples_.clear();

@@ -5,12 +5,14 @@
 // holds one block of every population and trades spikes with the other processes once per
 // shortest delay, with the same results as one process.
 #include <array>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "kernels/spike_delivery.h"
 #include "sim/backend.h"
 #include "sim/spike_exchange.h"
+#include "sim/spike_routing.h"
 
 namespace snnsim {
 
@@ -22,6 +24,8 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const override { return "cpu"; }
   int threads() const override { return threads_; }
+  /// Distributed runs, once running: how spikes travel (sim/spike_routing.h).
+  std::string description() const override;
   Step run(Step first, Step last, RunObserver& observer) override;
   BackendCounters counters() const override;
 
@@ -59,6 +63,7 @@ class CpuBackend final : public Backend {
   std::vector<BackendCounters> thread_counters_;
 
   SpikeExchange* exchange_;
+  std::unique_ptr<SpikeRouter> router_;
   /// Distributed runs: this process's spikes and samples of the current interval, everyone's
   /// after the exchange, and the rank that holds each probed neuron.
   IntervalSpikes local_spikes_, all_spikes_;

@@ -31,13 +31,14 @@ class MpiSpikeExchange final : public SpikeExchange {
 
   Partition partition() const override { return partition_; }
 
-  bool exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& all) override {
+  Received all_gather(const IntervalSpikes& local, bool stop) override {
     const int ranks = partition_.ranks;
-    const std::size_t entries = local.counts().size();
+    const RankSpikes mine = local.view();
+    const std::size_t entries = mine.counts.size();
     // Every rank's counts and stop flag first: this collective is where a rank waits for the
     // slowest one, so its time is the waiting time; the spikes follow.
     auto start = std::chrono::steady_clock::now();
-    send_counts_.assign(local.counts().begin(), local.counts().end());
+    send_counts_.assign(mine.counts.begin(), mine.counts.end());
     send_counts_.push_back(stop ? 1 : 0);
     counts_.resize((entries + 1) * ranks);
     MPI_Allgather(send_counts_.data(), checked_count(entries + 1), MPI_UINT32_T, counts_.data(),
@@ -45,32 +46,40 @@ class MpiSpikeExchange final : public SpikeExchange {
     times_.waiting_s += seconds_since(start);
 
     start = std::chrono::steady_clock::now();
-    bool any_stop = false;
-    receive_counts_.assign(ranks, 0);
-    displacements_.assign(ranks, 0);
-    rank_counts_.clear();
-    std::size_t total = 0;
+    const bool any_stop = layout_received(entries);
+    MPI_Allgatherv(mine.neurons.data(), checked_count(mine.neurons.size()), MPI_UINT32_T,
+                   neurons_.data(), receive_counts_.data(), receive_displacements_.data(),
+                   MPI_UINT32_T, MPI_COMM_WORLD);
+    return finish(start, any_stop);
+  }
+
+  Received all_to_all(std::span<const IntervalSpikes> outgoing, bool stop) override {
+    const int ranks = partition_.ranks;
+    const std::size_t entries = outgoing[0].view().counts.size();
+    auto start = std::chrono::steady_clock::now();
+    send_counts_.clear();
+    send_neurons_.clear();
+    send_sizes_.assign(ranks, 0);
+    send_displacements_.assign(ranks, 0);
     for (int r = 0; r < ranks; ++r) {
-      const std::uint32_t* rank_counts = counts_.data() + r * (entries + 1);
-      std::size_t n = 0;
-      for (std::size_t e = 0; e < entries; ++e)
-        n += rank_counts[e];
-      any_stop = any_stop || rank_counts[entries] != 0;
-      rank_counts_.insert(rank_counts_.end(), rank_counts, rank_counts + entries);
-      displacements_[r] = checked_count(total);
-      receive_counts_[r] = checked_count(n);
-      total += n;
+      const RankSpikes out = outgoing[r].view();
+      send_counts_.insert(send_counts_.end(), out.counts.begin(), out.counts.end());
+      send_counts_.push_back(stop ? 1 : 0);
+      send_displacements_[r] = checked_count(send_neurons_.size());
+      send_sizes_[r] = checked_count(out.neurons.size());
+      send_neurons_.insert(send_neurons_.end(), out.neurons.begin(), out.neurons.end());
     }
-    checked_count(total);
-    neurons_.resize(total);
-    MPI_Allgatherv(local.neurons().data(), checked_count(local.neurons().size()), MPI_UINT32_T,
-                   neurons_.data(), receive_counts_.data(), displacements_.data(), MPI_UINT32_T,
-                   MPI_COMM_WORLD);
-    all.merge(rank_counts_, neurons_, entries, ranks);
-    times_.communication_s += seconds_since(start);
-    times_.bytes += sizeof(std::uint32_t) * (counts_.size() + total);
-    ++times_.exchanges;
-    return any_stop;
+    counts_.resize((entries + 1) * ranks);
+    MPI_Alltoall(send_counts_.data(), checked_count(entries + 1), MPI_UINT32_T, counts_.data(),
+                 checked_count(entries + 1), MPI_UINT32_T, MPI_COMM_WORLD);
+    times_.waiting_s += seconds_since(start);
+
+    start = std::chrono::steady_clock::now();
+    const bool any_stop = layout_received(entries);
+    MPI_Alltoallv(send_neurons_.data(), send_sizes_.data(), send_displacements_.data(),
+                  MPI_UINT32_T, neurons_.data(), receive_counts_.data(),
+                  receive_displacements_.data(), MPI_UINT32_T, MPI_COMM_WORLD);
+    return finish(start, any_stop);
   }
 
   void gather_to_root(std::span<const float> local, std::vector<float>& all) override {
@@ -109,12 +118,51 @@ class MpiSpikeExchange final : public SpikeExchange {
   ExchangeTimes times() const override { return times_; }
 
  private:
+  /// From the received counts (entries + 1 per rank, the last a stop flag): where each rank's
+  /// spikes go in neurons_, sized for them. Returns whether any rank wishes to stop.
+  bool layout_received(std::size_t entries) {
+    const int ranks = partition_.ranks;
+    bool any_stop = false;
+    receive_counts_.assign(ranks, 0);
+    receive_displacements_.assign(ranks, 0);
+    std::size_t total = 0;
+    for (int r = 0; r < ranks; ++r) {
+      const std::uint32_t* rank_counts = counts_.data() + r * (entries + 1);
+      std::size_t n = 0;
+      for (std::size_t e = 0; e < entries; ++e)
+        n += rank_counts[e];
+      any_stop = any_stop || rank_counts[entries] != 0;
+      receive_displacements_[r] = checked_count(total);
+      receive_counts_[r] = checked_count(n);
+      total += n;
+    }
+    checked_count(total);
+    neurons_.resize(total);
+    return any_stop;
+  }
+
+  /// The views of what arrived, and the figures of this exchange.
+  Received finish(std::chrono::steady_clock::time_point start, bool any_stop) {
+    const int ranks = partition_.ranks;
+    const std::size_t entries = counts_.size() / ranks - 1;
+    views_.resize(ranks);
+    for (int r = 0; r < ranks; ++r) {
+      views_[r] = {std::span(counts_).subspan(r * (entries + 1), entries),
+                   std::span(neurons_).subspan(receive_displacements_[r], receive_counts_[r])};
+    }
+    times_.communication_s += seconds_since(start);
+    times_.bytes += sizeof(std::uint32_t) * (counts_.size() + neurons_.size());
+    ++times_.exchanges;
+    return {views_, any_stop};
+  }
+
   Partition partition_;
   ExchangeTimes times_;
   // Buffers kept between exchanges.
-  std::vector<std::uint32_t> send_counts_, counts_, rank_counts_;
-  std::vector<int> receive_counts_, displacements_;
-  std::vector<NeuronIndex> neurons_;
+  std::vector<std::uint32_t> send_counts_, counts_;
+  std::vector<int> send_sizes_, send_displacements_, receive_counts_, receive_displacements_;
+  std::vector<NeuronIndex> send_neurons_, neurons_;
+  std::vector<RankSpikes> views_;
 };
 
 }  // namespace

@@ -214,6 +214,7 @@ RunSummary PreparedRun::run() {
     const ExchangeTimes times = exchange->times();
     summary.exchanges = times.exchanges;
     summary.exchange_interval = exchange_interval(*exchange, network.min_delay());
+    summary.distribution = backend.description();
     const std::vector<double> waiting = exchange->gather_values(times.waiting_s);
     const std::vector<double> communication = exchange->gather_values(times.communication_s);
     const std::vector<double> bytes = exchange->gather_values(static_cast<double>(times.bytes));

@@ -2,26 +2,22 @@
 
 namespace snnsim {
 
-void IntervalSpikes::merge(std::span<const std::uint32_t> counts,
-                           std::span<const NeuronIndex> neurons, std::size_t entries, int ranks) {
+void IntervalSpikes::merge(std::span<const RankSpikes> ranks) {
   clear();
-  // Where each rank's neurons start in `neurons`, advanced entry by entry.
-  std::vector<std::size_t> cursor(ranks);
-  std::size_t at = 0;
-  for (int r = 0; r < ranks; ++r) {
-    cursor[r] = at;
-    for (std::size_t e = 0; e < entries; ++e)
-      at += counts[r * entries + e];
-  }
-  neurons_.reserve(at);
+  // Where each rank's next entry starts in its neurons.
+  std::vector<std::size_t> cursor(ranks.size(), 0);
+  std::size_t total = 0;
+  for (const RankSpikes& rank : ranks)
+    total += rank.neurons.size();
+  neurons_.reserve(total);
+  const std::size_t entries = ranks.empty() ? 0 : ranks[0].counts.size();
   for (std::size_t e = 0; e < entries; ++e) {
-    for (int r = 0; r < ranks; ++r) {
-      const std::uint32_t n = counts[r * entries + e];
-      neurons_.insert(neurons_.end(), neurons.begin() + cursor[r], neurons.begin() + cursor[r] + n);
-      cursor[r] += n;
+    for (std::size_t r = 0; r < ranks.size(); ++r) {
+      const auto first = ranks[r].neurons.begin() + cursor[r];
+      neurons_.insert(neurons_.end(), first, first + ranks[r].counts[e]);
+      cursor[r] += ranks[r].counts[e];
     }
-    counts_.push_back(static_cast<std::uint32_t>(neurons_.size() - offsets_.back()));
-    offsets_.push_back(neurons_.size());
+    end_entry();
   }
 }
 

@@ -13,6 +13,13 @@
 
 namespace snnsim {
 
+/// One process's spikes of an interval as another process received them: its counts per (step,
+/// population) and its neurons, laid out as IntervalSpikes lays them out.
+struct RankSpikes {
+  std::span<const std::uint32_t> counts;
+  std::span<const NeuronIndex> neurons;
+};
+
 /// The spikes of consecutive steps of every population, in population (global) neuron indices:
 /// step-major, then population, ascending within each (step, population).
 class IntervalSpikes {
@@ -26,12 +33,10 @@ class IntervalSpikes {
     offsets_.assign(1, 0);
     neurons_.clear();
   }
-  /// Appends the next (step, population) entry: the spikes `local` of a block whose first neuron
-  /// is `first`, in order, possibly in several pieces (`more` true for all but the last).
-  void append(std::span<const NeuronIndex> local, NeuronIndex first, bool more = false) {
-    for (NeuronIndex neuron : local)
-      neurons_.push_back(first + neuron);
-    if (more) return;
+  /// Appends spikes to the current (step, population) entry.
+  void add(NeuronIndex neuron) { neurons_.push_back(neuron); }
+  /// Ends the current entry; the next add() begins the next one.
+  void end_entry() {
     counts_.push_back(static_cast<std::uint32_t>(neurons_.size() - offsets_.back()));
     offsets_.push_back(neurons_.size());
   }
@@ -40,15 +45,12 @@ class IntervalSpikes {
     const std::size_t entry = step * populations_ + population;
     return std::span(neurons_).subspan(offsets_[entry], counts_[entry]);
   }
+  RankSpikes view() const { return {counts_, neurons_}; }
 
-  const std::vector<std::uint32_t>& counts() const { return counts_; }
-  const std::vector<NeuronIndex>& neurons() const { return neurons_; }
-  /// Fills this from every process's intervals, laid out rank after rank: `counts` holds each
-  /// rank's counts() (`entries` of them per rank) and `neurons` each rank's neurons(). Since rank
-  /// r holds the r-th block of every population, the ranks' spikes of an entry, concatenated in
-  /// rank order, are ascending.
-  void merge(std::span<const std::uint32_t> counts, std::span<const NeuronIndex> neurons,
-             std::size_t entries, int ranks);
+  /// Fills this with the ranks' spikes, entry by entry, rank after rank: since rank r holds the
+  /// r-th block of every population, the ranks' spikes of an entry, concatenated in rank order,
+  /// are ascending.
+  void merge(std::span<const RankSpikes> ranks);
 
  private:
   std::size_t populations_;
@@ -65,21 +67,31 @@ struct ExchangeTimes {
   std::uint64_t exchanges = 0;
 };
 
+/// The collectives a distributed run needs. Every call is collective: every process makes it, in
+/// the same order (and none before the processes agree that every one is ready: a process that
+/// failed to build its part never reaches its first call).
 class SpikeExchange {
  public:
   virtual ~SpikeExchange() = default;
   virtual Partition partition() const = 0;
-  /// Collective: every process passes its spikes of the same interval and whether it wishes to
-  /// stop; each receives every process's spikes of the interval in `all`. Returns whether any
-  /// process wishes to stop.
-  virtual bool exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& all) = 0;
-  /// Collective: rank 0 receives every rank's `local` values, concatenated in rank order (other
-  /// ranks receive nothing).
+
+  /// What a process receives: every rank's spikes, in rank order (views into the exchange's
+  /// buffers, valid until its next call), and whether any rank wishes to stop.
+  struct Received {
+    std::span<const RankSpikes> ranks;
+    bool stop = false;
+  };
+  /// Every process sends `local` (the same steps and populations everywhere) to every process.
+  virtual Received all_gather(const IntervalSpikes& local, bool stop) = 0;
+  /// Every process sends `outgoing[r]` to rank r (each with the same steps and populations).
+  virtual Received all_to_all(std::span<const IntervalSpikes> outgoing, bool stop) = 0;
+  /// Rank 0 receives every rank's `local` values, concatenated in rank order (other ranks
+  /// receive nothing).
   virtual void gather_to_root(std::span<const float> local, std::vector<float>& all) = 0;
-  /// Collective: the smallest / the sum of every process's `value`.
+  /// The smallest / the sum of every process's `value`.
   virtual std::uint64_t min_over_ranks(std::uint64_t value) = 0;
   virtual std::uint64_t sum_over_ranks(std::uint64_t value) = 0;
-  /// Collective: rank 0 receives every rank's `value`, in rank order (others: empty).
+  /// Rank 0 receives every rank's `value`, in rank order (others: empty).
   virtual std::vector<double> gather_values(double value) = 0;
   virtual ExchangeTimes times() const = 0;
 };

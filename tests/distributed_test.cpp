@@ -53,6 +53,26 @@ const char* kNetwork = R"({
                 "state": [{"population": "E", "variables": ["v"], "neurons": [400, 0, 250, 133, 7], "interval": "0.3 ms"}]}
 })";
 
+/// Neurons whose targets are on their own rank: spikes go all-to-all from 4 ranks on.
+const char* kLocalNetwork = R"({
+  "format": "snnsim-network", "version": 1,
+  "simulation": {"dt": "0.1 ms", "duration": "80 ms", "seed": 3},
+  "populations": [
+    {"name": "A", "model": "lif_psc_delta", "size": 400,
+     "parameters": {"C_m": "1 pF", "tau_m": "20 ms", "E_L": "0 mV", "V_reset": "10 mV", "V_th": "20 mV"},
+     "initial": {"v": {"uniform": {"low": "0 mV", "high": "20 mV"}}}},
+    {"name": "B", "model": "lif_psc_delta", "size": 400,
+     "parameters": {"C_m": "1 pF", "tau_m": "20 ms", "E_L": "0 mV", "V_reset": "10 mV", "V_th": "20 mV"}}
+  ],
+  "projections": [
+    {"source": "A", "target": "B", "connectivity": {"rule": "one_to_one"},
+     "weight": {"uniform": {"low": "5 mV", "high": "15 mV"}}, "delay": "1 ms"},
+    {"source": "B", "target": "A", "connectivity": {"rule": "one_to_one"}, "weight": "-3 mV", "delay": "2 ms"}
+  ],
+  "inputs": [{"type": "poisson", "name": "drive", "target": "A", "rate": "20 kHz", "weight": "0.1 mV"}],
+  "recording": {"spikes": "all"}
+})";
+
 struct Synapse {
   NeuronIndex source, target;
   float weight;
@@ -117,33 +137,38 @@ TEST(PartitionedBuild, RanksHoldTheBlocksOfTheWholeNetwork) {
   }
 }
 
-/// Ranks played by threads: each posts its part and waits for the others at a barrier.
+/// Ranks played by threads: each posts what it sends and waits for the others at a barrier.
 class Board {
  public:
   explicit Board(int ranks)
       : ranks_(ranks),
         barrier_(ranks),
-        spikes_(ranks),
+        sent_(ranks),
+        stops_(ranks),
         floats_(ranks),
         values_(ranks),
-        stops_(ranks) {}
+        received_(ranks),
+        views_(ranks) {}
   int ranks() const { return ranks_; }
 
-  bool exchange(int rank, const IntervalSpikes& local, bool stop, IntervalSpikes& all) {
-    spikes_[rank] = &local;
+  /// Rank `rank` sends sent[r] to rank r (sent has one entry: to every rank).
+  SpikeExchange::Received exchange(int rank, std::span<const IntervalSpikes> sent, bool stop) {
+    sent_[rank] = sent;
     stops_[rank] = stop;
     barrier_.arrive_and_wait();
-    std::vector<std::uint32_t> counts;
-    std::vector<NeuronIndex> neurons;
+    // Copies, so that a rank may refill what it sent once everyone has copied it.
+    std::vector<IntervalSpikes>& mine = received_[rank];
+    mine.clear();
+    views_[rank].clear();
     bool any = false;
-    for (int r = 0; r < ranks_; ++r) {
-      counts.insert(counts.end(), spikes_[r]->counts().begin(), spikes_[r]->counts().end());
-      neurons.insert(neurons.end(), spikes_[r]->neurons().begin(), spikes_[r]->neurons().end());
-      any = any || stops_[r];
+    for (int q = 0; q < ranks_; ++q) {
+      mine.push_back(sent_[q][sent_[q].size() == 1 ? 0 : rank]);
+      any = any || stops_[q];
     }
-    all.merge(counts, neurons, local.counts().size(), ranks_);
-    barrier_.arrive_and_wait();  // nobody refills its part before everyone has read it
-    return any;
+    for (const IntervalSpikes& from : mine)
+      views_[rank].push_back(from.view());
+    barrier_.arrive_and_wait();
+    return {views_[rank], any};
   }
 
   void gather(int rank, std::span<const float> local, std::vector<float>& all) {
@@ -168,19 +193,25 @@ class Board {
  private:
   int ranks_;
   std::barrier<> barrier_;
-  std::vector<const IntervalSpikes*> spikes_;
+  std::vector<std::span<const IntervalSpikes>> sent_;
+  std::vector<bool> stops_;
   std::vector<std::span<const float>> floats_;
   std::vector<double> values_;
-  std::vector<bool> stops_;
+  std::vector<std::vector<IntervalSpikes>> received_;
+  std::vector<std::vector<RankSpikes>> views_;
 };
 
 class ThreadExchange final : public SpikeExchange {
  public:
   ThreadExchange(Board& board, int rank) : board_(board), rank_(rank) {}
   Partition partition() const override { return {rank_, board_.ranks()}; }
-  bool exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& all) override {
+  Received all_gather(const IntervalSpikes& local, bool stop) override {
     ++exchanges_;
-    return board_.exchange(rank_, local, stop, all);
+    return board_.exchange(rank_, std::span(&local, 1), stop);
+  }
+  Received all_to_all(std::span<const IntervalSpikes> outgoing, bool stop) override {
+    ++exchanges_;
+    return board_.exchange(rank_, outgoing, stop);
   }
   void gather_to_root(std::span<const float> local, std::vector<float>& all) override {
     board_.gather(rank_, local, all);
@@ -217,6 +248,37 @@ struct StoppingRecording final : Recording {
   bool stop_requested() override { return reported >= after; }
 };
 
+/// What the ranks of run_as_ranks reported.
+struct RankRuns {
+  std::vector<StoppingRecording> recordings;
+  std::vector<Step> completed;
+  std::string description;  ///< rank 0's backend's
+};
+
+/// Runs `spec` as `ranks` ranks played by threads (with 1 or 2 threads each); rank
+/// `stopping_rank` asks to stop once told of `stop_after` steps.
+RankRuns run_as_ranks(const NetworkSpec& spec, int ranks, int stopping_rank = -1,
+                      Step stop_after = 0) {
+  Board board(ranks);
+  std::vector<Network> parts;
+  for (int rank = 0; rank < ranks; ++rank)
+    parts.push_back(build_network(spec, nullptr, {rank, ranks}));
+  RankRuns runs{std::vector<StoppingRecording>(ranks), std::vector<Step>(ranks), {}};
+  if (stopping_rank >= 0) runs.recordings[stopping_rank].after = stop_after;
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < ranks; ++rank) {
+    threads.emplace_back([&, rank] {
+      ThreadExchange exchange(board, rank);
+      CpuBackend backend(parts[rank], 1 + rank % 2, &exchange);
+      runs.completed[rank] = backend.run(0, parts[rank].steps(), runs.recordings[rank]);
+      if (rank == 0) runs.description = backend.description();
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  return runs;
+}
+
 TEST(DistributedRun, RanksReportTheUndistributedSpikesAndSamples) {
   const NetworkSpec spec = parse_network(kNetwork, "net.json");
   Network whole = build_network(spec);
@@ -225,55 +287,43 @@ TEST(DistributedRun, RanksReportTheUndistributedSpikesAndSamples) {
   ASSERT_GT(reference.spikes[1].size(), 100u);
   ASSERT_EQ(reference.samples.size(), 1u);
   for (int ranks : {1, 2, 3}) {
-    Board board(ranks);
-    std::vector<Network> parts;
-    for (int rank = 0; rank < ranks; ++rank)
-      parts.push_back(build_network(spec, nullptr, {rank, ranks}));
-    std::vector<StoppingRecording> recordings(ranks);
-    std::vector<Step> completed(ranks);
-    std::vector<std::thread> threads;
+    const RankRuns runs = run_as_ranks(spec, ranks);
+    // Every neuron has targets on every rank: all-gather, and every rank sees every spike.
+    EXPECT_NE(runs.description.find("MPI_Allgatherv"), std::string::npos) << runs.description;
     for (int rank = 0; rank < ranks; ++rank) {
-      threads.emplace_back([&, rank] {
-        ThreadExchange exchange(board, rank);
-        CpuBackend backend(parts[rank], 1 + rank % 2, &exchange);
-        completed[rank] = backend.run(0, parts[rank].steps(), recordings[rank]);
-      });
+      EXPECT_EQ(runs.completed[rank], whole.steps());
+      EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes)
+          << "rank " << rank << " of " << ranks;
     }
-    for (std::thread& thread : threads)
-      thread.join();
-    for (int rank = 0; rank < ranks; ++rank) {
-      EXPECT_EQ(completed[rank], whole.steps());
-      EXPECT_EQ(recordings[rank].spikes, reference.spikes) << "rank " << rank << " of " << ranks;
-    }
-    EXPECT_EQ(recordings[0].samples, reference.samples) << ranks << " ranks";
+    EXPECT_EQ(runs.recordings[0].samples, reference.samples) << ranks << " ranks";
+  }
+}
+
+TEST(DistributedRun, SpikesGoOnlyWhereTheyHaveTargetsWhenThatHalvesTheTraffic) {
+  const NetworkSpec spec = parse_network(kLocalNetwork, "local.json");
+  Network whole = build_network(spec);
+  const Recording reference = run_steps(whole, whole.steps());
+  ASSERT_GT(reference.spikes[0].size(), 300u) << "the network must be active";
+  ASSERT_GT(reference.spikes[1].size(), 100u);
+  for (int ranks : {3, 4, 5}) {
+    const RankRuns runs = run_as_ranks(spec, ranks);
+    // A neuron's spikes reach its own rank and rank 0: 1 + (R - 1) / R ranks on average, at most
+    // half of them from 4 ranks on.
+    const bool all_to_all = ranks >= 4;
+    EXPECT_NE(runs.description.find(all_to_all ? "MPI_Alltoallv" : "MPI_Allgatherv"),
+              std::string::npos)
+        << ranks << " ranks: " << runs.description;
+    EXPECT_EQ(runs.recordings[0].spikes, reference.spikes) << ranks << " ranks";
   }
 }
 
 TEST(DistributedRun, AStopOnOneRankEndsEveryRankAtTheSameStep) {
-  const NetworkSpec spec = parse_network(kNetwork, "net.json");
-  constexpr int kRanks = 3;
-  Board board(kRanks);
-  std::vector<Network> parts;
-  for (int rank = 0; rank < kRanks; ++rank)
-    parts.push_back(build_network(spec, nullptr, {rank, kRanks}));
-  std::vector<StoppingRecording> recordings(kRanks);
-  recordings[2].after = 100;  // rank 2 alone is asked to stop
-  std::vector<Step> completed(kRanks);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < kRanks; ++rank) {
-    threads.emplace_back([&, rank] {
-      ThreadExchange exchange(board, rank);
-      CpuBackend backend(parts[rank], 1, &exchange);
-      completed[rank] = backend.run(0, parts[rank].steps(), recordings[rank]);
-    });
-  }
-  for (std::thread& thread : threads)
-    thread.join();
+  const RankRuns runs = run_as_ranks(parse_network(kNetwork, "net.json"), 3, 2, 100);
   // Rank 2 asks once it has been told of 100 steps; the shortest delay is 5 steps, so the request
   // travels with the exchange after steps [100, 105), and every rank stops there.
-  for (int rank = 0; rank < kRanks; ++rank) {
-    EXPECT_EQ(completed[rank], 105u) << "rank " << rank;
-    EXPECT_EQ(recordings[rank].reported, 105u) << "rank " << rank;
+  for (int rank = 0; rank < 3; ++rank) {
+    EXPECT_EQ(runs.completed[rank], 105u) << "rank " << rank;
+    EXPECT_EQ(runs.recordings[rank].reported, 105u) << "rank " << rank;
   }
 }
 
@@ -304,7 +354,9 @@ TEST_F(MpiRun, ExamplesGiveTheSingleProcessTraceBitForBit) {
   coba.replace(coba.find(probe), probe.size(),
                R"("neurons": [3199, 0, 1700, 1601, 800], "interval": "0.3 ms")");
   write("coba.json", coba);
-  for (const std::string& network : {examples + "brunel.json", path("coba.json")}) {
+  write("local.json", kLocalNetwork);  // all-to-all from 4 ranks on
+  for (const std::string& network :
+       {examples + "brunel.json", path("coba.json"), path("local.json")}) {
     const std::string options = " --duration 100ms -q -o ";
     const auto single = run_command(snnsim_run(network + options + path("single.h5")));
     ASSERT_EQ(single.status, 0) << single.output;

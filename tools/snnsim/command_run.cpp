@@ -1,6 +1,7 @@
 // snnsim run NET.json: build the network, simulate it, write the trace, print a summary.
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -82,8 +83,8 @@ void print_summary(const Arguments& a, const Network& network, const BuildFigure
       "%.3f\n",
       run.simulated_ms * 1e-3, network.dt_ms, static_cast<unsigned long long>(network.seed),
       run.wall_s, run.real_time_factor());
-  std::printf("  backend    %s, %d thread%s\n", run.backend.c_str(), run.threads,
-              run.threads == 1 ? "" : "s");
+  std::printf("  backend    %s, %d thread%s%s\n", run.backend.c_str(), run.threads,
+              run.threads == 1 ? "" : "s", run.ranks.empty() ? "" : " per rank");
   std::printf(
       "  work       %s spikes, %s synaptic events/s, %s neuron updates/s, peak memory %.0f MB\n",
       grouped(run.spikes()).c_str(), scaled(events_per_s).c_str(), scaled(updates_per_s).c_str(),
@@ -154,15 +155,17 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
   if (!run.ranks.empty()) {
     j["exchanges"] = run.exchanges;
     j["exchange_interval_steps"] = run.exchange_interval;
+    j["distribution"] = run.distribution;
   }
   write_text_atomically(path, j.dump(2) + "\n");
 }
 
 void print_ranks(const RunSummary& run, const RankBuild& build, double dt_ms) {
   const Step interval_steps = run.exchange_interval;
-  std::printf("\n  %d ranks (MPI), spikes exchanged every %llu steps (%.3g ms): %llu exchanges\n",
-              static_cast<int>(run.ranks.size()), static_cast<unsigned long long>(interval_steps),
-              interval_steps * dt_ms, static_cast<unsigned long long>(run.exchanges));
+  std::printf(
+      "\n  %s\n  spikes exchanged every %llu steps (%.3g ms, the shortest delay): %llu exchanges\n",
+      run.distribution.c_str(), static_cast<unsigned long long>(interval_steps),
+      interval_steps * dt_ms, static_cast<unsigned long long>(run.exchanges));
   std::printf("  %-6s %9s %9s %9s %9s %11s %11s %9s\n", "rank", "build s", "update s", "wait s",
               "comm s", "MB received", "MB/s", "peak MB");
   for (std::size_t r = 0; r < run.ranks.size(); ++r) {
@@ -202,9 +205,12 @@ int command_run(int argc, const char* const* argv) {
     a.quiet = true;
     a.summary_json.clear();
   }
-  // The ranks on one machine share its cores.
+  // A rank bound to some cores (Open MPI binds each rank to one core up to 2 ranks, to a socket
+  // beyond) uses those; an unbound one its share of the machine's.
   if (mpi && a.threads <= 0) {
-    a.threads = std::max(1, omp_get_num_procs() / mpi->ranks_on_this_machine());
+    const int machine = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    const int usable = omp_get_num_procs();
+    a.threads = usable < machine ? usable : std::max(1, machine / mpi->ranks_on_this_machine());
   }
 
   // Everything that can fail before the first step, on any rank; a distributed run agrees on
