@@ -19,9 +19,11 @@ struct PlainAdd {
 CpuBackend::CpuBackend(Network& network, int threads, SpikeExchange* exchange)
     : network_(network),
       threads_(threads > 0 ? threads : omp_get_num_procs()),
-      exchange_(exchange),
-      local_spikes_(network.populations.size()),
-      all_spikes_(network.populations.size()) {
+      exchange_(exchange) {
+  for (Interval& interval : sending_)
+    interval.spikes = IntervalSpikes(network.populations.size());
+  for (Interval& interval : received_)
+    interval.spikes = IntervalSpikes(network.populations.size());
   const std::size_t populations = network.populations.size();
   rings_.resize(populations);
   currents_.resize(populations);
@@ -60,14 +62,19 @@ CpuBackend::~CpuBackend() = default;
 std::string CpuBackend::description() const {
   if (router_ == nullptr) return {};
   const int ranks = exchange_->partition().ranks;
-  char line[200];
-  std::snprintf(line, sizeof line,
-                "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, "
-                "sent %s",
-                ranks, router_->mean_destinations(),
-                router_->pattern() == SpikeRouter::Pattern::all_gather
-                    ? "to every rank (MPI_Allgatherv)"
-                    : "only where they have targets, and to rank 0 (MPI_Alltoallv)");
+  char line[400];
+  std::snprintf(
+      line, sizeof line,
+      "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, sent %s\n"
+      "  exchanged every %llu steps%s",
+      ranks, router_->mean_destinations(),
+      router_->pattern() == SpikeRouter::Pattern::all_gather
+          ? "to every rank (MPI_Allgatherv)"
+          : "only where they have targets, and to rank 0 (MPI_Alltoallv)",
+      static_cast<unsigned long long>(interval_),
+      overlapped_
+          ? ", each exchange overlapping the next interval's updates (half the shortest delay)"
+          : " (the shortest delay)");
   return line;
 }
 
@@ -216,26 +223,34 @@ Step CpuBackend::run(Step first, Step last, RunObserver& observer) {
   return completed - first;
 }
 
-void CpuBackend::collect_interval(Step step) {
+void CpuBackend::collect_interval(Step step, Interval& interval) {
   const auto& spikes = spikes_[step & 1];
   for (std::size_t p = 0; p < network_.populations.size(); ++p) {
     for (int t = 0; t < threads_; ++t) {
       for (NeuronIndex neuron : spikes[t][p])
-        local_spikes_.add(network_.populations[p].first + neuron);
+        interval.spikes.add(network_.populations[p].first + neuron);
     }
-    local_spikes_.end_entry();
+    interval.spikes.end_entry();
   }
   const int rank = exchange_->partition().rank;
   for (std::size_t i = 0; i < network_.probes.size(); ++i) {
     if (step % network_.probes[i].interval_steps != 0) continue;
     const std::vector<float>& row = samples_[step & 1][i];
     for (std::size_t k = 0; k < row.size(); ++k) {
-      if (probe_owners_[i][k] == rank) local_samples_.push_back(row[k]);
+      if (probe_owners_[i][k] == rank) interval.samples.push_back(row[k]);
     }
   }
 }
 
-void CpuBackend::report_interval(Step first_step, RunObserver& observer) {
+bool CpuBackend::complete_exchange(const Interval& sent) {
+  Interval& received = received_[received_count_++];
+  const bool stop = router_->finish(received.spikes);
+  exchange_->gather_to_root(sent.samples, received.samples);
+  received.first_step = sent.first_step;
+  return stop;
+}
+
+void CpuBackend::report_interval(const Interval& interval, RunObserver& observer) {
   const std::size_t populations = network_.populations.size();
   merged_views_.resize(populations);
   const Partition partition = exchange_->partition();
@@ -244,9 +259,9 @@ void CpuBackend::report_interval(Step first_step, RunObserver& observer) {
   std::vector<std::size_t> cursor(partition.ranks, 0);
   if (partition.rank == 0) {
     std::vector<std::size_t> per_rank(partition.ranks, 0);
-    for (Step k = 0; k < all_spikes_.steps(); ++k) {
+    for (Step k = 0; k < interval.spikes.steps(); ++k) {
       for (std::size_t i = 0; i < network_.probes.size(); ++i) {
-        if ((first_step + k) % network_.probes[i].interval_steps != 0) continue;
+        if ((interval.first_step + k) % network_.probes[i].interval_steps != 0) continue;
         for (int owner : probe_owners_[i])
           ++per_rank[owner];
       }
@@ -255,17 +270,17 @@ void CpuBackend::report_interval(Step first_step, RunObserver& observer) {
       cursor[r] = cursor[r - 1] + per_rank[r - 1];
   }
   std::vector<float> row;
-  for (Step k = 0; k < all_spikes_.steps(); ++k) {
-    const Step step = first_step + k;
+  for (Step k = 0; k < interval.spikes.steps(); ++k) {
+    const Step step = interval.first_step + k;
     for (std::size_t p = 0; p < populations; ++p)
-      merged_views_[p] = all_spikes_.at(k, p);
+      merged_views_[p] = interval.spikes.at(k, p);
     observer.on_step(step, merged_views_);
     if (partition.rank != 0) continue;
     for (std::size_t i = 0; i < network_.probes.size(); ++i) {
       if (step % network_.probes[i].interval_steps != 0) continue;
       row.resize(probe_owners_[i].size());
       for (std::size_t n = 0; n < row.size(); ++n)
-        row[n] = all_samples_[cursor[probe_owners_[i][n]]++];
+        row[n] = interval.samples[cursor[probe_owners_[i][n]]++];
       observer.on_state(step, i, row);
     }
   }
@@ -278,51 +293,78 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
   // own neurons' rings: the same additions in the same order as one process makes, since the
   // ranks' spike lists of a step, concatenated in rank order, are one ascending list. A stop
   // asked for on any process ends every one at the same interval's end.
+  //
+  // Overlap: with all-gather and D >= 2, intervals are D / 2 steps and each exchange completes
+  // one interval after it started, while the next interval is updated: a spike of interval k is
+  // due D or more steps after it, past the end of interval k + 1, when interval k is delivered.
+  //
   // Collectives: made here, once every rank has built its part and is ready to run (a rank that
   // failed before is not there to take part; sim/mpi_exchange.h).
-  const Step interval = exchange_interval(*exchange_, network_.min_delay());
+  const Step shortest = exchange_interval(*exchange_, network_.min_delay());
   if (router_ == nullptr) router_ = std::make_unique<SpikeRouter>(network_, *exchange_);
+  overlapped_ = exchange_->overlap && shortest >= 2 &&
+                router_->pattern() == SpikeRouter::Pattern::all_gather &&
+                exchange_->partition().ranks > 1;
+  interval_ = overlapped_ ? shortest / 2 : shortest;
+  const Step interval = interval_;
   if (first >= last) return 0;
   Step completed = first;
   bool stop = false;
-  local_spikes_.clear();
-  local_samples_.clear();
+  int filling = 0;  // sending_[filling] collects the current interval
+  bool in_flight = false;
+  for (Interval& buffer : sending_) {
+    buffer.spikes.clear();
+    buffer.samples.clear();
+  }
+  sending_[0].first_step = first;
 #pragma omp parallel num_threads(threads_)
   {
     const int thread = omp_get_thread_num();
-    Step interval_start = first;
     for (Step step = first; step < last; ++step) {
       update_neurons(step, thread);
 #pragma omp barrier
       const bool interval_end = (step + 1 - first) % interval == 0 || step + 1 == last;
       if (thread == 0) {
-        collect_interval(step);
+        collect_interval(step, sending_[filling]);
+        if (in_flight) router_->progress();
         if (interval_end) {
-          stop = router_->exchange(local_spikes_, observer.stop_requested(), all_spikes_);
-          exchange_->gather_to_root(local_samples_, all_samples_);
-          local_spikes_.clear();
-          local_samples_.clear();
+          // The previous interval in, this one out; at the end, or stopping, this one in too.
+          received_count_ = 0;
+          if (in_flight) stop = complete_exchange(sending_[filling ^ 1]);
+          router_->start(sending_[filling].spikes, observer.stop_requested());
+          in_flight = true;
+          if (!overlapped_ || stop || step + 1 == last) {
+            stop = complete_exchange(sending_[filling]) || stop;
+            in_flight = false;
+          }
+          filling ^= 1;
+          sending_[filling].spikes.clear();
+          sending_[filling].samples.clear();
+          sending_[filling].first_step = step + 1;
         }
       }
       if (!interval_end) continue;
 #pragma omp barrier
       std::uint64_t events = 0;
-      for (Step k = 0; k < all_spikes_.steps(); ++k) {
-        for (const Projection& projection : network_.projections) {
-          const auto [low, high] = chunk(projection.target, thread);
-          events += deliver(projection, all_spikes_.at(k, projection.source), interval_start + k,
-                            low, high);
+      for (int r = 0; r < received_count_; ++r) {
+        const Interval& received = received_[r];
+        for (Step k = 0; k < received.spikes.steps(); ++k) {
+          for (const Projection& projection : network_.projections) {
+            const auto [low, high] = chunk(projection.target, thread);
+            events += deliver(projection, received.spikes.at(k, projection.source),
+                              received.first_step + k, low, high);
+          }
         }
       }
       thread_counters_[thread].synaptic_events += events;
       if (thread == 0) {
-        report_interval(interval_start, observer);
-        completed = step + 1;
+        for (int r = 0; r < received_count_; ++r)
+          report_interval(received_[r], observer);
+        if (!in_flight) completed = step + 1;
       }
-      // The master refills the interval's buffers only after the next update's barrier, which
+      // The master refills the received intervals only after the next update's barrier, which
       // every thread reaches once done with them.
-      interval_start = step + 1;
-      if (stop) break;
+      if (stop && !in_flight) break;
     }
   }
   return completed - first;

@@ -40,12 +40,19 @@ class CpuBackend final : public Backend {
                         Step step, NeuronIndex low, NeuronIndex high);
   void deliver_spikes(Step step, int thread);
   void report_step(Step step, RunObserver& observer);
+  /// Distributed runs: the steps between two exchanges, as sent or as received.
+  struct Interval {
+    Step first_step = 0;
+    IntervalSpikes spikes;
+    std::vector<float> samples;  ///< of this rank's probed neurons, or on rank 0 of all
+  };
   Step run_distributed(Step first, Step last, RunObserver& observer);
-  /// Distributed runs: appends step `step`'s spikes and probe samples to the interval's.
-  void collect_interval(Step step);
-  /// Distributed runs, after the exchange: the interval's spikes (and, on rank 0, samples) to the
-  /// observer.
-  void report_interval(Step first_step, RunObserver& observer);
+  /// Appends step `step`'s spikes and probe samples to `interval`.
+  void collect_interval(Step step, Interval& interval);
+  /// Completes the exchange of `sent` into the next of received_; returns whether to stop.
+  bool complete_exchange(const Interval& sent);
+  /// The interval's spikes (and, on rank 0, samples) to the observer.
+  void report_interval(const Interval& interval, RunObserver& observer);
 
   Network& network_;
   int threads_;
@@ -64,10 +71,14 @@ class CpuBackend final : public Backend {
 
   SpikeExchange* exchange_;
   std::unique_ptr<SpikeRouter> router_;
-  /// Distributed runs: this process's spikes and samples of the current interval, everyone's
-  /// after the exchange, and the rank that holds each probed neuron.
-  IntervalSpikes local_spikes_, all_spikes_;
-  std::vector<float> local_samples_, all_samples_;
+  /// Distributed runs: the interval being collected and the one in flight (they alternate), the
+  /// intervals received at an interval's end (two when the last one in flight completes too),
+  /// and the rank that holds each probed neuron.
+  std::array<Interval, 2> sending_;
+  std::array<Interval, 2> received_;
+  int received_count_ = 0;
+  bool overlapped_ = false;
+  Step interval_ = 0;  ///< steps between exchanges
   std::vector<std::vector<int>> probe_owners_;
 };
 

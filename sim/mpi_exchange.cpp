@@ -31,26 +31,41 @@ class MpiSpikeExchange final : public SpikeExchange {
 
   Partition partition() const override { return partition_; }
 
-  Received all_gather(const IntervalSpikes& local, bool stop) override {
-    const int ranks = partition_.ranks;
-    const RankSpikes mine = local.view();
-    const std::size_t entries = mine.counts.size();
-    // Every rank's counts and stop flag first: this collective is where a rank waits for the
-    // slowest one, so its time is the waiting time; the spikes follow.
-    auto start = std::chrono::steady_clock::now();
-    send_counts_.assign(mine.counts.begin(), mine.counts.end());
+  void start_all_gather(const IntervalSpikes& local, bool stop) override {
+    gathering_ = local.view();
+    const std::size_t entries = gathering_.counts.size();
+    send_counts_.assign(gathering_.counts.begin(), gathering_.counts.end());
     send_counts_.push_back(stop ? 1 : 0);
-    counts_.resize((entries + 1) * ranks);
-    MPI_Allgather(send_counts_.data(), checked_count(entries + 1), MPI_UINT32_T, counts_.data(),
-                  checked_count(entries + 1), MPI_UINT32_T, MPI_COMM_WORLD);
-    times_.waiting_s += seconds_since(start);
+    counts_.resize((entries + 1) * partition_.ranks);
+    // Every rank's counts and stop flag first, then the spikes, once their sizes are known.
+    MPI_Iallgather(send_counts_.data(), checked_count(entries + 1), MPI_UINT32_T, counts_.data(),
+                   checked_count(entries + 1), MPI_UINT32_T, MPI_COMM_WORLD, &counts_request_);
+    stage_ = Stage::counts;
+  }
 
+  void progress() override {
+    int done = 0;
+    if (stage_ == Stage::counts) {
+      MPI_Test(&counts_request_, &done, MPI_STATUS_IGNORE);
+      if (done) start_spikes();
+    } else if (stage_ == Stage::spikes) {
+      MPI_Test(&spikes_request_, &done, MPI_STATUS_IGNORE);
+      if (done) stage_ = Stage::done;
+    }
+  }
+
+  Received finish_all_gather() override {
+    // Blocked on the counts is waiting for the slowest rank; blocked on the spikes, moving them.
+    auto start = std::chrono::steady_clock::now();
+    if (stage_ == Stage::counts) {
+      MPI_Wait(&counts_request_, MPI_STATUS_IGNORE);
+      start_spikes();
+    }
+    times_.waiting_s += seconds_since(start);
     start = std::chrono::steady_clock::now();
-    const bool any_stop = layout_received(entries);
-    MPI_Allgatherv(mine.neurons.data(), checked_count(mine.neurons.size()), MPI_UINT32_T,
-                   neurons_.data(), receive_counts_.data(), receive_displacements_.data(),
-                   MPI_UINT32_T, MPI_COMM_WORLD);
-    return finish(start, any_stop);
+    if (stage_ == Stage::spikes) MPI_Wait(&spikes_request_, MPI_STATUS_IGNORE);
+    stage_ = Stage::idle;
+    return finish(start, gather_stop_);
   }
 
   Received all_to_all(std::span<const IntervalSpikes> outgoing, bool stop) override {
@@ -118,6 +133,15 @@ class MpiSpikeExchange final : public SpikeExchange {
   ExchangeTimes times() const override { return times_; }
 
  private:
+  /// The all-gather's second collective, once the counts are in.
+  void start_spikes() {
+    gather_stop_ = layout_received(gathering_.counts.size());
+    MPI_Iallgatherv(gathering_.neurons.data(), checked_count(gathering_.neurons.size()),
+                    MPI_UINT32_T, neurons_.data(), receive_counts_.data(),
+                    receive_displacements_.data(), MPI_UINT32_T, MPI_COMM_WORLD, &spikes_request_);
+    stage_ = Stage::spikes;
+  }
+
   /// From the received counts (entries + 1 per rank, the last a stop flag): where each rank's
   /// spikes go in neurons_, sized for them. Returns whether any rank wishes to stop.
   bool layout_received(std::size_t entries) {
@@ -163,6 +187,12 @@ class MpiSpikeExchange final : public SpikeExchange {
   std::vector<int> send_sizes_, send_displacements_, receive_counts_, receive_displacements_;
   std::vector<NeuronIndex> send_neurons_, neurons_;
   std::vector<RankSpikes> views_;
+  // The all-gather in progress.
+  enum class Stage { idle, counts, spikes, done };
+  Stage stage_ = Stage::idle;
+  RankSpikes gathering_;
+  bool gather_stop_ = false;
+  MPI_Request counts_request_ = MPI_REQUEST_NULL, spikes_request_ = MPI_REQUEST_NULL;
 };
 
 }  // namespace

@@ -213,7 +213,6 @@ RunSummary PreparedRun::run() {
     summary.counters.synaptic_events = exchange->sum_over_ranks(summary.counters.synaptic_events);
     const ExchangeTimes times = exchange->times();
     summary.exchanges = times.exchanges;
-    summary.exchange_interval = exchange_interval(*exchange, network.min_delay());
     summary.distribution = backend.description();
     const std::vector<double> waiting = exchange->gather_values(times.waiting_s);
     const std::vector<double> communication = exchange->gather_values(times.communication_s);

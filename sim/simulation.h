@@ -62,8 +62,7 @@ struct RunSummary {
   /// Distributed runs, on rank 0: one entry per rank (empty otherwise).
   std::vector<RankFigures> ranks;
   std::uint64_t exchanges = 0;
-  Step exchange_interval = 0;  ///< steps
-  std::string distribution;    ///< how spikes travelled (the backend's description)
+  std::string distribution;  ///< how spikes travelled (the backend's description)
 
   std::uint64_t spikes() const;
   double real_time_factor() const { return simulated_ms > 0 ? wall_s / (simulated_ms * 1e-3) : 0; }

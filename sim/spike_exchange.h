@@ -74,6 +74,8 @@ class SpikeExchange {
  public:
   virtual ~SpikeExchange() = default;
   virtual Partition partition() const = 0;
+  /// Whether a run may overlap exchanges with its updates (sim/cpu_backend.h says when it does).
+  bool overlap = true;
 
   /// What a process receives: every rank's spikes, in rank order (views into the exchange's
   /// buffers, valid until its next call), and whether any rank wishes to stop.
@@ -81,8 +83,13 @@ class SpikeExchange {
     std::span<const RankSpikes> ranks;
     bool stop = false;
   };
-  /// Every process sends `local` (the same steps and populations everywhere) to every process.
-  virtual Received all_gather(const IntervalSpikes& local, bool stop) = 0;
+  /// Every process sends `local` (the same steps and populations everywhere) to every process:
+  /// started here and completed by finish_all_gather(), between which `local` stays as it is and
+  /// no other collective is made; progress() (cheap) lets the transfer advance meanwhile, so it
+  /// overlaps with the caller's work.
+  virtual void start_all_gather(const IntervalSpikes& local, bool stop) = 0;
+  virtual void progress() = 0;
+  virtual Received finish_all_gather() = 0;
   /// Every process sends `outgoing[r]` to rank r (each with the same steps and populations).
   virtual Received all_to_all(std::span<const IntervalSpikes> outgoing, bool stop) = 0;
   /// Rank 0 receives every rank's `local` values, concatenated in rank order (other ranks

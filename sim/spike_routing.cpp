@@ -76,11 +76,10 @@ SpikeRouter::SpikeRouter(const Network& network, SpikeExchange& exchange)
   }
 }
 
-bool SpikeRouter::exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& received) {
+void SpikeRouter::start(const IntervalSpikes& local, bool stop) {
   if (pattern_ == Pattern::all_gather) {
-    const SpikeExchange::Received all = exchange_.all_gather(local, stop);
-    received.merge(all.ranks);
-    return all.stop;
+    exchange_.start_all_gather(local, stop);
+    return;
   }
   for (IntervalSpikes& out : outgoing_)
     out.clear();
@@ -97,9 +96,18 @@ bool SpikeRouter::exchange(const IntervalSpikes& local, bool stop, IntervalSpike
         out.end_entry();
     }
   }
-  const SpikeExchange::Received mine = exchange_.all_to_all(outgoing_, stop);
-  received.merge(mine.ranks);
-  return mine.stop;
+  all_to_all_received_ = exchange_.all_to_all(outgoing_, stop);
+}
+
+void SpikeRouter::progress() {
+  if (pattern_ == Pattern::all_gather) exchange_.progress();
+}
+
+bool SpikeRouter::finish(IntervalSpikes& received) {
+  const SpikeExchange::Received all =
+      pattern_ == Pattern::all_gather ? exchange_.finish_all_gather() : all_to_all_received_;
+  received.merge(all.ranks);
+  return all.stop;
 }
 
 }  // namespace snnsim

@@ -29,10 +29,14 @@ class SpikeRouter {
   /// The processes a neuron's spikes reach, on average over every neuron of the network.
   double mean_destinations() const { return mean_destinations_; }
 
-  /// Collective: trades this process's spikes of an interval (`local`) and its wish to stop;
-  /// `received` gets the spikes this process needs (on rank 0, or with all-gather: all of them).
-  /// Returns whether any process wishes to stop.
-  bool exchange(const IntervalSpikes& local, bool stop, IntervalSpikes& received);
+  /// Collective: starts trading this process's spikes of an interval (`local`, unchanged until
+  /// finish()) and its wish to stop. With all-gather the transfer proceeds while the caller
+  /// works, calling progress() now and then; all-to-all completes here.
+  void start(const IntervalSpikes& local, bool stop);
+  void progress();
+  /// Completes it: `received` gets the spikes this process needs (on rank 0, or with all-gather:
+  /// all of them). Returns whether any process wishes to stop.
+  bool finish(IntervalSpikes& received);
 
  private:
   const Network& network_;
@@ -43,6 +47,7 @@ class SpikeRouter {
   std::vector<std::vector<std::uint64_t>> row_offsets_;
   std::vector<std::vector<int>> destinations_;
   std::vector<IntervalSpikes> outgoing_;
+  SpikeExchange::Received all_to_all_received_;
 };
 
 }  // namespace snnsim

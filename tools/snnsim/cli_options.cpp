@@ -110,7 +110,13 @@ po::options_description options_for(OptionGroup group, Arguments& a) {
           "random seed (default: the file's)")(
           "threads,t", threads_option(a.threads),
           "CPU threads (default: all cores); results do not depend on it");
-      if (group == OptionGroup::run) add_backend_option(d, a);
+      if (group == OptionGroup::run) {
+        add_backend_option(d, a);
+        d.add_options()("blocking-exchange", po::bool_switch(&a.blocking_exchange),
+                        "under mpirun: trade spikes once per shortest delay and wait for each "
+                        "exchange, instead of every half delay overlapped with the updates "
+                        "(docs/distributed.md)");
+      }
       return d;
     }
     case OptionGroup::output: {

@@ -23,6 +23,7 @@ struct Arguments {
   std::string output;  ///< -o trace.h5
   std::string summary_json;
   bool quiet = false;
+  bool blocking_exchange = false;  ///< --blocking-exchange: distributed runs wait for each exchange
   bool help = false;
   // infer
   std::string input;   ///< --input FILE.npy

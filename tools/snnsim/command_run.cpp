@@ -154,18 +154,14 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
   }
   if (!run.ranks.empty()) {
     j["exchanges"] = run.exchanges;
-    j["exchange_interval_steps"] = run.exchange_interval;
     j["distribution"] = run.distribution;
   }
   write_text_atomically(path, j.dump(2) + "\n");
 }
 
-void print_ranks(const RunSummary& run, const RankBuild& build, double dt_ms) {
-  const Step interval_steps = run.exchange_interval;
-  std::printf(
-      "\n  %s\n  spikes exchanged every %llu steps (%.3g ms, the shortest delay): %llu exchanges\n",
-      run.distribution.c_str(), static_cast<unsigned long long>(interval_steps),
-      interval_steps * dt_ms, static_cast<unsigned long long>(run.exchanges));
+void print_ranks(const RunSummary& run, const RankBuild& build) {
+  std::printf("\n  %s: %llu exchanges\n", run.distribution.c_str(),
+              static_cast<unsigned long long>(run.exchanges));
   std::printf("  %-6s %9s %9s %9s %9s %11s %11s %9s\n", "rank", "build s", "update s", "wait s",
               "comm s", "MB received", "MB/s", "peak MB");
   for (std::size_t r = 0; r < run.ranks.size(); ++r) {
@@ -257,6 +253,7 @@ int command_run(int argc, const char* const* argv) {
     options.stop = &g_stop_requested;
     if (mpi) {
       exchange = mpi->make_exchange();
+      exchange->overlap = !a.blocking_exchange;
       options.exchange = exchange.get();
     }
     prepared = std::make_unique<PreparedRun>(network, options);
@@ -304,7 +301,7 @@ int command_run(int argc, const char* const* argv) {
     if (!a.quiet) {
       print_summary(a, network, build, run);
       if (exchange) {
-        print_ranks(run, rank_build, network.dt_ms);
+        print_ranks(run, rank_build);
       }
     }
     if (!a.summary_json.empty())
