@@ -63,18 +63,17 @@ std::string CpuBackend::description() const {
   if (router_ == nullptr) return {};
   const int ranks = exchange_->partition().ranks;
   char line[400];
-  std::snprintf(
-      line, sizeof line,
-      "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, sent %s\n"
-      "  exchanged every %llu steps%s",
-      ranks, router_->mean_destinations(),
-      router_->pattern() == SpikeRouter::Pattern::all_gather
-          ? "to every rank (MPI_Allgatherv)"
-          : "only where they have targets, and to rank 0 (MPI_Alltoallv)",
-      static_cast<unsigned long long>(interval_),
-      overlapped_
-          ? ", each exchange overlapping the next interval's updates (half the shortest delay)"
-          : " (the shortest delay)");
+  std::snprintf(line, sizeof line,
+                "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, sent %s\n"
+                "  exchanged every %llu steps%s",
+                ranks, router_->mean_destinations(),
+                router_->pattern() == SpikeRouter::Pattern::all_gather
+                    ? "to every rank (MPI_Allgatherv)"
+                    : "only where they have targets, and to rank 0 (MPI_Alltoallv)",
+                static_cast<unsigned long long>(interval_),
+                overlapped_
+                    ? " (half the shortest delay), each overlapping the next interval's updates"
+                    : " (the shortest delay)");
   return line;
 }
 

@@ -27,7 +27,6 @@ struct Partition {
       --r;
     return r;
   }
-  bool distributed() const { return ranks > 1; }
 
  private:
   NeuronIndex block_start(NeuronIndex size, int r) const {

@@ -38,6 +38,8 @@ constexpr const char* kUsage =
     "Ctrl-C stops the run cleanly; the trace keeps what was recorded, marked incomplete\n"
     "(during the build: nothing is simulated and no trace written).\n"
     "NET.nir: a NIR graph of populations is imported first (snnsim import nir --help).\n"
+    "Under mpirun, a distributed run: each rank holds a block of every population, the spikes\n"
+    "are those of one process, and rank 0 prints and writes the trace (docs/distributed.md).\n"
     "\n"
     "example: snnsim run examples/coba.json --duration 2s -p N=20000 -o coba.h5\n";
 
@@ -160,8 +162,7 @@ void write_summary_json(const std::string& path, const Arguments& a, const Netwo
 }
 
 void print_ranks(const RunSummary& run, const RankBuild& build) {
-  std::printf("\n  %s: %llu exchanges\n", run.distribution.c_str(),
-              static_cast<unsigned long long>(run.exchanges));
+  std::printf("\n  %s: %s exchanges\n", run.distribution.c_str(), grouped(run.exchanges).c_str());
   std::printf("  %-6s %9s %9s %9s %9s %11s %11s %9s\n", "rank", "build s", "update s", "wait s",
               "comm s", "MB received", "MB/s", "peak MB");
   for (std::size_t r = 0; r < run.ranks.size(); ++r) {
