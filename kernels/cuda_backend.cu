@@ -7,6 +7,7 @@
 #include "kernels/cuda_graph.h"
 #include "kernels/cuda_plugin.h"
 #include "sim/grid_backend.h"
+#include "sim/spike_exchange.h"
 #include "sim/version.h"
 
 namespace snnsim::plugin {
@@ -20,6 +21,12 @@ int cuda_device_count() {
 
 std::unique_ptr<Backend> make_cuda_backend(Network& network, const DevicePlanOptions& options) {
   require_cuda_device();
+  // One device per rank of a distributed run: the ranks on a machine share its devices in turn.
+  if (options.exchange != nullptr) {
+    int count = 0;
+    check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+    check_cuda(cudaSetDevice(options.exchange->rank_on_machine % count), "cudaSetDevice");
+  }
   return std::make_unique<GridBackend<CudaDevice>>(network, options, CudaDevice{});
 }
 

@@ -48,17 +48,21 @@ struct PoissonInput {
   }
 };
 
-/// One thread per group of four neurons of a Poisson drive's target population.
+/// One thread per group of four neurons of a Poisson drive's target population (of its block
+/// [first, first + size) in a distributed run; input[0] is neuron `first`'s).
 struct PoissonInputKernel {
   PoissonInput poisson;
   float* input;  ///< the receptor's ring slot for `step`
   NeuronIndex size;
   Step step;
+  NeuronIndex first = 0;
 
   SNN_HD void operator()(GridIndex grid) const {
-    const std::uint64_t groups = (static_cast<std::uint64_t>(size) + 3) / 4;
+    const std::uint64_t first_group = first / 4;
+    const std::uint64_t groups = (std::uint64_t{first} + size + 3) / 4 - first_group;
     for (std::uint64_t g = grid.global_thread(); g < groups; g += grid.thread_stride()) {
-      poisson.add_group(static_cast<std::uint32_t>(g), 0, size, 0, step, input);
+      poisson.add_group(static_cast<std::uint32_t>(first_group + g), first, first + size, first,
+                        step, input);
     }
   }
 };

@@ -21,6 +21,9 @@ struct NeuronUpdateArguments {
   NeuronIndex size;
   Step step;
   RandomStream random;
+  /// The population's index of neuron 0 here (a block of a distributed run): random dynamics are
+  /// keyed by the population's index.
+  NeuronIndex first = 0;
 };
 
 template <class Model>
@@ -43,7 +46,7 @@ struct UpdateNeuronsKernel {
       }
       const auto neuron = static_cast<NeuronIndex>(i);
       a.spiked[i] = Model::update(constants, NeuronState{a.state, neuron}, input,
-                                  NeuronClock{a.step, neuron, &a.random})
+                                  NeuronClock{a.step, a.first + neuron, &a.random})
                         ? 1
                         : 0;
     }

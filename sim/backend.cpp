@@ -21,26 +21,23 @@ std::string cuda_unavailable_reason() {
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads,
                                       SpikeExchange* exchange) {
-  if (exchange != nullptr && kind != BackendKind::cpu) {
-    if (kind == BackendKind::automatic)
-      return make_backend(BackendKind::cpu, network, threads, exchange);
-    throw std::runtime_error(
-        "a distributed run (mpirun) runs on the CPU backend of every rank; the CUDA backend does "
-        "not trade spikes between processes yet (use --backend cpu)");
-  }
   switch (kind) {
     case BackendKind::cpu:
       return std::make_unique<CpuBackend>(network, threads, exchange);
     case BackendKind::cuda:
 #ifdef SNNSIM_WITH_CUDA
-      return make_cuda_backend(network, {});
+    {
+      DevicePlanOptions options;
+      options.exchange = exchange;
+      return make_cuda_backend(network, options);
+    }
 #else
       throw std::runtime_error(
           "this snnsim was built without CUDA (no nvcc, or -DSNNSIM_CUDA=OFF); use --backend cpu");
 #endif
     case BackendKind::automatic:
       return make_backend(cuda_device_count() > 0 ? BackendKind::cuda : BackendKind::cpu, network,
-                          threads);
+                          threads, exchange);
   }
   throw std::logic_error("unknown backend kind");
 }

@@ -51,9 +51,9 @@ class Backend {
 enum class BackendKind { cpu, cuda, automatic };
 
 /// Creates a backend for `network` (which must outlive it). `threads` <= 0 means all cores.
-/// `exchange`: the other processes of a distributed run (sim/spike_exchange.h), or null; such a
-/// run is on the CPU (`automatic` picks it). Throws std::runtime_error with a one-line reason
-/// when the backend cannot run here.
+/// `exchange`: the other processes of a distributed run (sim/spike_exchange.h), or null (with
+/// CUDA: one device per rank, the rank's first visible one). Throws std::runtime_error with a
+/// one-line reason when the backend cannot run here.
 std::unique_ptr<Backend> make_backend(BackendKind kind, Network& network, int threads,
                                       SpikeExchange* exchange = nullptr);
 

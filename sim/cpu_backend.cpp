@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 
 #include "kernels/spike_delivery.h"
 
@@ -46,35 +45,13 @@ CpuBackend::CpuBackend(Network& network, int threads, SpikeExchange* exchange)
     }
   }
   thread_counters_.assign(threads_, {});
-  if (exchange_ != nullptr) {
-    const Partition partition = exchange_->partition();
-    for (const StateProbe& probe : network.probes) {
-      std::vector<int>& owners = probe_owners_.emplace_back();
-      for (NeuronIndex neuron : probe.neurons) {
-        owners.push_back(partition.owner(neuron, network.populations[probe.population].total));
-      }
-    }
-  }
+  if (exchange_ != nullptr) probe_owners_ = probe_owners(network, exchange_->partition());
 }
 
 CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::description() const {
-  if (router_ == nullptr) return {};
-  const int ranks = exchange_->partition().ranks;
-  char line[400];
-  std::snprintf(line, sizeof line,
-                "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, sent %s\n"
-                "  exchanged every %llu steps%s",
-                ranks, router_->mean_destinations(),
-                router_->pattern() == SpikeRouter::Pattern::all_gather
-                    ? "to every rank (MPI_Allgatherv)"
-                    : "only where they have targets, and to rank 0 (MPI_Alltoallv)",
-                static_cast<unsigned long long>(interval_),
-                overlapped_
-                    ? " (half the shortest delay), each overlapping the next interval's updates"
-                    : " (the shortest delay)");
-  return line;
+  return router_ == nullptr ? std::string() : router_->describe(interval_, overlapped_);
 }
 
 InputRing CpuBackend::ring(std::size_t population, int receptor) {
@@ -249,42 +226,6 @@ bool CpuBackend::complete_exchange(const Interval& sent) {
   return stop;
 }
 
-void CpuBackend::report_interval(const Interval& interval, RunObserver& observer) {
-  const std::size_t populations = network_.populations.size();
-  merged_views_.resize(populations);
-  const Partition partition = exchange_->partition();
-  // Rank 0 holds every rank's samples, rank after rank, each in (step, probe, neuron) order:
-  // a cursor per rank walks them as the rows are rebuilt.
-  std::vector<std::size_t> cursor(partition.ranks, 0);
-  if (partition.rank == 0) {
-    std::vector<std::size_t> per_rank(partition.ranks, 0);
-    for (Step k = 0; k < interval.spikes.steps(); ++k) {
-      for (std::size_t i = 0; i < network_.probes.size(); ++i) {
-        if ((interval.first_step + k) % network_.probes[i].interval_steps != 0) continue;
-        for (int owner : probe_owners_[i])
-          ++per_rank[owner];
-      }
-    }
-    for (int r = 1; r < partition.ranks; ++r)
-      cursor[r] = cursor[r - 1] + per_rank[r - 1];
-  }
-  std::vector<float> row;
-  for (Step k = 0; k < interval.spikes.steps(); ++k) {
-    const Step step = interval.first_step + k;
-    for (std::size_t p = 0; p < populations; ++p)
-      merged_views_[p] = interval.spikes.at(k, p);
-    observer.on_step(step, merged_views_);
-    if (partition.rank != 0) continue;
-    for (std::size_t i = 0; i < network_.probes.size(); ++i) {
-      if (step % network_.probes[i].interval_steps != 0) continue;
-      row.resize(probe_owners_[i].size());
-      for (std::size_t n = 0; n < row.size(); ++n)
-        row[n] = interval.samples[cursor[probe_owners_[i][n]]++];
-      observer.on_state(step, i, row);
-    }
-  }
-}
-
 Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
   // As run(), but spikes go to the other processes before delivery. No spike reaches a target
   // sooner than the shortest delay D, so each process updates D steps on its own, then they
@@ -357,8 +298,10 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
       }
       thread_counters_[thread].synaptic_events += events;
       if (thread == 0) {
-        for (int r = 0; r < received_count_; ++r)
-          report_interval(received_[r], observer);
+        for (int r = 0; r < received_count_; ++r) {
+          report_interval(network_, exchange_->partition(), probe_owners_, received_[r].first_step,
+                          received_[r].spikes, received_[r].samples, observer);
+        }
         if (!in_flight) completed = step + 1;
       }
       // The master refills the received intervals only after the next update's barrier, which

@@ -51,8 +51,6 @@ class CpuBackend final : public Backend {
   void collect_interval(Step step, Interval& interval);
   /// Completes the exchange of `sent` into the next of received_; returns whether to stop.
   bool complete_exchange(const Interval& sent);
-  /// The interval's spikes (and, on rank 0, samples) to the observer.
-  void report_interval(const Interval& interval, RunObserver& observer);
 
   Network& network_;
   int threads_;

@@ -19,10 +19,17 @@ std::string megabytes(std::uint64_t bytes) {
 
 DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& options) {
   DevicePlan plan;
-  const std::uint64_t neurons = network.neuron_count();
+  // A distributed run also holds the chunk's spikes of the whole of every population, as
+  // exchanged.
+  std::uint64_t spike_list_neurons = 2 * network.neuron_count();
+  if (options.exchange != nullptr) {
+    for (const Population& population : network.populations)
+      spike_list_neurons += population.total;
+  }
   plan.chunk_steps = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
-      options.spike_buffer_bytes / std::max<std::uint64_t>(1, 2 * sizeof(NeuronIndex) * neurons), 1,
-      options.max_chunk_steps));
+      options.spike_buffer_bytes /
+          std::max<std::uint64_t>(1, sizeof(NeuronIndex) * spike_list_neurons),
+      1, options.max_chunk_steps));
   const std::uint64_t chunk = plan.chunk_steps;
 
   for (std::size_t p = 0; p < network.populations.size(); ++p) {
@@ -40,6 +47,10 @@ DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& o
       if (network.has_current_drive(p)) plan.bytes.neurons += size * sizeof(float);
     }
     plan.bytes.spikes += 2 * chunk * size * sizeof(NeuronIndex) + chunk * sizeof(std::uint32_t);
+    if (options.exchange != nullptr) {
+      plan.bytes.spikes +=
+          chunk * population.total * sizeof(NeuronIndex) + chunk * sizeof(std::uint32_t);
+    }
   }
 
   for (const Projection& projection : network.projections) {
@@ -49,7 +60,8 @@ DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& o
     const bool post_compatible = !plan.host_fed[projection.source];
     DeliveryStrategy strategy = dense ? DeliveryStrategy::post_span : DeliveryStrategy::pre_span;
     if (options.delivery) strategy = *options.delivery;
-    if (!post_compatible) strategy = DeliveryStrategy::pre_span;
+    // Post-span reads the source's spike flags, which a distributed run has only for its block.
+    if (!post_compatible || options.exchange != nullptr) strategy = DeliveryStrategy::pre_span;
     plan.delivery.push_back(strategy);
     // Post-span keeps only the transpose: the host's CSR counts the events.
     plan.bytes.synapses += c.bytes();
@@ -71,6 +83,7 @@ DevicePlan plan_device_memory(const Network& network, const DevicePlanOptions& o
   }
 
   const std::uint64_t synapses = network.synapse_count();
+  const std::uint64_t neurons = network.neuron_count();
   plan.bytes_per_neuron = neurons > 0 ? static_cast<double>(plan.bytes.neurons) / neurons : 0.0;
   plan.bytes_per_synapse = synapses > 0 ? static_cast<double>(plan.bytes.synapses) / synapses : 0.0;
   return plan;

@@ -20,6 +20,8 @@
 
 namespace snnsim {
 
+class SpikeExchange;
+
 enum class DeliveryStrategy {
   pre_span,   ///< one warp per spike, atomics into the targets' slots
   post_span,  ///< one thread per target, scanning its sources' spike flags
@@ -34,6 +36,10 @@ struct DevicePlanOptions {
   std::uint32_t max_chunk_steps = 1000;
   /// Forces one strategy on every projection where it is compatible (tests, benchmarks).
   std::optional<DeliveryStrategy> delivery;
+  /// A distributed run's other processes (sim/spike_exchange.h), or null. Its projections are
+  /// delivered pre-span, from the exchanged spike lists, and its chunks are at most the shortest
+  /// delay.
+  SpikeExchange* exchange = nullptr;
 };
 
 struct DevicePlan {

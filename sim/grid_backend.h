@@ -23,8 +23,14 @@
 // pre-span deliveries walk them in the CPU's order); then each projection delivers, pre- or
 // post-span (sim/device_plan.h). Steps run in chunks of K: the K spike lists of a population
 // stay on the device, are packed and copied to the host once per chunk, and reported then.
+//
+// In a distributed run (sim/spike_exchange.h; one device per rank) chunks are at most the
+// shortest delay and delivery waits for the chunk's end: the rank's lists go to the host, are
+// exchanged with the other ranks', and every rank's spikes of the chunk come back to the device
+// and are delivered pre-span, step by step, as the CPU backend delivers them.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +43,7 @@
 #include "sim/backend.h"
 #include "sim/device_plan.h"
 #include "sim/models/model_list.h"
+#include "sim/spike_routing.h"
 
 namespace snnsim {
 
@@ -72,7 +79,11 @@ class GridBackend final : public Backend {
 
   std::string_view name() const override { return Device::kName; }
   int threads() const override { return 1; }
-  std::string description() const override { return description_; }
+  /// Distributed runs, once running: also how spikes travel (sim/spike_routing.h).
+  std::string description() const override {
+    if (router_ == nullptr) return description_;
+    return description_ + "\n  " + router_->describe(interval_, false);
+  }
   Step run(Step first, Step last, RunObserver& observer) override;
   BackendCounters counters() const override { return counters_; }
   const DevicePlan& plan() const { return plan_; }
@@ -103,9 +114,9 @@ class GridBackend final : public Backend {
     SynapseRows rows{};
   };
   struct ProbeArrays {
-    Array<NeuronIndex> neurons;
-    Array<float> rows;        ///< chunk_steps rows of the probe's neurons
-    std::vector<Step> steps;  ///< the step of each row filled this chunk
+    Array<NeuronIndex> neurons;  ///< a distributed run's: those held here, as local indices
+    Array<float> rows;           ///< chunk_steps rows of the probe's neurons
+    std::vector<Step> steps;     ///< the step of each row filled this chunk
     std::vector<float> host_rows;
   };
 
@@ -126,6 +137,12 @@ class GridBackend final : public Backend {
   void collect_chunk(std::uint32_t steps);
   void report_chunk(Step first, std::uint32_t steps, RunObserver& observer);
   void download_state();
+  Step run_distributed(Step first, Step last, RunObserver& observer);
+  /// Distributed runs: this rank's spikes and samples of the chunk from `first` just collected.
+  void chunk_to_interval(Step first, std::uint32_t steps, IntervalSpikes& spikes,
+                         std::vector<float>& samples);
+  /// Distributed runs: every rank's spikes of the chunk from `first` to the device, delivered.
+  void deliver_exchanged(Step first, const IntervalSpikes& spikes);
 
   Network& network_;
   DevicePlan plan_;
@@ -143,11 +160,23 @@ class GridBackend final : public Backend {
   };
   std::vector<DriveArrays> drives_;
   BackendCounters counters_;
+
+  SpikeExchange* exchange_;
+  std::unique_ptr<SpikeRouter> router_;
+  Step interval_ = 0;  ///< the longest chunk
+  std::vector<std::vector<int>> probe_owners_;
+  /// Distributed runs: per population, every rank's spikes of the chunk, step after step, and
+  /// their count per step, on the device.
+  std::vector<Array<NeuronIndex>> exchanged_;
+  std::vector<Array<std::uint32_t>> exchanged_counts_;
 };
 
 template <class Device>
 GridBackend<Device>::GridBackend(Network& network, const DevicePlanOptions& options, Device device)
-    : network_(network), plan_(plan_device_memory(network, options)), device_(std::move(device)) {
+    : network_(network),
+      plan_(plan_device_memory(network, options)),
+      device_(std::move(device)),
+      exchange_(options.exchange) {
   NeuronIndex largest = 0;
   for (const Population& population : network.populations)
     largest = std::max(largest, population.size());
@@ -190,10 +219,20 @@ GridBackend<Device>::GridBackend(Network& network, const DevicePlanOptions& opti
   for (std::size_t j = 0; j < network.projections.size(); ++j) {
     upload_synapses(network.projections[j], plan_.delivery[j], projections_[j]);
   }
-  for (const StateProbe& probe : network.probes) {
+  if (exchange_ != nullptr) probe_owners_ = probe_owners(network, exchange_->partition());
+  for (std::size_t i = 0; i < network.probes.size(); ++i) {
+    const StateProbe& probe = network.probes[i];
+    std::vector<NeuronIndex> neurons = probe.neurons;
+    if (exchange_ != nullptr) {
+      neurons.clear();
+      for (std::size_t k = 0; k < probe.neurons.size(); ++k) {
+        if (probe_owners_[i][k] == exchange_->partition().rank)
+          neurons.push_back(probe.neurons[k] - network.populations[probe.population].first);
+      }
+    }
     ProbeArrays& a = probes_.emplace_back();
-    a.neurons = upload_array<NeuronIndex>(probe.neurons);
-    a.rows = device_.template allocate<float>(chunk * probe.neurons.size());
+    a.neurons = upload_array<NeuronIndex>(neurons);
+    a.rows = device_.template allocate<float>(chunk * neurons.size());
   }
   for (const auto& drive : network.drives) {
     DriveArrays& a = drives_.emplace_back();
@@ -261,7 +300,7 @@ void GridBackend<Device>::step(Step step, std::uint32_t k) {
                          : ring(p, drive.receptor()).slot(step);
       if (drives_[d].uniform == nullptr) {
         device_.launch(device_.items_shape((size + 3) / 4),
-                       PoissonInputKernel{drives_[d].poisson, input, size, step});
+                       PoissonInputKernel{drives_[d].poisson, input, size, step, population.first});
       } else if (const float value = drives_[d].uniform->value(step); value != 0.0f) {
         device_.launch(device_.items_shape(size), UniformInputKernel{value, input, size});
       }
@@ -272,7 +311,8 @@ void GridBackend<Device>::step(Step step, std::uint32_t k) {
                                     a.spiked.data(),
                                     size,
                                     step,
-                                    population.dynamics->random_stream()};
+                                    population.dynamics->random_stream(),
+                                    population.first};
     for (std::size_t r = 0; r < a.rings.size(); ++r)
       arguments.receptors[r] = ring(p, static_cast<int>(r));
     a.update(device_, population.dynamics->model_constants(), arguments);
@@ -284,13 +324,14 @@ void GridBackend<Device>::step(Step step, std::uint32_t k) {
     const StateProbe& probe = network_.probes[i];
     if (step % probe.interval_steps != 0) continue;
     ProbeArrays& a = probes_[i];
-    const auto count = static_cast<std::uint32_t>(probe.neurons.size());
+    const auto count = static_cast<std::uint32_t>(a.neurons.size());
     device_.launch(
         device_.items_shape(count),
         SampleStateKernel{arrays_[probe.population].state[probe.variable].data(), a.neurons.data(),
                           count, a.rows.data() + a.steps.size() * count});
     a.steps.push_back(step);
   }
+  if (exchange_ != nullptr) return;  // delivered once the chunk is exchanged
   for (std::size_t j = 0; j < network_.projections.size(); ++j) {
     const Projection& projection = network_.projections[j];
     const InputRing target = ring(projection.target, projection.receptor);
@@ -328,7 +369,7 @@ void GridBackend<Device>::collect_chunk(std::uint32_t steps) {
   }
   for (std::size_t i = 0; i < probes_.size(); ++i) {
     ProbeArrays& a = probes_[i];
-    a.host_rows.resize(a.steps.size() * network_.probes[i].neurons.size());
+    a.host_rows.resize(a.steps.size() * a.neurons.size());
     device_.download(a.host_rows.data(), a.rows.data(), a.host_rows.size());
   }
 }
@@ -380,7 +421,117 @@ void GridBackend<Device>::download_state() {
 }
 
 template <class Device>
+void GridBackend<Device>::chunk_to_interval(Step first, std::uint32_t steps, IntervalSpikes& spikes,
+                                            std::vector<float>& samples) {
+  spikes.clear();
+  std::vector<std::uint64_t> offsets(arrays_.size(), 0);
+  for (std::uint32_t k = 0; k < steps; ++k) {
+    for (std::size_t p = 0; p < arrays_.size(); ++p) {
+      const PopulationArrays& a = arrays_[p];
+      const NeuronIndex first = network_.populations[p].first;
+      for (std::uint32_t n = 0; n < a.host_counts[k]; ++n)
+        spikes.add(first + a.host_packed[offsets[p] + n]);
+      offsets[p] += a.host_counts[k];
+      spikes.end_entry();
+    }
+  }
+  // Samples in (step, probe, neuron) order, as report_interval reads them.
+  samples.clear();
+  std::vector<std::size_t> rows(probes_.size(), 0);
+  for (std::uint32_t k = 0; k < steps; ++k) {
+    for (std::size_t i = 0; i < probes_.size(); ++i) {
+      const ProbeArrays& a = probes_[i];
+      if (rows[i] == a.steps.size() || a.steps[rows[i]] != first + k) continue;
+      const std::size_t count = a.neurons.size();
+      samples.insert(samples.end(), a.host_rows.begin() + rows[i] * count,
+                     a.host_rows.begin() + (rows[i] + 1) * count);
+      ++rows[i];
+    }
+  }
+}
+
+template <class Device>
+void GridBackend<Device>::deliver_exchanged(Step first, const IntervalSpikes& spikes) {
+  const std::size_t populations = arrays_.size();
+  exchanged_.resize(populations);
+  exchanged_counts_.resize(populations);
+  // Where step k's spikes of population p start in exchanged_[p].
+  std::vector<std::vector<std::uint64_t>> starts(populations);
+  std::vector<NeuronIndex> packed;
+  std::vector<std::uint32_t> counts;
+  for (std::size_t p = 0; p < populations; ++p) {
+    packed.clear();
+    counts.clear();
+    for (Step k = 0; k < spikes.steps(); ++k) {
+      const std::span<const NeuronIndex> list = spikes.at(k, p);
+      starts[p].push_back(packed.size());
+      packed.insert(packed.end(), list.begin(), list.end());
+      counts.push_back(static_cast<std::uint32_t>(list.size()));
+    }
+    // Planned for the worst case (every neuron at every step); allocated as needed.
+    if (exchanged_[p].size() < packed.size()) {
+      exchanged_[p] = device_.template allocate<NeuronIndex>(2 * packed.size());
+    }
+    if (exchanged_counts_[p].size() < counts.size()) {
+      exchanged_counts_[p] = device_.template allocate<std::uint32_t>(plan_.chunk_steps);
+    }
+    if (!packed.empty()) device_.upload(exchanged_[p].data(), packed.data(), packed.size());
+    if (!counts.empty()) device_.upload(exchanged_counts_[p].data(), counts.data(), counts.size());
+  }
+  for (Step k = 0; k < spikes.steps(); ++k) {
+    for (std::size_t j = 0; j < network_.projections.size(); ++j) {
+      const Projection& projection = network_.projections[j];
+      const std::size_t source = projection.source;
+      device_.launch(
+          device_.spike_shape(),
+          PreSpanDelivery{projections_[j].rows, ring(projection.target, projection.receptor),
+                          exchanged_[source].data() + starts[source][k],
+                          exchanged_counts_[source].data() + k, first + k});
+      const auto& row_offsets = projection.synapses.row_offsets;
+      for (const NeuronIndex neuron : spikes.at(k, source))
+        counters_.synaptic_events += row_offsets[neuron + 1] - row_offsets[neuron];
+    }
+  }
+}
+
+template <class Device>
+Step GridBackend<Device>::run_distributed(Step first, Step last, RunObserver& observer) {
+  // Collectives: made here, once every rank is ready to run (sim/mpi_exchange.h).
+  SpikeExchange& exchange = *exchange_;
+  interval_ = std::min<Step>(plan_.chunk_steps, exchange_interval(exchange, network_.min_delay()));
+  if (router_ == nullptr) router_ = std::make_unique<SpikeRouter>(network_, exchange);
+  const std::size_t populations = network_.populations.size();
+  IntervalSpikes local(populations), received(populations);
+  std::vector<float> local_samples, samples;
+  Step step = first;
+  bool stop = false;
+  while (step < last && !stop) {
+    const auto steps = static_cast<std::uint32_t>(std::min<Step>(interval_, last - step));
+    for (std::size_t p = 0; p < arrays_.size(); ++p) {
+      if (plan_.host_fed[p]) feed_from_host(p, step, steps);
+    }
+    for (std::uint32_t k = 0; k < steps; ++k)
+      this->step(step + k, k);
+    collect_chunk(steps);
+    chunk_to_interval(step, steps, local, local_samples);
+    router_->start(local, observer.stop_requested());
+    stop = router_->finish(received);
+    exchange.gather_to_root(local_samples, samples);
+    deliver_exchanged(step, received);
+    report_interval(network_, exchange.partition(), probe_owners_, step, received, samples,
+                    observer);
+    for (ProbeArrays& a : probes_)
+      a.steps.clear();
+    counters_.neuron_updates += std::uint64_t{steps} * network_.neuron_count();
+    step += steps;
+  }
+  download_state();
+  return step - first;
+}
+
+template <class Device>
 Step GridBackend<Device>::run(Step first, Step last, RunObserver& observer) {
+  if (exchange_ != nullptr) return run_distributed(first, last, observer);
   // The observer's stop request is honoured at chunk boundaries: every step computed on the
   // device is reported, so the host's view and the device's state never disagree.
   Step step = first;

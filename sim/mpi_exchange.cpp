@@ -207,6 +207,7 @@ MpiSession::MpiSession() {
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, partition_.rank, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &local_ranks_);
+  MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_free(&node);
 }
 
@@ -236,7 +237,9 @@ void MpiSession::abort_all(int exit_code) {
 }
 
 std::unique_ptr<SpikeExchange> MpiSession::make_exchange() {
-  return std::make_unique<MpiSpikeExchange>(partition_);
+  auto exchange = std::make_unique<MpiSpikeExchange>(partition_);
+  exchange->rank_on_machine = local_rank_;
+  return exchange;
 }
 
 }  // namespace snnsim

@@ -55,6 +55,7 @@ class MpiSession {
  private:
   Partition partition_;
   int local_ranks_ = 1;
+  int local_rank_ = 0;
 };
 
 }  // namespace snnsim

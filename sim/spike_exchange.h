@@ -76,6 +76,9 @@ class SpikeExchange {
   virtual Partition partition() const = 0;
   /// Whether a run may overlap exchanges with its updates (sim/cpu_backend.h says when it does).
   bool overlap = true;
+  /// This process's place among the processes on its machine: which of the machine's GPUs it
+  /// takes (the rank-on-machine-th, modulo their number).
+  int rank_on_machine = 0;
 
   /// What a process receives: every rank's spikes, in rank order (views into the exchange's
   /// buffers, valid until its next call), and whether any rank wishes to stop.

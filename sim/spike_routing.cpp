@@ -1,5 +1,7 @@
 #include "sim/spike_routing.h"
 
+#include <cstdio>
+
 namespace snnsim {
 
 SpikeRouter::SpikeRouter(const Network& network, SpikeExchange& exchange)
@@ -76,6 +78,22 @@ SpikeRouter::SpikeRouter(const Network& network, SpikeExchange& exchange)
   }
 }
 
+std::string SpikeRouter::describe(Step interval, bool overlapped) const {
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "%d ranks (MPI): a neuron's spikes reach %.2f of them on average, sent %s\n"
+                "  exchanged every %llu steps%s",
+                exchange_.partition().ranks, mean_destinations_,
+                pattern_ == Pattern::all_gather
+                    ? "to every rank (MPI_Allgatherv)"
+                    : "only where they have targets, and to rank 0 (MPI_Alltoallv)",
+                static_cast<unsigned long long>(interval),
+                overlapped
+                    ? " (half the shortest delay), each overlapping the next interval's updates"
+                    : (interval > 1 ? " (at most the shortest delay)" : ""));
+  return line;
+}
+
 void SpikeRouter::start(const IntervalSpikes& local, bool stop) {
   if (pattern_ == Pattern::all_gather) {
     exchange_.start_all_gather(local, stop);
@@ -108,6 +126,53 @@ bool SpikeRouter::finish(IntervalSpikes& received) {
       pattern_ == Pattern::all_gather ? exchange_.finish_all_gather() : all_to_all_received_;
   received.merge(all.ranks);
   return all.stop;
+}
+
+std::vector<std::vector<int>> probe_owners(const Network& network, Partition partition) {
+  std::vector<std::vector<int>> owners;
+  for (const StateProbe& probe : network.probes) {
+    std::vector<int>& of_probe = owners.emplace_back();
+    for (NeuronIndex neuron : probe.neurons)
+      of_probe.push_back(partition.owner(neuron, network.populations[probe.population].total));
+  }
+  return owners;
+}
+
+void report_interval(const Network& network, Partition partition,
+                     const std::vector<std::vector<int>>& owners, Step first_step,
+                     const IntervalSpikes& spikes, std::span<const float> samples,
+                     RunObserver& observer) {
+  const std::size_t populations = network.populations.size();
+  std::vector<std::span<const NeuronIndex>> views(populations);
+  // A cursor per rank walks its samples as the rows are rebuilt.
+  std::vector<std::size_t> cursor(partition.ranks, 0);
+  if (partition.rank == 0) {
+    std::vector<std::size_t> per_rank(partition.ranks, 0);
+    for (Step k = 0; k < spikes.steps(); ++k) {
+      for (std::size_t i = 0; i < network.probes.size(); ++i) {
+        if ((first_step + k) % network.probes[i].interval_steps != 0) continue;
+        for (int owner : owners[i])
+          ++per_rank[owner];
+      }
+    }
+    for (int r = 1; r < partition.ranks; ++r)
+      cursor[r] = cursor[r - 1] + per_rank[r - 1];
+  }
+  std::vector<float> row;
+  for (Step k = 0; k < spikes.steps(); ++k) {
+    const Step step = first_step + k;
+    for (std::size_t p = 0; p < populations; ++p)
+      views[p] = spikes.at(k, p);
+    observer.on_step(step, views);
+    if (partition.rank != 0) continue;
+    for (std::size_t i = 0; i < network.probes.size(); ++i) {
+      if (step % network.probes[i].interval_steps != 0) continue;
+      row.resize(owners[i].size());
+      for (std::size_t n = 0; n < row.size(); ++n)
+        row[n] = samples[cursor[owners[i][n]]++];
+      observer.on_state(step, i, row);
+    }
+  }
 }
 
 }  // namespace snnsim

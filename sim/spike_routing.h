@@ -10,8 +10,11 @@
 // average (counting rank 0), all-gather otherwise: below that the smaller volume pays for the
 // per-destination packing and counts. Every process learns at the start which of its neurons
 // every other process needs, from the synapses it holds, so the rule's figure is exact.
+#include <span>
+#include <string>
 #include <vector>
 
+#include "sim/backend.h"
 #include "sim/network.h"
 #include "sim/spike_exchange.h"
 
@@ -28,6 +31,9 @@ class SpikeRouter {
   Pattern pattern() const { return pattern_; }
   /// The processes a neuron's spikes reach, on average over every neuron of the network.
   double mean_destinations() const { return mean_destinations_; }
+  /// For the run's summary: the pattern, and exchanges every `interval` steps, `overlapped`
+  /// with the updates or not.
+  std::string describe(Step interval, bool overlapped) const;
 
   /// Collective: starts trading this process's spikes of an interval (`local`, unchanged until
   /// finish()) and its wish to stop. With all-gather the transfer proceeds while the caller
@@ -49,5 +55,16 @@ class SpikeRouter {
   std::vector<IntervalSpikes> outgoing_;
   SpikeExchange::Received all_to_all_received_;
 };
+
+/// The rank that holds each probed neuron: owners[probe][k] for the probe's neuron k.
+std::vector<std::vector<int>> probe_owners(const Network& network, Partition partition);
+
+/// Tells `observer` an exchanged interval: every step's spikes, and on rank 0 the probes' rows,
+/// rebuilt from `samples`: every rank's samples of the interval, rank after rank, each in (step,
+/// probe, held neuron in the probe's order) order.
+void report_interval(const Network& network, Partition partition,
+                     const std::vector<std::vector<int>>& owners, Step first_step,
+                     const IntervalSpikes& spikes, std::span<const float> samples,
+                     RunObserver& observer);
 
 }  // namespace snnsim

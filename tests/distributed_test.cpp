@@ -13,6 +13,8 @@
 #include "networks/builder.h"
 #include "networks/network_file.h"
 #include "sim/cpu_backend.h"
+#include "sim/emulated_device.h"
+#include "sim/grid_backend.h"
 #include "sim/trace_reader.h"
 #include "tests/test_support.h"
 
@@ -259,11 +261,25 @@ struct RankRuns {
   std::string description;  ///< rank 0's backend's
 };
 
-/// Runs `spec` as `ranks` ranks played by threads (with 1 or 2 threads each), exchanges
-/// overlapped with updates where they can be when `overlap`; rank `stopping_rank` asks to stop
-/// once told of `stop_after` steps.
+/// A rank's backend: the CPU's with 1 or 2 threads, or the CUDA backend on the emulated device.
+using MakeBackend = std::unique_ptr<Backend> (*)(Network&, SpikeExchange&, int rank);
+
+std::unique_ptr<Backend> cpu_backend(Network& network, SpikeExchange& exchange, int rank) {
+  return std::make_unique<CpuBackend>(network, 1 + rank % 2, &exchange);
+}
+
+std::unique_ptr<Backend> emulated_cuda_backend(Network& network, SpikeExchange& exchange, int) {
+  DevicePlanOptions options;
+  options.exchange = &exchange;
+  options.max_chunk_steps = 3;  // chunks shorter than the shortest delay, too
+  return std::make_unique<GridBackend<EmulatedDevice>>(network, options);
+}
+
+/// Runs `spec` as `ranks` ranks played by threads, exchanges overlapped with updates where they
+/// can be when `overlap`; rank `stopping_rank` asks to stop once told of `stop_after` steps.
 RankRuns run_as_ranks(const NetworkSpec& spec, int ranks, bool overlap = true,
-                      int stopping_rank = -1, Step stop_after = 0) {
+                      int stopping_rank = -1, Step stop_after = 0,
+                      MakeBackend make_backend = cpu_backend) {
   Board board(ranks);
   std::vector<Network> parts;
   for (int rank = 0; rank < ranks; ++rank)
@@ -275,9 +291,9 @@ RankRuns run_as_ranks(const NetworkSpec& spec, int ranks, bool overlap = true,
     threads.emplace_back([&, rank] {
       ThreadExchange exchange(board, rank);
       exchange.overlap = overlap;
-      CpuBackend backend(parts[rank], 1 + rank % 2, &exchange);
-      runs.completed[rank] = backend.run(0, parts[rank].steps(), runs.recordings[rank]);
-      if (rank == 0) runs.description = backend.description();
+      const std::unique_ptr<Backend> backend = make_backend(parts[rank], exchange, rank);
+      runs.completed[rank] = backend->run(0, parts[rank].steps(), runs.recordings[rank]);
+      if (rank == 0) runs.description = backend->description();
     });
   }
   for (std::thread& thread : threads)
@@ -299,6 +315,22 @@ TEST(DistributedRun, RanksReportTheUndistributedSpikesAndSamples) {
     EXPECT_NE(runs.description.find("MPI_Allgatherv"), std::string::npos) << runs.description;
     EXPECT_EQ(runs.description.find("overlapping") != std::string::npos, ranks > 1 && overlap)
         << runs.description;
+    for (int rank = 0; rank < ranks; ++rank) {
+      EXPECT_EQ(runs.completed[rank], whole.steps());
+      EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes)
+          << "rank " << rank << " of " << ranks;
+    }
+    EXPECT_EQ(runs.recordings[0].samples, reference.samples) << ranks << " ranks";
+  }
+}
+
+TEST(DistributedRun, TheCudaBackendOnEveryRankGivesTheUndistributedSpikesAndSamples) {
+  // The CUDA backend's step loop and kernel bodies on the emulated device, one per rank.
+  const NetworkSpec spec = parse_network(kNetwork, "net.json");
+  Network whole = build_network(spec);
+  const Recording reference = run_steps(whole, whole.steps());
+  for (int ranks : {1, 3}) {
+    const RankRuns runs = run_as_ranks(spec, ranks, true, -1, 0, emulated_cuda_backend);
     for (int rank = 0; rank < ranks; ++rank) {
       EXPECT_EQ(runs.completed[rank], whole.steps());
       EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes)
