@@ -468,9 +468,13 @@ void GridBackend<Device>::deliver_exchanged(Step first, const IntervalSpikes& sp
       packed.insert(packed.end(), list.begin(), list.end());
       counts.push_back(static_cast<std::uint32_t>(list.size()));
     }
-    // Planned for the worst case (every neuron at every step); allocated as needed.
+    // Planned for the worst case (every neuron at every step); allocated as needed, with room
+    // to grow, within the plan.
     if (exchanged_[p].size() < packed.size()) {
-      exchanged_[p] = device_.template allocate<NeuronIndex>(2 * packed.size());
+      const std::uint64_t planned =
+          std::uint64_t{plan_.chunk_steps} * network_.populations[p].total;
+      exchanged_[p] = device_.template allocate<NeuronIndex>(std::max<std::uint64_t>(
+          packed.size(), std::min<std::uint64_t>(2 * packed.size(), planned)));
     }
     if (exchanged_counts_[p].size() < counts.size()) {
       exchanged_counts_[p] = device_.template allocate<std::uint32_t>(plan_.chunk_steps);
