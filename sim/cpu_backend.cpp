@@ -246,7 +246,6 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
                 router_->pattern() == SpikeRouter::Pattern::all_gather &&
                 exchange_->partition().ranks > 1;
   interval_ = overlapped_ ? shortest / 2 : shortest;
-  const Step interval = interval_;
   if (first >= last) return 0;
   Step completed = first;
   bool stop = false;
@@ -263,7 +262,7 @@ Step CpuBackend::run_distributed(Step first, Step last, RunObserver& observer) {
     for (Step step = first; step < last; ++step) {
       update_neurons(step, thread);
 #pragma omp barrier
-      const bool interval_end = (step + 1 - first) % interval == 0 || step + 1 == last;
+      const bool interval_end = (step + 1 - first) % interval_ == 0 || step + 1 == last;
       if (thread == 0) {
         collect_interval(step, sending_[filling]);
         if (in_flight) router_->progress();

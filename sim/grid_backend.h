@@ -136,6 +136,15 @@ class GridBackend final : public Backend {
   void step(Step step, std::uint32_t k);
   void collect_chunk(std::uint32_t steps);
   void report_chunk(Step first, std::uint32_t steps, RunObserver& observer);
+  /// Synaptic events of one step's spikes (per population), counted from the host's CSR rather
+  /// than by atomics on the device.
+  void count_synaptic_events(std::span<const std::span<const NeuronIndex>> spikes) {
+    for (const Projection& projection : network_.projections) {
+      const auto& row_offsets = projection.synapses.row_offsets;
+      for (const NeuronIndex source : spikes[projection.source])
+        counters_.synaptic_events += row_offsets[source + 1] - row_offsets[source];
+    }
+  }
   void download_state();
   Step run_distributed(Step first, Step last, RunObserver& observer);
   /// Distributed runs: this rank's spikes and samples of the chunk from `first` just collected.
@@ -386,12 +395,7 @@ void GridBackend<Device>::report_chunk(Step first, std::uint32_t steps, RunObser
       views[p] = std::span<const NeuronIndex>(a.host_packed).subspan(offsets[p], a.host_counts[k]);
       offsets[p] += a.host_counts[k];
     }
-    // Synaptic events, counted here from the host's CSR rather than by atomics on the device.
-    for (const Projection& projection : network_.projections) {
-      const auto& row_offsets = projection.synapses.row_offsets;
-      for (const NeuronIndex source : views[projection.source])
-        counters_.synaptic_events += row_offsets[source + 1] - row_offsets[source];
-    }
+    count_synaptic_events(views);
     observer.on_step(first + k, views);
     for (std::size_t i = 0; i < probes_.size(); ++i) {
       const ProbeArrays& a = probes_[i];
@@ -491,10 +495,11 @@ void GridBackend<Device>::deliver_exchanged(Step first, const IntervalSpikes& sp
           PreSpanDelivery{projections_[j].rows, ring(projection.target, projection.receptor),
                           exchanged_[source].data() + starts[source][k],
                           exchanged_counts_[source].data() + k, first + k});
-      const auto& row_offsets = projection.synapses.row_offsets;
-      for (const NeuronIndex neuron : spikes.at(k, source))
-        counters_.synaptic_events += row_offsets[neuron + 1] - row_offsets[neuron];
     }
+    std::vector<std::span<const NeuronIndex>> views;
+    for (std::size_t p = 0; p < populations; ++p)
+      views.push_back(spikes.at(k, p));
+    count_synaptic_events(views);
   }
 }
 

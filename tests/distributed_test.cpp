@@ -301,6 +301,16 @@ RankRuns run_as_ranks(const NetworkSpec& spec, int ranks, bool overlap = true,
   return runs;
 }
 
+/// Every rank ran to the end and reported the undistributed run's spikes; rank 0 its samples.
+void expect_undistributed(const RankRuns& runs, const Recording& reference, Step steps) {
+  const std::size_t ranks = runs.recordings.size();
+  for (std::size_t rank = 0; rank < ranks; ++rank) {
+    EXPECT_EQ(runs.completed[rank], steps);
+    EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes) << "rank " << rank << " of " << ranks;
+  }
+  EXPECT_EQ(runs.recordings[0].samples, reference.samples) << ranks << " ranks";
+}
+
 TEST(DistributedRun, RanksReportTheUndistributedSpikesAndSamples) {
   const NetworkSpec spec = parse_network(kNetwork, "net.json");
   Network whole = build_network(spec);
@@ -315,12 +325,7 @@ TEST(DistributedRun, RanksReportTheUndistributedSpikesAndSamples) {
     EXPECT_NE(runs.description.find("MPI_Allgatherv"), std::string::npos) << runs.description;
     EXPECT_EQ(runs.description.find("overlapping") != std::string::npos, ranks > 1 && overlap)
         << runs.description;
-    for (int rank = 0; rank < ranks; ++rank) {
-      EXPECT_EQ(runs.completed[rank], whole.steps());
-      EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes)
-          << "rank " << rank << " of " << ranks;
-    }
-    EXPECT_EQ(runs.recordings[0].samples, reference.samples) << ranks << " ranks";
+    expect_undistributed(runs, reference, whole.steps());
   }
 }
 
@@ -330,13 +335,8 @@ TEST(DistributedRun, TheCudaBackendOnEveryRankGivesTheUndistributedSpikesAndSamp
   Network whole = build_network(spec);
   const Recording reference = run_steps(whole, whole.steps());
   for (int ranks : {1, 3}) {
-    const RankRuns runs = run_as_ranks(spec, ranks, true, -1, 0, emulated_cuda_backend);
-    for (int rank = 0; rank < ranks; ++rank) {
-      EXPECT_EQ(runs.completed[rank], whole.steps());
-      EXPECT_EQ(runs.recordings[rank].spikes, reference.spikes)
-          << "rank " << rank << " of " << ranks;
-    }
-    EXPECT_EQ(runs.recordings[0].samples, reference.samples) << ranks << " ranks";
+    expect_undistributed(run_as_ranks(spec, ranks, true, -1, 0, emulated_cuda_backend), reference,
+                         whole.steps());
   }
 }
 
