@@ -1,7 +1,9 @@
 #include "sim/graph/graph_executor.h"
 
+#include <cblas.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "sim/graph/device_graph_plan.h"
@@ -11,6 +13,14 @@
 
 namespace snnsim {
 namespace {
+
+/// OpenBLAS's kernels, which set the speed of the dense products: OpenBLAS's choice for this
+/// processor, or OPENBLAS_CORETYPE's (which can name older ones: AVX2 kernels on a processor
+/// with AVX-512 run SGEMM at half its speed, docs/performance.md).
+std::string blas_kernels() {
+  return std::string("OpenBLAS ") + openblas_get_corename() + " kernels" +
+         (std::getenv("OPENBLAS_CORETYPE") != nullptr ? " (OPENBLAS_CORETYPE)" : "");
+}
 
 class CpuGraphExecutor final : public GraphExecutor {
  public:
@@ -24,7 +34,7 @@ class CpuGraphExecutor final : public GraphExecutor {
   std::string description() const override {
     const int threads = omp_get_max_threads();
     return "cpu, " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") +
-           (dense_ ? ", dense paths" : "") + why_;
+           (dense_ ? ", dense paths" : "") + ", " + blas_kernels() + why_;
   }
 
  private:

@@ -483,6 +483,7 @@ int command_infer(int argc, const char* const* argv) {
       j["timesteps"] = timesteps;
       j["batch"] = a.batch;
       j["backend"] = executor->name();
+      j["backend_description"] = executor->description();
       j["wall_s"] = wall_s;
       j["samples_per_s"] = samples / wall_s;
       j["model_mb"] = model_mb;
