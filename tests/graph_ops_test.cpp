@@ -198,6 +198,36 @@ TEST(Conv2dOp, FusedWithItsLifGivesTheSpikesOfTheTwoLayersRunApart) {
   }
 }
 
+TEST(Conv2dOp, FusedWithABinaryThresholdGivesTheSpikesOfTheTwoLayersRunApart) {
+  std::mt19937 rng(13);
+  ThresholdLayer threshold(1);
+  // 300 outputs of 40 x 40: bands of rows (their outputs kept in cache) cut each frame; a
+  // strided 3 x 3 kernel in groups, and a plain 1 x 1 one.
+  for (const auto& [p, size] :
+       {std::pair{Conv2dParameters{8, 300, 1, 1, 1, 1, 0, 0, 1, true, {}}, 40},
+        std::pair{Conv2dParameters{4, 6, 3, 3, 2, 2, 1, 1, 2, true, {}}, 9}}) {
+    Conv2d op(p);
+    const Shape in{p.in_channels, static_cast<std::size_t>(size), static_cast<std::size_t>(size)};
+    threshold.bind(std::vector<Shape>{op.bind(std::vector<Shape>{in})});
+    op.set_weight(
+        "weight",
+        random_values(p.out_channels * p.in_channels / p.groups * p.kernel_h * p.kernel_w, rng));
+    op.set_weight("bias", random_values(p.out_channels, rng));
+    for (const InputKind kind : {InputKind::analog, InputKind::binary}) {
+      const Value x = random_input(in, kind, 0.5, rng);
+      ASSERT_TRUE(op.takes_dense_path(x));
+      OpCounts fused_counts, apart_counts;
+      const SpikeTrain fused = op.forward_dense_into_threshold(x, fused_counts);
+      const Value apart = run_op(threshold, run_op(op, x, apart_counts), apart_counts);
+      EXPECT_GT(fused.events(), 0u);
+      EXPECT_EQ(fused.indices, apart.spikes->indices);
+      EXPECT_EQ(fused.offsets, apart.spikes->offsets);
+      EXPECT_EQ(fused_counts.acs, apart_counts.acs);
+      EXPECT_EQ(fused_counts.macs, apart_counts.macs);
+    }
+  }
+}
+
 TEST(Pool2dOp, MaxAvgSumMatchTheNaiveWindowsAndMaxKeepsSpikes) {
   std::mt19937 rng(3);
   for (const PoolKind kind : {PoolKind::max, PoolKind::average, PoolKind::sum}) {

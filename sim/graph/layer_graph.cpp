@@ -280,8 +280,8 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
   }
   std::vector<Value> values(nodes_.size());
   values[0] = input;
-  // Nodes whose value a fused convolution and LIF layer already computed (the LIF, and the
-  // folded BatchNorms between them, which hold nothing).
+  // Nodes whose value a fused convolution and neuron layer already computed (the neurons, and
+  // the folded nodes between them, which hold nothing).
   std::vector<bool> computed(nodes_.size(), false);
   GraphRun result = blank_run();
   for (std::size_t n : order_) {
@@ -293,21 +293,19 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
     } else if (node.folded) {
       // A folded BatchNorm is its input's only consumer (fold_batchnorms checks): take the value.
       values[n] = std::move(values[node.inputs[0]]);
-    } else if (const std::size_t lif = fused_lif(n, values, dense); lif != 0) {
-      const auto start = std::chrono::steady_clock::now();
-      const auto& conv = static_cast<const Conv2d&>(*node.op);
-      values[lif] = Value::of_spikes(
-          nodes_[lif].shape,
-          conv.forward_into_lif(*values[node.inputs[0]].spikes,
-                                static_cast<const LifLayer&>(*nodes_[lif].op), report.counts));
-      report.seconds = seconds_since(start);  // the LIF layer's time included
-      for (std::size_t k = lif; k != n; k = nodes_[k].inputs[0])
-        computed[k] = true;
     } else {
       const auto start = std::chrono::steady_clock::now();
       std::vector<Value> densified;
-      values[n] = node.op->forward(arguments(n, values, dense, densified), report.counts);
-      report.seconds = seconds_since(start);
+      const std::vector<const Value*> args = arguments(n, values, dense, densified);
+      const FusedNeurons fused = fused_neurons(n, 0, args, keep, false);
+      if (fused.neurons != 0) {
+        values[fused.neurons] = run_fused(fused, *args[0], report.counts);
+        for (std::size_t k = fused.neurons; k != n; k = nodes_[k].inputs[0])
+          computed[k] = true;
+      } else {
+        values[n] = node.op->forward(args, report.counts);
+      }
+      report.seconds = seconds_since(start);  // with fused neurons, theirs included
     }
     count_spikes(values[n], 0, report);
     if (keep_spikes && values[n].is_spikes()) result.spikes_of(n) = values[n];
@@ -320,17 +318,40 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
   return result;
 }
 
-std::size_t LayerGraph::fused_lif(std::size_t n, const std::vector<Value>& values,
-                                  bool dense) const {
-  const auto* conv = dynamic_cast<const Conv2d*>(nodes_[n].op.get());
-  if (dense || conv == nullptr || !conv->takes_event_path(values[nodes_[n].inputs[0]])) return 0;
-  // Follow the only consumer, through folded BatchNorms (already in the weights), to a LIF.
+LayerGraph::FusedNeurons LayerGraph::fused_neurons(std::size_t n, std::size_t step,
+                                                   std::span<const Value* const> args,
+                                                   const std::vector<bool>& keep,
+                                                   bool step_by_step) const {
+  const GraphNode& node = nodes_[n];
+  const auto* stepwise = dynamic_cast<const StepwiseOp*>(node.op.get());
+  const auto* conv = dynamic_cast<const Conv2d*>(stepwise ? &stepwise->at(step) : node.op.get());
+  if (conv == nullptr) return {};
+  const Value& input = *args[0];
+  // Follow the only consumer, through folded nodes (already in the weights), to the neurons; on
+  // the way, no value may be wanted on its own, and every node must run when n does.
   for (std::size_t k = n;;) {
-    if (k == output_ || consumers_[k].size() != 1) return 0;
+    if (k == output_ || keep[k] || consumers_[k].size() != 1) return {};
     k = consumers_[k][0];
-    if (nodes_[k].folded) continue;
-    return dynamic_cast<const LifLayer*>(nodes_[k].op.get()) != nullptr ? k : 0;
+    const GraphNode& next = nodes_[k];
+    if (next.once != node.once || next.first_step != node.first_step ||
+        next.final_step_only != node.final_step_only) {
+      return {};
+    }
+    if (next.folded) continue;
+    const auto* lif = dynamic_cast<const LifLayer*>(next.op.get());
+    const auto* threshold = dynamic_cast<const ThresholdLayer*>(next.op.get());
+    if (lif && !step_by_step && conv->takes_event_path(input)) return {conv, lif, k};
+    if (threshold && threshold->levels() == 1 && conv->takes_dense_path(input))
+      return {conv, nullptr, k};
+    return {};
   }
+}
+
+Value LayerGraph::run_fused(const FusedNeurons& fused, const Value& input, OpCounts& counts) const {
+  return Value::of_spikes(nodes_[fused.neurons].shape,
+                          fused.lif
+                              ? fused.conv->forward_into_lif(*input.spikes, *fused.lif, counts)
+                              : fused.conv->forward_dense_into_threshold(input, counts));
 }
 
 GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense,
@@ -358,6 +379,7 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
   GraphRun result = blank_run();
   for (std::size_t t = 0; t < steps; ++t) {
     std::vector<std::size_t> left = readers;
+    std::vector<bool> computed(nodes_.size(), false);  // by fused neurons, as in run()
     current[0] = input.steps == 1 ? input : input.step(t);
     for (std::size_t n : order_) {
       const GraphNode& node = nodes_[n];
@@ -372,14 +394,23 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
       } else if (node.op->is_delay()) {
         // The source's value at t - 1; at t = 0 an analog zero.
         current[n] = t > 0 ? std::move(carried[n]) : Value::analog(node.shape, 1, input.batch);
+      } else if (computed[n]) {
+        // Done with the convolution before it.
       } else if (node.folded) {
         current[n] = std::move(current[node.inputs[0]]);
       } else {
         contexts[n].step = t;
         const auto start = std::chrono::steady_clock::now();
         std::vector<Value> densified;
-        current[n] = node.op->forward_step(arguments(n, current, dense, densified), report.counts,
-                                           contexts[n]);
+        const std::vector<const Value*> args = arguments(n, current, dense, densified);
+        const FusedNeurons fused = fused_neurons(n, t, args, keep, true);
+        if (fused.neurons != 0) {
+          current[fused.neurons] = run_fused(fused, *args[0], report.counts);
+          for (std::size_t k = fused.neurons; k != n; k = nodes_[k].inputs[0])
+            computed[k] = true;
+        } else {
+          current[n] = node.op->forward_step(args, report.counts, contexts[n]);
+        }
         report.seconds += seconds_since(start);
       }
       if (runs) {

@@ -18,6 +18,9 @@
 
 namespace snnsim {
 
+class Conv2d;
+class LifLayer;
+
 /// The value of its input at the previous timestep, zero (no spikes) at the first. Recurrence
 /// goes through delay nodes (as NIR's Delay): a graph with them runs step by step, every node
 /// once per timestep, and the edge into a delay does not order the nodes.
@@ -198,9 +201,21 @@ class LayerGraph {
   /// event path (LayerOp::has_event_path).
   std::vector<const Value*> arguments(std::size_t n, const std::vector<Value>& values, bool dense,
                                       std::vector<Value>& densified) const;
-  /// The LIF layer that convolution `n` feeds alone (through folded BatchNorms) when the two
-  /// can run fused (Conv2d::forward_into_lif): event-driven, on spikes; else 0.
-  std::size_t fused_lif(std::size_t n, const std::vector<Value>& values, bool dense) const;
+  /// A convolution and the neuron layer it alone feeds (through folded nodes), run as one.
+  struct FusedNeurons {
+    const Conv2d* conv = nullptr;
+    const LifLayer* lif = nullptr;  ///< null: binary threshold neurons
+    std::size_t neurons = 0;        ///< their node; 0: none
+  };
+  /// The neurons that node n, a convolution (at `step`, for a stepwise node), runs fused with
+  /// on its arguments `args`: event-driven into a LIF layer (Conv2d::forward_into_lif, every
+  /// timestep at once, so not step by step), or on the dense path into binary threshold neurons
+  /// (Conv2d::forward_dense_into_threshold). None when a value between them is wanted (`keep`,
+  /// the output) or read elsewhere.
+  FusedNeurons fused_neurons(std::size_t n, std::size_t step, std::span<const Value* const> args,
+                             const std::vector<bool>& keep, bool step_by_step) const;
+  /// The fused neurons' spikes on `input`, the convolution's counts added to `counts`.
+  Value run_fused(const FusedNeurons& fused, const Value& input, OpCounts& counts) const;
   /// Adds `value`'s spikes to `report`.
   static void count_spikes(const Value& value, std::size_t first_step, NodeReport& report);
 

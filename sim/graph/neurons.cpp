@@ -117,8 +117,8 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
   const std::size_t n = x.features();
   SpikeTrain s = empty_train(x, levels_ == 1 ? SpikeKind::binary : SpikeKind::integer);
   if (levels_ == 1) {
-    // round(clamp(u, 0, 1)), half to even, is 1 exactly when u > 0.5. Frames are cut into
-    // chunks for the threads (a batch of one is one frame), each compacting its spikes.
+    // Frames are cut into chunks for the threads (a batch of one is one frame), each
+    // compacting its spikes.
     constexpr std::size_t kChunk = std::size_t{1} << 14;
     const std::size_t chunks = (n + kChunk - 1) / kChunk;
     std::vector<std::vector<std::uint32_t>> parts(x.frames() * chunks);
@@ -128,8 +128,8 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
       const float* u = in.data() + item / chunks * n;
       std::vector<std::uint32_t>& part = parts[item];
       part.resize(end - begin + 16);
-      part.resize(compact_above(u + begin, end - begin, 0.5f, static_cast<std::uint32_t>(begin),
-                                part.data()));
+      part.resize(compact_above(u + begin, end - begin, kBinaryAbove,
+                                static_cast<std::uint32_t>(begin), part.data()));
     }
     for (std::size_t f = 0; f < x.frames(); ++f) {
       for (std::size_t c = 0; c < chunks; ++c) {

@@ -68,6 +68,9 @@ class ThresholdLayer final : public NeuronLayer {
  public:
   /// levels 1: binary spikes (T-RevSNN's SN); D > 1: integer spikes {0..D}.
   explicit ThresholdLayer(int levels) : levels_(levels) {}
+  /// Binary spikes fire where the input is above this: round(clamp(u, 0, 1)), half to even,
+  /// is 1 exactly when u > 0.5.
+  static constexpr float kBinaryAbove = 0.5f;
   std::string_view kind() const override { return levels_ == 1 ? "threshold" : "multilevel"; }
   Value forward(std::span<const Value* const> inputs, OpCounts& counts) const override;
   int levels() const { return levels_; }

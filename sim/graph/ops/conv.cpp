@@ -179,14 +179,53 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
     forward_events(*x.spikes, y, counts);
     return y;
   } else {
-    forward_dense(x.dense_view().data(), y);
+    forward_dense(x.dense_view().data(), y.frames(), y.dense.data(), nullptr);
   }
   if (x.is_spikes()) {
     counts.acs += event_accumulates(*x.spikes);
   } else {
-    counts.macs += y.dense.size() * (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
+    counts.macs += dense_macs(y.frames());
   }
   return y;
+}
+
+std::uint64_t Conv2d::dense_macs(std::size_t frames) const {
+  return std::uint64_t{frames} * p_.out_channels * out_height_ * out_width_ *
+         (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
+}
+
+SpikeTrain Conv2d::forward_dense_into_threshold(const Value& x, OpCounts& counts) const {
+  const std::size_t frames = x.frames(), bands = dense_bands(frames, true).second;
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  BandSpikes parts;
+  parts.indices.resize(frames * p_.groups * bands);
+  parts.channel_end.resize(parts.indices.size());
+  forward_dense(x.dense_view().data(), frames, nullptr, &parts);
+  if (x.is_spikes()) {
+    counts.acs += event_accumulates(*x.spikes);
+  } else {
+    counts.macs += dense_macs(frames);
+  }
+  // Each frame's events channel by channel, each channel's band by band: ascending.
+  SpikeTrain out;
+  out.steps = x.steps;
+  out.batch = x.batch;
+  out.features = p_.out_channels * out_height_ * out_width_;
+  for (std::size_t f = 0; f < frames; ++f) {
+    for (std::size_t g = 0; g < p_.groups; ++g) {
+      for (std::size_t o = 0; o < out_per_group; ++o) {
+        for (std::size_t band = 0; band < bands; ++band) {
+          const std::size_t item = (f * p_.groups + g) * bands + band;
+          const std::vector<std::uint32_t>& ends = parts.channel_end[item];
+          const auto begin = parts.indices[item].begin();
+          out.indices.insert(out.indices.end(), begin + (o == 0 ? 0 : ends[o - 1]),
+                             begin + ends[o]);
+        }
+      }
+    }
+    out.close_frame();
+  }
+  return out;
 }
 
 bool Conv2d::takes_event_path(const Value& x) const {
@@ -543,15 +582,11 @@ void Conv2d::im2col(const float* channel, std::size_t i, std::size_t first_row, 
   }
 }
 
-void Conv2d::forward_dense(const float* in, Value& y) const {
-  const std::size_t in_per_group = p_.in_channels / p_.groups;
-  const std::size_t out_per_group = p_.out_channels / p_.groups;
-  const std::size_t patch = in_per_group * p_.kernel_h * p_.kernel_w;
-  const std::size_t out_plane = out_height_ * out_width_, plane = height_ * width_;
-  const std::size_t in_frame = p_.in_channels * plane, out_frame = p_.out_channels * out_plane;
-  // A 1x1 convolution of stride 1 without padding reads its input as the patch matrix.
-  const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
-                         p_.padding_h == 0 && p_.padding_w == 0;
+std::pair<std::size_t, std::size_t> Conv2d::dense_bands(std::size_t frames, bool fused) const {
+  const std::size_t patch = (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
+  // Fused with neurons, the band's outputs must stay in cache too.
+  const std::size_t column_bytes =
+      (std::max(patch, fused ? p_.out_channels / p_.groups : 0)) * sizeof(float);
   // Bands of output rows whose patch matrix fits in a quarter of the L2 cache, next to the
   // SGEMM's packed weights: a whole frame's (21 MB for Spikformer's second SPS convolution)
   // went through memory. But at least 512 columns: narrower SGEMMs ran slower than the cache
@@ -561,17 +596,31 @@ void Conv2d::forward_dense(const float* in, Value& y) const {
   constexpr std::size_t kMinColumns = 512;
   // And at least one band per thread: a batch of one, run column by column, has one frame.
   const std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
-  const std::size_t per_frame = (threads + y.frames() * p_.groups - 1) / (y.frames() * p_.groups);
+  const std::size_t per_frame = (threads + frames * p_.groups - 1) / (frames * p_.groups);
   const std::size_t band_rows =
       std::min({out_height_, (out_height_ + per_frame - 1) / per_frame,
-                std::max({kBandBytes / (patch * out_width_ * sizeof(float)),
+                std::max({kBandBytes / (column_bytes * out_width_),
                           (kMinColumns + out_width_ - 1) / out_width_, std::size_t{1}})});
-  const std::size_t bands = (out_height_ + band_rows - 1) / band_rows;
+  return {band_rows, (out_height_ + band_rows - 1) / band_rows};
+}
+
+void Conv2d::forward_dense(const float* in, std::size_t frames, float* out,
+                           BandSpikes* spikes) const {
+  const std::size_t in_per_group = p_.in_channels / p_.groups;
+  const std::size_t out_per_group = p_.out_channels / p_.groups;
+  const std::size_t patch = in_per_group * p_.kernel_h * p_.kernel_w;
+  const std::size_t out_plane = out_height_ * out_width_, plane = height_ * width_;
+  const std::size_t in_frame = p_.in_channels * plane, out_frame = p_.out_channels * out_plane;
+  // A 1x1 convolution of stride 1 without padding reads its input as the patch matrix.
+  const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
+                         p_.padding_h == 0 && p_.padding_w == 0;
+  const auto [band_rows, bands] = dense_bands(frames, spikes != nullptr);
 #pragma omp parallel
   {
     std::vector<float> matrix(pointwise ? 0 : patch * band_rows * out_width_);
+    std::vector<float> band(spikes ? out_per_group * band_rows * out_width_ : 0);
 #pragma omp for schedule(dynamic, 1)
-    for (std::size_t item = 0; item < y.frames() * p_.groups * bands; ++item) {
+    for (std::size_t item = 0; item < frames * p_.groups * bands; ++item) {
       const std::size_t f = item / (p_.groups * bands), g = item / bands % p_.groups;
       const std::size_t first_row = item % bands * band_rows;
       const std::size_t rows = std::min(band_rows, out_height_ - first_row);
@@ -585,14 +634,29 @@ void Conv2d::forward_dense(const float* in, Value& y) const {
         b = matrix.data();
         ldb = columns;
       }
-      float* out = y.dense.data() + f * out_frame + g * out_per_group * out_plane + first_column;
+      float* c =
+          spikes ? band.data() : out + f * out_frame + g * out_per_group * out_plane + first_column;
+      const std::size_t ldc = spikes ? columns : out_plane;
       for (std::size_t o = 0; o < out_per_group; ++o)
-        std::fill_n(out + o * out_plane, columns, bias_[g * out_per_group + o]);
+        std::fill_n(c + o * ldc, columns, bias_[g * out_per_group + o]);
       // OpenBLAS, called inside a parallel region, runs one thread per call.
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(out_per_group),
                   static_cast<int>(columns), static_cast<int>(patch), 1.0f,
                   weight_.data() + g * out_per_group * patch, static_cast<int>(patch), b,
-                  static_cast<int>(ldb), 1.0f, out, static_cast<int>(out_plane));
+                  static_cast<int>(ldb), 1.0f, c, static_cast<int>(ldc));
+      if (spikes == nullptr) continue;
+      std::vector<std::uint32_t>& indices = spikes->indices[item];
+      std::vector<std::uint32_t>& ends = spikes->channel_end[item];
+      indices.resize(out_per_group * columns + 16);
+      ends.resize(out_per_group);
+      std::size_t count = 0;
+      for (std::size_t o = 0; o < out_per_group; ++o) {
+        const std::size_t first = (g * out_per_group + o) * out_plane + first_column;
+        count += compact_above(c + o * ldc, columns, ThresholdLayer::kBinaryAbove,
+                               static_cast<std::uint32_t>(first), indices.data() + count);
+        ends[o] = static_cast<std::uint32_t>(count);
+      }
+      indices.resize(count);
     }
   }
 }

@@ -76,6 +76,14 @@ class Conv2d final : public LayerOp {
   /// forward(), bit for bit (the same float operations in the same order).
   SpikeTrain forward_into_lif(const SpikeTrain& spikes, const LifLayer& lif,
                               OpCounts& counts) const;
+  /// Whether forward() takes the dense path (im2col and SGEMM) for input x.
+  bool takes_dense_path(const Value& x) const { return !depthwise() && !takes_event_path(x); }
+  /// This convolution's dense path on x with binary threshold neurons (ThresholdLayer) fed by
+  /// it, fused: each band of output rows is thresholded as the SGEMM leaves it in cache, so the
+  /// convolution's output never goes to memory (T-RevSNN's pwconv1, 3.2 MB a frame at its
+  /// first level, was written, zeroed first, and read back). The spikes and counts are those of
+  /// forward() then the threshold's forward(), bit for bit: the same SGEMM per band.
+  SpikeTrain forward_dense_into_threshold(const Value& x, OpCounts& counts) const;
   const Conv2dParameters& parameters() const { return p_; }
   /// [C_out][C_in/g][kH][kW], BatchNorm folded in.
   const std::vector<float>& weight() const { return weight_; }
@@ -124,8 +132,20 @@ class Conv2d final : public LayerOp {
   /// The buckets of the input rows that reach output row oy, each spike adding its taps.
   std::uint64_t scatter_row(const RowBuckets& buckets, std::size_t oy, float amplitude,
                             float* block) const;
-  /// im2col and SGEMM over the dense frames `in`.
-  void forward_dense(const float* in, Value& y) const;
+  /// A threshold's spikes on the bands of output rows of the dense path: per band (frame,
+  /// group, rows), its events channel by channel, and where each of its group's channels ends.
+  struct BandSpikes {
+    std::vector<std::vector<std::uint32_t>> indices, channel_end;
+  };
+  /// im2col and SGEMM over `frames` dense frames `in`, in bands of output rows: into `out`
+  /// ([frames][C_out][OH][OW]), or, with `spikes`, each band into a buffer of the thread's,
+  /// thresholded there.
+  void forward_dense(const float* in, std::size_t frames, float* out, BandSpikes* spikes) const;
+  /// Bands of output rows of the dense path for `frames` frames (`fused` with neurons): rows
+  /// per band, bands per frame and group.
+  std::pair<std::size_t, std::size_t> dense_bands(std::size_t frames, bool fused) const;
+  /// The dense path's MACs for `frames` frames.
+  std::uint64_t dense_macs(std::size_t frames) const;
   /// Rows (i, ky, kx) of the patch matrix of output rows first_row .. first_row + rows
   /// ([patch][rows x OW]): per output pixel, the value of input `channel` (the group's i-th)
   /// under tap (ky, kx), zero in the padding.
