@@ -284,8 +284,20 @@ TraceWriter::TraceWriter(std::filesystem::path final_path, const TraceMetadata& 
   // run killed before the next flush would leave a `.partial` file that cannot be read.
   const Handle creation(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_file_space_strategy(creation.get(), H5F_FSPACE_STRATEGY_NONE, false, 1);
+  // A state probe on every neuron of a layer (`snnsim infer --record`: 802,816 of T-RevSNN's
+  // pwconv1) names them in an attribute far above the 64 kB that HDF5's oldest object format
+  // holds; the format of HDF5 1.8 and later keeps large attributes in dense storage. Only such
+  // traces take it: the checks of damaged files know the older one best.
+  constexpr std::size_t kCompactAttributeBytes = 64'000;
+  bool large_attributes = false;
+  for (const TracePopulationSpec& population : populations) {
+    for (const StateProbeSpec& probe : population.probes)
+      large_attributes |= probe.neurons.size() * sizeof(NeuronIndex) > kCompactAttributeBytes;
+  }
+  const Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (large_attributes) H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   impl_->file =
-      Handle(H5Fcreate(impl_->temporary_path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT),
+      Handle(H5Fcreate(impl_->temporary_path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get()),
              H5Fclose);
   if (!impl_->file.valid()) {
     throw std::runtime_error("cannot create trace file '" + impl_->temporary_path.string() +

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <numeric>
 
 #include "sim/hdf5_util.h"
 #include "sim/trace_reader.h"
@@ -158,6 +159,23 @@ TEST_F(Trace, SpikesAndSamplesRoundTripAcrossBufferWritesAndFlushes) {
       }
     }
   }
+}
+
+// A probe on every neuron of a large layer (`snnsim infer --record`) names them in an
+// attribute of 3.2 MB, far above the 64 kB of HDF5's oldest object format.
+TEST_F(Trace, AProbeOnEightHundredThousandNeuronsNamesThemAll) {
+  std::vector<TracePopulationSpec> specs = {
+      testing::trace_population("L", 802'816, false, {{"value", "1", {}, 1}})};
+  specs[0].probes[0].neurons.resize(802'816);
+  std::iota(specs[0].probes[0].neurons.begin(), specs[0].probes[0].neurons.end(), NeuronIndex{0});
+  TraceWriter writer(path("t.h5"), metadata(), specs);
+  std::vector<float> row(802'816);
+  std::iota(row.begin(), row.end(), 0.0f);
+  writer.append_state(0, 0, 0, row);
+  writer.finish(true, 1);
+  const TraceState state = TraceReader(path("t.h5")).read_state("L", "value");
+  EXPECT_EQ(state.neurons, specs[0].probes[0].neurons);
+  EXPECT_EQ(state.values, row);
 }
 
 TEST_F(Trace, FullBuffersReachTheFileBeforeAnyFlush) {
