@@ -116,6 +116,21 @@ std::vector<float> naive_conv(const Conv2dParameters& p, const std::vector<float
   return out;
 }
 
+/// naive_conv over every frame of x ([C_in][h][wd] per frame, spikes densified).
+std::vector<float> naive_conv_frames(const Conv2dParameters& p, const std::vector<float>& w,
+                                     const std::vector<float>& b, const Value& x, const Shape& out,
+                                     std::uint64_t& accumulates) {
+  const std::vector<float> dense = x.densified();
+  const std::size_t h = x.shape[1], wd = x.shape[2];
+  std::vector<float> expected;
+  for (std::size_t f = 0; f < x.frames(); ++f) {
+    const auto frame = naive_conv(p, w, b, dense.data() + f * p.in_channels * h * wd, h, wd, out[1],
+                                  out[2], accumulates);
+    expected.insert(expected.end(), frame.begin(), frame.end());
+  }
+  return expected;
+}
+
 TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
   std::mt19937 rng(2);
   // in, out, kh, kw, stride h/w, padding h/w, groups. 70 outputs: a whole tile of the event
@@ -145,14 +160,8 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
                   kind != InputKind::analog && density < 0.25 && !depthwise);
         OpCounts counts;
         const Value y = run_op(op, x, counts);
-        const std::vector<float> dense = x.densified();
-        std::vector<float> expected;
         std::uint64_t acs = 0;
-        for (std::size_t f = 0; f < kSteps * kBatch; ++f) {
-          const float* frame_in = dense.data() + f * p.in_channels * h * wd;
-          const auto frame = naive_conv(p, w, b, frame_in, h, wd, out[1], out[2], acs);
-          expected.insert(expected.end(), frame.begin(), frame.end());
-        }
+        const std::vector<float> expected = naive_conv_frames(p, w, b, x, out, acs);
         const std::string what = "conv " + std::to_string(p.kernel_h) + "x" +
                                  std::to_string(p.kernel_w) + " groups " +
                                  std::to_string(p.groups) + " density " + std::to_string(density);
@@ -167,6 +176,29 @@ TEST(Conv2dOp, MatchesTheNaiveConvolutionForEveryInputKindAndShape) {
         }
       }
     }
+  }
+}
+
+// Dense spikes are expanded band by band of output rows, each band the input rows it reads:
+// 32 inputs under a 3 x 3 kernel (patch matrices of 288 rows) cut each frame's 40 x 40 outputs
+// into bands of 13 rows, the last one short; strided and padded.
+TEST(Conv2dOp, DenseSpikesExpandedBandByBandMatchTheNaiveConvolution) {
+  std::mt19937 rng(14);
+  const Conv2dParameters p{32, 16, 3, 3, 2, 2, 1, 1, 1, true, {}};
+  const std::size_t h = 80, wd = 79;
+  Conv2d op(p);
+  const Shape out = op.bind(std::vector<Shape>{{p.in_channels, h, wd}});
+  const std::vector<float> w = random_values(p.out_channels * p.in_channels * 9, rng);
+  const std::vector<float> b = random_values(p.out_channels, rng);
+  op.set_weight("weight", w);
+  op.set_weight("bias", b);
+  for (const InputKind kind : {InputKind::binary, InputKind::integer}) {
+    const Value x = random_input({p.in_channels, h, wd}, kind, 0.5, rng);
+    ASSERT_TRUE(op.takes_dense_path(x));
+    OpCounts counts;
+    const Value y = run_op(op, x, counts);
+    std::uint64_t acs = 0;
+    expect_close(y.dense, naive_conv_frames(p, w, b, x, out, acs), "banded dense spikes");
   }
 }
 

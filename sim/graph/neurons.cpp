@@ -131,6 +131,10 @@ Value ThresholdLayer::forward(std::span<const Value* const> inputs, OpCounts&) c
       part.resize(compact_above(u + begin, end - begin, kBinaryAbove,
                                 static_cast<std::uint32_t>(begin), part.data()));
     }
+    std::size_t events = 0;
+    for (const std::vector<std::uint32_t>& part : parts)
+      events += part.size();
+    s.indices.reserve(events);  // as append_frames_in_parallel does
     for (std::size_t f = 0; f < x.frames(); ++f) {
       for (std::size_t c = 0; c < chunks; ++c) {
         const std::vector<std::uint32_t>& part = parts[f * chunks + c];

@@ -76,6 +76,13 @@ void append_frames_in_parallel(SpikeTrain& train, std::size_t frames, Fill fill)
     parts[f].kind = train.kind;
     fill(f, parts[f]);
   }
+  std::size_t events = train.events();
+  for (const SpikeTrain& part : parts)
+    events += part.events();
+  // Reserved: grown by doubling, a train's size decided what the heap held (and the peak
+  // memory of a long run, as event counts vary from step to step).
+  train.indices.reserve(events);
+  if (train.kind != SpikeKind::binary) train.levels.reserve(events);
   for (const SpikeTrain& part : parts) {
     train.indices.insert(train.indices.end(), part.indices.begin(), part.indices.end());
     train.levels.insert(train.levels.end(), part.levels.begin(), part.levels.end());

@@ -179,7 +179,7 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
     forward_events(*x.spikes, y, counts);
     return y;
   } else {
-    forward_dense(x.dense_view().data(), y.frames(), y.dense.data(), nullptr);
+    forward_dense(x, y.dense.data(), nullptr);
   }
   if (x.is_spikes()) {
     counts.acs += event_accumulates(*x.spikes);
@@ -200,7 +200,7 @@ SpikeTrain Conv2d::forward_dense_into_threshold(const Value& x, OpCounts& counts
   BandSpikes parts;
   parts.indices.resize(frames * p_.groups * bands);
   parts.channel_end.resize(parts.indices.size());
-  forward_dense(x.dense_view().data(), frames, nullptr, &parts);
+  forward_dense(x, nullptr, &parts);
   if (x.is_spikes()) {
     counts.acs += event_accumulates(*x.spikes);
   } else {
@@ -211,6 +211,10 @@ SpikeTrain Conv2d::forward_dense_into_threshold(const Value& x, OpCounts& counts
   out.steps = x.steps;
   out.batch = x.batch;
   out.features = p_.out_channels * out_height_ * out_width_;
+  std::size_t events = 0;
+  for (const std::vector<std::uint32_t>& part : parts.indices)
+    events += part.size();
+  out.indices.reserve(events);  // as append_frames_in_parallel does
   for (std::size_t f = 0; f < frames; ++f) {
     for (std::size_t g = 0; g < p_.groups; ++g) {
       for (std::size_t o = 0; o < out_per_group; ++o) {
@@ -548,8 +552,8 @@ SNNSIM_VECTOR_CLONES void Conv2d::depthwise_plane(const float* padded, const flo
   }
 }
 
-void Conv2d::im2col(const float* channel, std::size_t i, std::size_t first_row, std::size_t rows,
-                    float* matrix) const {
+void Conv2d::im2col(const float* channel, long channel_row, std::size_t i, std::size_t first_row,
+                    std::size_t rows, float* matrix) const {
   const std::size_t columns = rows * out_width_;  // of the band's matrix
   const long stride = static_cast<long>(p_.stride_w);
   for (std::size_t ky = 0; ky < p_.kernel_h; ++ky) {
@@ -568,7 +572,7 @@ void Conv2d::im2col(const float* channel, std::size_t i, std::size_t first_row, 
           std::fill_n(to, out_width_, 0.0f);
           continue;
         }
-        const float* from = channel + iy * static_cast<long>(width_);
+        const float* from = channel + (iy - channel_row) * static_cast<long>(width_);
         std::fill(to, to + first, 0.0f);
         if (stride == 1) {
           std::copy(from + first + shift, from + last + shift + 1, to + first);
@@ -578,6 +582,24 @@ void Conv2d::im2col(const float* channel, std::size_t i, std::size_t first_row, 
         }
         std::fill(to + last + 1, to + out_width_, 0.0f);
       }
+    }
+  }
+}
+
+void Conv2d::expand_rows(const SpikeTrain& s, std::size_t f, std::size_t first_channel,
+                         std::size_t channels, std::size_t first_row, std::size_t rows,
+                         float* dense) const {
+  const std::size_t plane = height_ * width_, size = rows * width_;
+  const std::span<const std::uint32_t> frame = s.frame_indices(f);
+  const float amplitude = s.scale(f / s.batch);
+  std::fill_n(dense, channels * size, 0.0f);
+  auto from = frame.begin();
+  for (std::size_t i = 0; i < channels; ++i) {
+    const std::size_t start = (first_channel + i) * plane + first_row * width_;
+    from = std::lower_bound(from, frame.end(), start);
+    for (; from != frame.end() && *from < start + size; ++from) {
+      dense[i * size + (*from - start)] =
+          amplitude * static_cast<float>(s.level(s.offsets[f] + (from - frame.begin())));
     }
   }
 }
@@ -604,8 +626,8 @@ std::pair<std::size_t, std::size_t> Conv2d::dense_bands(std::size_t frames, bool
   return {band_rows, (out_height_ + band_rows - 1) / band_rows};
 }
 
-void Conv2d::forward_dense(const float* in, std::size_t frames, float* out,
-                           BandSpikes* spikes) const {
+void Conv2d::forward_dense(const Value& x, float* out, BandSpikes* spikes) const {
+  const std::size_t frames = x.frames();
   const std::size_t in_per_group = p_.in_channels / p_.groups;
   const std::size_t out_per_group = p_.out_channels / p_.groups;
   const std::size_t patch = in_per_group * p_.kernel_h * p_.kernel_w;
@@ -615,22 +637,48 @@ void Conv2d::forward_dense(const float* in, std::size_t frames, float* out,
   const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
                          p_.padding_h == 0 && p_.padding_w == 0;
   const auto [band_rows, bands] = dense_bands(frames, spikes != nullptr);
+  // The input rows that a band of output rows reads: from first_input_row(its first row) on,
+  // at most band_input_rows.
+  const auto first_input_row = [&](std::size_t first_row) {
+    return std::max(0L,
+                    static_cast<long>(first_row * p_.stride_h) - static_cast<long>(p_.padding_h));
+  };
+  const std::size_t band_input_rows =
+      std::min(height_, (band_rows - 1) * p_.stride_h + p_.kernel_h);
 #pragma omp parallel
   {
     std::vector<float> matrix(pointwise ? 0 : patch * band_rows * out_width_);
+    // Spikes are expanded band by band, the input rows each reads: the whole input expanded
+    // at once (51 MB for T-RevSNN's pwconv2 at batch 16) had set a run's peak memory.
+    std::vector<float> expanded(x.is_spikes() ? in_per_group * band_input_rows * width_ : 0);
+    // The band's outputs, and its spikes as compacted, before they are copied at their size.
     std::vector<float> band(spikes ? out_per_group * band_rows * out_width_ : 0);
+    std::vector<std::uint32_t> compacted(spikes ? band.size() + 16 : 0);
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t item = 0; item < frames * p_.groups * bands; ++item) {
       const std::size_t f = item / (p_.groups * bands), g = item / bands % p_.groups;
       const std::size_t first_row = item % bands * band_rows;
       const std::size_t rows = std::min(band_rows, out_height_ - first_row);
       const std::size_t columns = rows * out_width_, first_column = first_row * out_width_;
-      const float* group_in = in + f * in_frame + g * in_per_group * plane;
-      const float* b = group_in + first_column;
-      std::size_t ldb = plane;
+      // The group's input channels, channel_size apart, each from input row channel_row on.
+      const float* group_in = x.is_spikes()
+                                  ? expanded.data()
+                                  : x.dense.data() + f * in_frame + g * in_per_group * plane;
+      std::size_t channel_size = plane;
+      long channel_row = 0;
+      if (x.is_spikes()) {
+        channel_row = first_input_row(first_row);
+        const std::size_t input_rows =
+            std::min(height_ - static_cast<std::size_t>(channel_row), band_input_rows);
+        channel_size = input_rows * width_;
+        expand_rows(*x.spikes, f, g * in_per_group, in_per_group,
+                    static_cast<std::size_t>(channel_row), input_rows, expanded.data());
+      }
+      const float* b = group_in + first_column - channel_row * static_cast<long>(width_);
+      std::size_t ldb = channel_size;
       if (!pointwise) {
         for (std::size_t i = 0; i < in_per_group; ++i)
-          im2col(group_in + i * plane, i, first_row, rows, matrix.data());
+          im2col(group_in + i * channel_size, channel_row, i, first_row, rows, matrix.data());
         b = matrix.data();
         ldb = columns;
       }
@@ -645,18 +693,16 @@ void Conv2d::forward_dense(const float* in, std::size_t frames, float* out,
                   weight_.data() + g * out_per_group * patch, static_cast<int>(patch), b,
                   static_cast<int>(ldb), 1.0f, c, static_cast<int>(ldc));
       if (spikes == nullptr) continue;
-      std::vector<std::uint32_t>& indices = spikes->indices[item];
       std::vector<std::uint32_t>& ends = spikes->channel_end[item];
-      indices.resize(out_per_group * columns + 16);
       ends.resize(out_per_group);
       std::size_t count = 0;
       for (std::size_t o = 0; o < out_per_group; ++o) {
         const std::size_t first = (g * out_per_group + o) * out_plane + first_column;
         count += compact_above(c + o * ldc, columns, ThresholdLayer::kBinaryAbove,
-                               static_cast<std::uint32_t>(first), indices.data() + count);
+                               static_cast<std::uint32_t>(first), compacted.data() + count);
         ends[o] = static_cast<std::uint32_t>(count);
       }
-      indices.resize(count);
+      spikes->indices[item].assign(compacted.begin(), compacted.begin() + count);
     }
   }
 }

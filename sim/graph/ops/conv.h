@@ -15,8 +15,8 @@
 //   contiguous, and for stride 1 so are those of the taps along a row. A gather there copies
 //   each spike once per tap into its output pixels' lists: 1.3-2x slower on the 3 x 3
 //   convolutions of bench/networks/conv-bench.json.
-// Analog input (and dense spikes): im2col and SGEMM (OpenBLAS) per group and band of output
-// rows, the band's patch matrix sized to stay in the L2 cache.
+// Analog input (and dense spikes, expanded band by band): im2col and SGEMM (OpenBLAS) per
+// group and band of output rows, the band's patch matrix sized to stay in the L2 cache.
 //
 // Depthwise convolutions (groups = C_in = C_out) take a direct loop over each channel instead,
 // spikes or not: a spike there reaches k^2 outputs of one channel, too little work to pay for
@@ -137,20 +137,25 @@ class Conv2d final : public LayerOp {
   struct BandSpikes {
     std::vector<std::vector<std::uint32_t>> indices, channel_end;
   };
-  /// im2col and SGEMM over `frames` dense frames `in`, in bands of output rows: into `out`
-  /// ([frames][C_out][OH][OW]), or, with `spikes`, each band into a buffer of the thread's,
-  /// thresholded there.
-  void forward_dense(const float* in, std::size_t frames, float* out, BandSpikes* spikes) const;
+  /// im2col and SGEMM over x's frames (analog, or spikes expanded band by band), in bands of
+  /// output rows: into `out` ([frames][C_out][OH][OW]), or, with `spikes`, each band into a
+  /// buffer of the thread's, thresholded there.
+  void forward_dense(const Value& x, float* out, BandSpikes* spikes) const;
+  /// Rows first_row .. first_row + rows of input channels first_channel .. + channels of
+  /// frame f of `s`, dense ([channels][rows][W]): level x amplitude at each spike.
+  void expand_rows(const SpikeTrain& s, std::size_t f, std::size_t first_channel,
+                   std::size_t channels, std::size_t first_row, std::size_t rows,
+                   float* dense) const;
   /// Bands of output rows of the dense path for `frames` frames (`fused` with neurons): rows
   /// per band, bands per frame and group.
   std::pair<std::size_t, std::size_t> dense_bands(std::size_t frames, bool fused) const;
   /// The dense path's MACs for `frames` frames.
   std::uint64_t dense_macs(std::size_t frames) const;
   /// Rows (i, ky, kx) of the patch matrix of output rows first_row .. first_row + rows
-  /// ([patch][rows x OW]): per output pixel, the value of input `channel` (the group's i-th)
-  /// under tap (ky, kx), zero in the padding.
-  void im2col(const float* channel, std::size_t i, std::size_t first_row, std::size_t rows,
-              float* matrix) const;
+  /// ([patch][rows x OW]): per output pixel, the value of an input channel (the group's i-th,
+  /// `channel`: its rows from channel_row on) under tap (ky, kx), zero in the padding.
+  void im2col(const float* channel, long channel_row, std::size_t i, std::size_t first_row,
+              std::size_t rows, float* matrix) const;
   bool depthwise() const { return p_.groups == p_.in_channels && p_.groups == p_.out_channels; }
   /// The direct depthwise loop over x's frames (spikes or analog) into y.
   void forward_depthwise(const Value& x, Value& y) const;
