@@ -636,7 +636,10 @@ void Conv2d::forward_dense(const Value& x, float* out, BandSpikes* spikes) const
   // A 1x1 convolution of stride 1 without padding reads its input as the patch matrix.
   const bool pointwise = patch == in_per_group && p_.stride_h == 1 && p_.stride_w == 1 &&
                          p_.padding_h == 0 && p_.padding_w == 0;
-  const auto [band_rows, bands] = dense_bands(frames, spikes != nullptr);
+  // Not a structured binding: clang 14 (the fuzzers' compiler) cannot name one in an OpenMP
+  // region.
+  const std::pair<std::size_t, std::size_t> banding = dense_bands(frames, spikes != nullptr);
+  const std::size_t band_rows = banding.first, bands = banding.second;
   // The input rows that a band of output rows reads: from first_input_row(its first row) on,
   // at most band_input_rows.
   const auto first_input_row = [&](std::size_t first_row) {
