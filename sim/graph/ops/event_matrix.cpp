@@ -33,7 +33,7 @@ SNNSIM_VECTOR_CLONES void EventMatrix::sum_rows(const ChunkedRows& rows, std::si
                                                 std::size_t out_stride) const {
   const float* block = tiled_.data() + tile * in_ * kTile;
   const std::size_t stride = chunks() + 1;
-  thread_local std::vector<float> sums;  // per row, its kTile sums
+  thread_local std::vector<float, CacheLineAllocator<float>> sums;  // per row, its kTile sums
   sums.assign(count * kTile, 0.0f);
   for (std::size_t c = 0; c < chunks(); ++c) {
     for (std::size_t r = 0; r < count; ++r) {
