@@ -297,14 +297,8 @@ GraphRun LayerGraph::run(const Value& input, bool keep_spikes, bool dense,
       const auto start = std::chrono::steady_clock::now();
       std::vector<Value> densified;
       const std::vector<const Value*> args = arguments(n, values, dense, densified);
-      const FusedNeurons fused = fused_neurons(n, 0, args, keep, false);
-      if (fused.neurons != 0) {
-        values[fused.neurons] = run_fused(fused, *args[0], report.counts);
-        for (std::size_t k = fused.neurons; k != n; k = nodes_[k].inputs[0])
-          computed[k] = true;
-      } else {
+      if (!run_fused(n, 0, args, keep, false, values, computed, report.counts))
         values[n] = node.op->forward(args, report.counts);
-      }
       report.seconds = seconds_since(start);  // with fused neurons, theirs included
     }
     count_spikes(values[n], 0, report);
@@ -347,11 +341,19 @@ LayerGraph::FusedNeurons LayerGraph::fused_neurons(std::size_t n, std::size_t st
   }
 }
 
-Value LayerGraph::run_fused(const FusedNeurons& fused, const Value& input, OpCounts& counts) const {
-  return Value::of_spikes(nodes_[fused.neurons].shape,
-                          fused.lif
-                              ? fused.conv->forward_into_lif(*input.spikes, *fused.lif, counts)
-                              : fused.conv->forward_dense_into_threshold(input, counts));
+bool LayerGraph::run_fused(std::size_t n, std::size_t step, std::span<const Value* const> args,
+                           const std::vector<bool>& keep, bool step_by_step,
+                           std::vector<Value>& values, std::vector<bool>& computed,
+                           OpCounts& counts) const {
+  const FusedNeurons fused = fused_neurons(n, step, args, keep, step_by_step);
+  if (fused.neurons == 0) return false;
+  values[fused.neurons] = Value::of_spikes(
+      nodes_[fused.neurons].shape,
+      fused.lif ? fused.conv->forward_into_lif(*args[0]->spikes, *fused.lif, counts)
+                : fused.conv->forward_dense_into_threshold(*args[0], counts));
+  for (std::size_t k = fused.neurons; k != n; k = nodes_[k].inputs[0])
+    computed[k] = true;
+  return true;
 }
 
 GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool dense,
@@ -403,14 +405,8 @@ GraphRun LayerGraph::run_step_by_step(const Value& input, bool keep_spikes, bool
         const auto start = std::chrono::steady_clock::now();
         std::vector<Value> densified;
         const std::vector<const Value*> args = arguments(n, current, dense, densified);
-        const FusedNeurons fused = fused_neurons(n, t, args, keep, true);
-        if (fused.neurons != 0) {
-          current[fused.neurons] = run_fused(fused, *args[0], report.counts);
-          for (std::size_t k = fused.neurons; k != n; k = nodes_[k].inputs[0])
-            computed[k] = true;
-        } else {
+        if (!run_fused(n, t, args, keep, true, current, computed, report.counts))
           current[n] = node.op->forward_step(args, report.counts, contexts[n]);
-        }
         report.seconds += seconds_since(start);
       }
       if (runs) {

@@ -214,8 +214,12 @@ class LayerGraph {
   /// the output) or read elsewhere.
   FusedNeurons fused_neurons(std::size_t n, std::size_t step, std::span<const Value* const> args,
                              const std::vector<bool>& keep, bool step_by_step) const;
-  /// The fused neurons' spikes on `input`, the convolution's counts added to `counts`.
-  Value run_fused(const FusedNeurons& fused, const Value& input, OpCounts& counts) const;
+  /// Runs node n with the neurons fused_neurons finds, if any: their spikes into `values`,
+  /// they and the folded nodes between marked `computed`, the convolution's counts added to
+  /// `counts`. False (nothing done) when there are none.
+  bool run_fused(std::size_t n, std::size_t step, std::span<const Value* const> args,
+                 const std::vector<bool>& keep, bool step_by_step, std::vector<Value>& values,
+                 std::vector<bool>& computed, OpCounts& counts) const;
   /// Adds `value`'s spikes to `report`.
   static void count_spikes(const Value& value, std::size_t first_step, NodeReport& report);
 

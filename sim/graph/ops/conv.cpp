@@ -181,17 +181,17 @@ Value Conv2d::forward(std::span<const Value* const> inputs, OpCounts& counts) co
   } else {
     forward_dense(x, y.dense.data(), nullptr);
   }
-  if (x.is_spikes()) {
-    counts.acs += event_accumulates(*x.spikes);
-  } else {
-    counts.macs += dense_macs(y.frames());
-  }
+  count_dense_work(x, counts);
   return y;
 }
 
-std::uint64_t Conv2d::dense_macs(std::size_t frames) const {
-  return std::uint64_t{frames} * p_.out_channels * out_height_ * out_width_ *
-         (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
+void Conv2d::count_dense_work(const Value& x, OpCounts& counts) const {
+  if (x.is_spikes()) {
+    counts.acs += event_accumulates(*x.spikes);
+  } else {
+    counts.macs += std::uint64_t{x.frames()} * p_.out_channels * out_height_ * out_width_ *
+                   (p_.in_channels / p_.groups) * p_.kernel_h * p_.kernel_w;
+  }
 }
 
 SpikeTrain Conv2d::forward_dense_into_threshold(const Value& x, OpCounts& counts) const {
@@ -201,11 +201,7 @@ SpikeTrain Conv2d::forward_dense_into_threshold(const Value& x, OpCounts& counts
   parts.indices.resize(frames * p_.groups * bands);
   parts.channel_end.resize(parts.indices.size());
   forward_dense(x, nullptr, &parts);
-  if (x.is_spikes()) {
-    counts.acs += event_accumulates(*x.spikes);
-  } else {
-    counts.macs += dense_macs(frames);
-  }
+  count_dense_work(x, counts);
   // Each frame's events channel by channel, each channel's band by band: ascending.
   SpikeTrain out;
   out.steps = x.steps;
@@ -493,17 +489,7 @@ void Conv2d::forward_depthwise(const Value& x, Value& y) const {
       const std::size_t f = item / channels, c = item % channels;
       const float* source = x.dense.data() + item * plane;
       if (x.is_spikes()) {
-        // The channel's spikes (indices ascending, so a range of the frame's) as a dense plane.
-        const SpikeTrain& s = *x.spikes;
-        const std::span<const std::uint32_t> frame = s.frame_indices(f);
-        const auto first = std::lower_bound(frame.begin(), frame.end(), c * plane);
-        const auto last = std::lower_bound(first, frame.end(), (c + 1) * plane);
-        const float amplitude = s.scale(f / s.batch);
-        std::fill(expanded.begin(), expanded.end(), 0.0f);
-        for (auto k = first; k < last; ++k) {
-          expanded[*k - c * plane] =
-              amplitude * static_cast<float>(s.level(s.offsets[f] + (k - frame.begin())));
-        }
+        expand_rows(*x.spikes, f, c, 1, 0, height_, expanded.data());
         source = expanded.data();
       }
       float* interior = padded.data() + p_.padding_h * padded_width + p_.padding_w;
@@ -664,6 +650,7 @@ void Conv2d::forward_dense(const Value& x, float* out, BandSpikes* spikes) const
       const std::size_t rows = std::min(band_rows, out_height_ - first_row);
       const std::size_t columns = rows * out_width_, first_column = first_row * out_width_;
       // The group's input channels, channel_size apart, each from input row channel_row on.
+      // (Spikes have no dense values to offset: their rows are expanded below.)
       const float* group_in = x.is_spikes()
                                   ? expanded.data()
                                   : x.dense.data() + f * in_frame + g * in_per_group * plane;

@@ -149,8 +149,9 @@ class Conv2d final : public LayerOp {
   /// Bands of output rows of the dense path for `frames` frames (`fused` with neurons): rows
   /// per band, bands per frame and group.
   std::pair<std::size_t, std::size_t> dense_bands(std::size_t frames, bool fused) const;
-  /// The dense path's MACs for `frames` frames.
-  std::uint64_t dense_macs(std::size_t frames) const;
+  /// Adds to `counts` the work forward() counts off the event path on x: the event path's
+  /// ACs for spikes (what the event-driven model does), else the dense multiply-adds.
+  void count_dense_work(const Value& x, OpCounts& counts) const;
   /// Rows (i, ky, kx) of the patch matrix of output rows first_row .. first_row + rows
   /// ([patch][rows x OW]): per output pixel, the value of an input channel (the group's i-th,
   /// `channel`: its rows from channel_row on) under tap (ky, kx), zero in the padding.
